@@ -1,0 +1,108 @@
+// The validated plan: plain data only (no Pulumi types), produced by config/load.ts from the stack config and
+// the wave file, consumed by components/. Everything a component needs is decided here, once.
+
+export type EndpointType = "route" | "ingress" | "loadBalancer" | "nodePort" | "clusterIP";
+
+export interface ClusterAccess {
+    /** Path to a kubeconfig file, or the kubeconfig YAML itself. Treated as a secret. */
+    kubeconfig?: string;
+    /** Context inside the kubeconfig (or the ambient one when only a context is given explicitly). */
+    context?: string;
+}
+
+export interface EndpointConfig {
+    type: EndpointType;
+    /** Route/Ingress host suffix: hosts are `<short-name>.<subdomain>`. */
+    subdomain?: string;
+    /** Ingress class for `ingress` (ingress-nginx with --enable-ssl-passthrough). */
+    ingressClass?: string;
+    /** Address the source reaches for `nodePort` (a destination node's IP or name). */
+    nodeAddress?: string;
+    /** Fixed nodePort for `nodePort` (30000-32767); unset lets Kubernetes pick. */
+    nodePort?: number;
+}
+
+export interface RsyncOptions {
+    archive: boolean;
+    delete: boolean;
+    hardLinks: boolean;
+    partial: boolean;
+    /** KiB/s, 0 = unlimited. */
+    bwlimit: number;
+    /** The value of --info. */
+    info: string;
+    /** Extra plain options, already validated. */
+    extras: string[];
+    /** Retries after the first attempt, per PVC. */
+    backoffLimit: number;
+    /** Checksum comparison (--checksum) for every PVC. */
+    verify: boolean;
+}
+
+export interface SecurityOptions {
+    runAsRoot: boolean;
+    runAsUser?: number;
+    runAsGroup?: number;
+    superPrivileged: boolean;
+    sourceSupplementalGroups: number[];
+    targetSupplementalGroups: number[];
+    /** Label the wave's namespaces `pod-security.kubernetes.io/*=privileged` when root/privileged is asked for. */
+    podSecurityLabels: boolean;
+}
+
+export interface ResourceRequirements {
+    requests: { cpu: string; memory: string };
+    limits: { cpu: string; memory: string };
+}
+
+export interface ResourcesConfig {
+    rsync: ResourceRequirements;
+    rsyncd: ResourceRequirements;
+    stunnel: ResourceRequirements;
+}
+
+export interface PvcPlan {
+    /** Source PVC name (read, never managed). */
+    source: string;
+    /** Destination PVC name. */
+    target: string;
+    capacity: string;
+    accessModes: string[];
+    /** Destination storage class; undefined = the destination cluster's default. */
+    storageClass?: string;
+    /** Checksum comparison for this PVC. */
+    verify: boolean;
+}
+
+export interface NamespacePlan {
+    /** Source namespace. */
+    source: string;
+    /** Destination namespace. */
+    target: string;
+    /** Node the source transfer pod must run on (RWO volumes in use there). */
+    nodeName?: string;
+    pvcs: PvcPlan[];
+}
+
+export interface Plan {
+    wave: { name: string; file: string };
+    source: ClusterAccess;
+    destination: ClusterAccess & { endpoint: EndpointConfig };
+    transferImage: string;
+    rsync: RsyncOptions;
+    security: SecurityOptions;
+    resources: ResourcesConfig;
+    stunnelWaitSeconds: number;
+    /** Seconds before the first retry; doubles each attempt up to retryMaxSeconds. */
+    retryBaseSeconds: number;
+    retryMaxSeconds: number;
+    /** How long `pulumi up` waits for one namespace's transfer before giving up. */
+    transferTimeoutMinutes: number;
+    /** Bumping it replaces the source transfer Jobs: another (incremental) pass of the same wave. */
+    pass: number;
+    /** Bumping it regenerates every tunnel key and rsync password. */
+    credentialsVersion: number;
+    /** Directory to write manifests to instead of applying them (no cluster needed). */
+    render?: string;
+    namespaces: NamespacePlan[];
+}
