@@ -1,0 +1,35 @@
+# dvm - every tier a make target. `make demo` and `make test` are the two commands the README starts with.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export DVM_CACHE ?= $(HOME)/.cache/dvm
+export PULUMI_SKIP_UPDATE_CHECK := true
+MOCHA := node_modules/.bin/mocha
+
+.PHONY: all deps unit typecheck shellcheck test dataplane engine e2e bench toolchain clusters-up clusters-down demo watch status clean
+
+all: unit
+
+## deps: node modules of the program and the policy pack (npm ci from the lock files)
+deps: node_modules/.dvm-installed
+
+node_modules/.dvm-installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## unit: the fast tier - type check, shellcheck of the container scripts, mocha with Pulumi mocks (seconds)
+unit: deps typecheck shellcheck
+	$(MOCHA)
+
+typecheck: deps
+	node_modules/.bin/tsc --noEmit -p .
+
+shellcheck:
+	bash scripts/ensure-packages.sh shellcheck
+	bash scripts/shellcheck.sh
+
+## test: every tier CI runs
+test: unit
+
+## clean: remove build products (not the ~/.cache/dvm build cache)
+clean:
+	rm -rf build rendered
