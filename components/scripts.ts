@@ -1,0 +1,29 @@
+// The container scripts, read from the .sh files in the repository (the same files shellcheck checks and the
+// data-plane tests run), for the scripts ConfigMap.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { SCRIPT_FILES } from "./layout";
+
+const LOCATIONS: Record<string, string> = {
+    [SCRIPT_FILES.rsyncClient]: "transfer/scripts",
+    [SCRIPT_FILES.rsyncd]: "transfer/scripts",
+    [SCRIPT_FILES.stunnelClient]: "transport/scripts",
+    [SCRIPT_FILES.stunnelServer]: "transport/scripts",
+};
+
+/** SCRIPT_FILES key -> file content. */
+export function scriptFiles(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const name of Object.values(SCRIPT_FILES)) {
+        const file = path.join(__dirname, LOCATIONS[name], name);
+        out[name] = fs.readFileSync(file, "utf8");
+    }
+    return out;
+}
+
+/** Where a script lives in the repository (for tools that run it in place). */
+export function scriptPath(name: string): string {
+    const dir = LOCATIONS[name];
+    if (dir === undefined) throw new Error(`unknown container script ${JSON.stringify(name)}; expected one of ${Object.values(SCRIPT_FILES).join(", ")}`);
+    return path.join(__dirname, dir, name);
+}

@@ -1,0 +1,55 @@
+// The rsync client command line, as an argument list (never a shell string). The source pod's `rsync` container gets
+// `rsyncClientArgs(...)` as its `args`; components/transfer/scripts/rsync-client.sh passes the options to rsync
+// word for word and adds `--exclude=/lost+found` (and `--checksum` for a `:verify` PVC).
+import { PvcPlan, RsyncOptions } from "../../config/plan";
+
+/** rsync options from `dvm:rsync`, in a stable order, followed by the (already validated) extras.
+ *
+ * Always added, whatever the config says:
+ * - `--numeric-ids`: the two pods have unrelated /etc/passwd files, so owners travel as numbers (as in MTC);
+ * - `--sparse`: a sparse file (VM disk, database file) stays sparse, so it cannot outgrow a destination PVC of the
+ *   source's size. */
+export function rsyncOptionArgs(o: RsyncOptions): string[] {
+    const args: string[] = [];
+    if (o.archive) args.push("--archive");
+    if (o.delete) args.push("--delete");
+    if (o.hardLinks) args.push("--hard-links");
+    if (o.partial) args.push("--partial");
+    if (!Number.isInteger(o.bwlimit) || o.bwlimit < 0) {
+        throw new Error(`dvm:rsync.bwlimit must be a whole number of KiB/s >= 0 (0 = unlimited), got ${JSON.stringify(o.bwlimit)}; example: bwlimit: 10240`);
+    }
+    if (o.bwlimit > 0) args.push(`--bwlimit=${o.bwlimit}`);
+    if (o.verify) args.push("--checksum");
+    args.push("--numeric-ids", "--sparse");
+    if (o.info !== "") {
+        if (!/^[A-Za-z0-9,]+$/.test(o.info)) {
+            throw new Error(`dvm:rsync.info must be a comma-separated list of rsync --info flags, got ${JSON.stringify(o.info)}; example: info: "COPY2,DEL2,REMOVE2,SKIP2,FLIST2,PROGRESS2,STATS2"`);
+        }
+        args.push(`--info=${o.info}`);
+    }
+    for (const e of o.extras) {
+        if (!e.startsWith("-") || e === "--" || /[\0\r\n]/.test(e)) {
+            throw new Error(`dvm:rsync.extras: ${JSON.stringify(e)} is not a plain rsync option; example: extras: ["--xattrs", "--acls"]`);
+        }
+        args.push(e);
+    }
+    return args;
+}
+
+/** One `<source>:<target>[:verify]` word per PVC: the source PVC directory and the destination rsyncd module. */
+export function pvcPairArgs(pvcs: PvcPlan[]): string[] {
+    if (pvcs.length === 0) throw new Error("a namespace needs at least one PVC; example wave entry: pvcs: [{name: data, capacity: 10Gi}]");
+    return pvcs.map((p) => {
+        for (const [key, name] of [["name", p.source], ["targetName", p.target]] as const) {
+            if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) {
+                throw new Error(`wave file pvcs[].${key}: ${JSON.stringify(name)} is not a DNS-1123 PVC name; example: postgresql-data`);
+            }
+        }
+        return `${p.source}:${p.target}${p.verify ? ":verify" : ""}`;
+    });
+}
+
+/** The complete `args` of the rsync container: options, `--`, then the PVC pairs. */
+export function rsyncClientArgs(o: RsyncOptions, pvcs: PvcPlan[]): string[] {
+    return [...rsyncOptionArgs(o), "--", ...pvcPairArgs(pvcs)];
+}

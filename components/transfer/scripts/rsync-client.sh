@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# dvm source transfer pod, container "rsync". Contract: components/transfer/PROTOCOL.md.
+#
+#   rsync-client.sh [rsync option ...] -- <source-pvc>:<target-module>[:verify] ...
+#
+# Waits (sleeping between probes) until the rsync daemon answers through the stunnel client on
+# 127.0.0.1:$DVM_TUNNEL_PORT, then copies every source PVC to its destination module, retrying failed attempts
+# with increasing delay (partial files are kept by --partial, so a retry resumes). Exits with the failing rsync's
+# exit code, 97 if the tunnel never came up, 98 on a usage error; writes the done-file on every exit path so the
+# stunnel container of the pod stops.
+set -uo pipefail
+
+ipc_dir=${DVM_IPC_DIR:-/rsync-stunnel-ipc}
+done_file="$ipc_dir/rsync-client-container-done"
+tunnel_port=${DVM_TUNNEL_PORT:-2222}
+source_root=${DVM_SOURCE_ROOT:-/mnt/source}
+secret_dir=${DVM_SECRET_DIR:-/etc/dvm/secret}
+password_file="$secret_dir/rsync.password"
+wait_seconds=${DVM_STUNNEL_WAIT_SECONDS:-600}
+backoff_limit=${DVM_BACKOFF_LIMIT:-20}
+retry_base=${DVM_RETRY_BASE_SECONDS:-5}
+retry_max=${DVM_RETRY_MAX_SECONDS:-60}
+rsync_user=dvm
+
+readonly EXIT_TUNNEL_DOWN=97 EXIT_USAGE=98
+
+exit_code=$EXIT_USAGE
+child=""
+
+log() { printf 'dvm: %s\n' "$*"; }
+
+# shellcheck disable=SC2317 # called by the traps
+finish() {
+    # every exit path: tell the stunnel container we are done, then report
+    mkdir -p "$ipc_dir" 2>/dev/null
+    : >"$done_file" || log "error message=\"cannot write $done_file\""
+    log "done exit=$exit_code"
+    exit "$exit_code"
+}
+trap finish EXIT
+
+# shellcheck disable=SC2317 # called by the traps
+on_signal() {
+    [ -n "$child" ] && kill -TERM "$child" 2>/dev/null
+    exit_code=$1
+    exit "$exit_code"
+}
+trap 'on_signal 143' TERM
+trap 'on_signal 130' INT
+
+usage() {
+    log "usage-error message=\"$*\""
+    printf '%s\n' "usage: rsync-client.sh [rsync option ...] -- <source-pvc>:<target-module>[:verify] ..." >&2
+    exit_code=$EXIT_USAGE
+    exit "$exit_code"
+}
+
+for var in wait_seconds backoff_limit retry_base retry_max tunnel_port; do
+    [[ ${!var} =~ ^[0-9]+$ ]] || usage "$var must be a whole number, got '${!var}'"
+done
+
+opts=()
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+    case $1 in
+        -*) opts+=("$1") ;;
+        *) usage "rsync option '$1' does not start with '-'; put the PVC pairs after '--'" ;;
+    esac
+    shift
+done
+[ $# -gt 0 ] || usage "missing '--' before the PVC pairs"
+shift
+[ $# -gt 0 ] || usage "no <source-pvc>:<target-module> pair after '--'"
+pairs=("$@")
+for pair in "${pairs[@]}"; do
+    [[ $pair =~ ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?:[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:verify)?$ ]] \
+        || usage "'$pair' is not <source-pvc>:<target-module>[:verify] (e.g. data:data or data:data-new:verify)"
+    src=${pair%%:*}
+    [ -d "$source_root/$src" ] || usage "source PVC directory $source_root/$src does not exist (is PVC $src mounted?)"
+done
+[ -r "$password_file" ] || usage "rsync password file $password_file is missing or unreadable (credentials Secret not mounted?)"
+mkdir -p "$ipc_dir" || usage "cannot create $ipc_dir"
+
+# The tunnel is up when the rsync daemon's greeting comes back through it: this proves stunnel client, the
+# destination endpoint, the TLS handshake (PSK) and rsyncd - not just that the local stunnel listens.
+probe() {
+    local line=""
+    { exec 3<>"/dev/tcp/127.0.0.1/$tunnel_port"; } 2>/dev/null || return 1
+    IFS= read -r -t 5 line <&3
+    exec 3<&- 3>&-
+    [[ $line == "@RSYNCD:"* ]]
+}
+
+log "tunnel-wait port=$tunnel_port timeout=$wait_seconds"
+started=$SECONDS
+until probe; do
+    if (( SECONDS - started >= wait_seconds )); then
+        log "tunnel-down after=$(( SECONDS - started )) message=\"no rsync daemon answered through the stunnel client on 127.0.0.1:$tunnel_port within ${wait_seconds}s; is the destination endpoint reachable and are the tunnel credentials the same on both clusters?\""
+        exit_code=$EXIT_TUNNEL_DOWN
+        exit "$exit_code"
+    fi
+    sleep 2 & child=$!
+    wait "$child"
+    child=""
+done
+log "tunnel-up after=$(( SECONDS - started ))"
+
+# exit codes that cannot succeed on a retry: syntax/usage, protocol, unsupported action, daemon/auth failure
+is_fatal() { case $1 in 1 | 2 | 4 | 5) return 0 ;; *) return 1 ;; esac; }
+
+max_attempts=$(( backoff_limit + 1 ))
+exit_code=0
+for pair in "${pairs[@]}"; do
+    IFS=: read -r src target verify <<<"$pair"
+    extra=(--exclude=/lost+found)
+    [ "$verify" = verify ] && extra+=(--checksum)
+    errors="$ipc_dir/rsync-$src.stderr"
+    attempt=1
+    while :; do
+        log "pvc-start pvc=$src target=$target attempt=$attempt max=$max_attempts"
+        rsync "${opts[@]}" "${extra[@]}" --password-file="$password_file" \
+            "$source_root/$src/" "rsync://$rsync_user@127.0.0.1:$tunnel_port/$target/" \
+            2> >(tee "$errors" >&2) &
+        child=$!
+        wait "$child"
+        rc=$?
+        child=""
+        wait 2>/dev/null # let tee flush the error copy
+        if [ "$rc" -eq 0 ]; then
+            log "pvc-end pvc=$src attempt=$attempt exit=0 result=ok"
+            break
+        fi
+        if [ "$rc" -eq 24 ]; then
+            # the copy finished; files that vanished from the (live) source meanwhile were skipped
+            log "pvc-end pvc=$src attempt=$attempt exit=24 result=ok warning=\"some source files vanished during the copy\""
+            break
+        fi
+        if is_fatal "$rc" || grep -q "No space left on device" "$errors" 2>/dev/null; then
+            log "pvc-end pvc=$src attempt=$attempt exit=$rc result=fatal"
+            exit_code=$rc
+            exit "$exit_code"
+        fi
+        if (( attempt >= max_attempts )); then
+            log "pvc-end pvc=$src attempt=$attempt exit=$rc result=fatal reason=\"backoff limit reached\""
+            exit_code=$rc
+            exit "$exit_code"
+        fi
+        delay=$retry_base
+        for (( i = 1; i < attempt && delay < retry_max; i++ )); do delay=$(( delay * 2 )); done
+        (( delay > retry_max )) && delay=$retry_max
+        log "pvc-end pvc=$src attempt=$attempt exit=$rc result=retry retry-in=$delay"
+        sleep "$delay" & child=$!
+        wait "$child"
+        child=""
+        attempt=$(( attempt + 1 ))
+    done
+done
+exit_code=0
+exit 0

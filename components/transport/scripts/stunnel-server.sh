@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# dvm destination transfer pod, container "stunnel". Contract: components/transfer/PROTOCOL.md.
+# The stunnel server in the foreground: TLS 1.3 PSK on 0.0.0.0:8443, forwarding to rsyncd on 127.0.0.1:8873.
+set -euo pipefail
+
+config=${DVM_CONFIG_DIR:-/etc/dvm/config}/stunnel-server.conf
+[ -r "$config" ] || { printf 'dvm: usage-error message="%s is missing (config ConfigMap not mounted?)"\n' "$config"; exit 98; }
+printf 'dvm: stunnel-start config=%s\n' "$config"
+exec stunnel "$config"

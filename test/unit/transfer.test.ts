@@ -1,0 +1,130 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { PvcPlan, RsyncOptions } from "../../config/plan";
+import { pvcPairArgs, rsyncClientArgs, rsyncOptionArgs } from "../../components/transfer/rsync";
+import { renderRsyncdConf } from "../../components/transfer/rsyncd";
+import { scriptFiles } from "../../components/scripts";
+import * as L from "../../components/layout";
+
+const MTC_INFO = "COPY2,DEL2,REMOVE2,SKIP2,FLIST2,PROGRESS2,STATS2";
+const defaults = (): RsyncOptions => ({
+    archive: true, delete: true, hardLinks: true, partial: true, bwlimit: 0, info: MTC_INFO, extras: [], backoffLimit: 20, verify: false,
+});
+const pvc = (source: string, target = source, verify = false): PvcPlan => ({ source, target, capacity: "1Gi", accessModes: ["ReadWriteOnce"], verify });
+
+/** rsyncd.conf as {global: {k: v}, modules: {name: {k: v}}}, parsed the way rsyncd reads it (key = value). */
+function parseIni(text: string): { global: Record<string, string>; modules: Record<string, Record<string, string>> } {
+    const out = { global: {} as Record<string, string>, modules: {} as Record<string, Record<string, string>> };
+    let cur = out.global;
+    for (const raw of text.split("\n")) {
+        const line = raw.trim();
+        if (line === "" || line.startsWith("#") || line.startsWith(";")) continue;
+        const sec = /^\[(.+)\]$/.exec(line);
+        if (sec) { cur = out.modules[sec[1]] = {}; continue; }
+        const kv = /^([^=]+?)\s*=\s*(.*)$/.exec(line);
+        assert.ok(kv, `not a key = value line: ${line}`);
+        assert.equal(cur[kv[1]], undefined, `duplicate key ${kv[1]}`);
+        cur[kv[1]] = kv[2];
+    }
+    return out;
+}
+
+describe("rsync client arguments", () => {
+    it("renders the MTC defaults as separate option words in a stable order", () => {
+        assert.deepEqual(rsyncOptionArgs(defaults()), [
+            "--archive", "--delete", "--hard-links", "--partial", "--numeric-ids", "--sparse", `--info=${MTC_INFO}`,
+        ]);
+    });
+    it("leaves out what is switched off and adds bwlimit, checksum and extras", () => {
+        const args = rsyncOptionArgs({ ...defaults(), delete: false, hardLinks: false, partial: false, bwlimit: 2048, verify: true, extras: ["--xattrs", "--exclude=my dir"] });
+        assert.deepEqual(args, ["--archive", "--bwlimit=2048", "--checksum", "--numeric-ids", "--sparse", `--info=${MTC_INFO}`, "--xattrs", "--exclude=my dir"]);
+        assert.ok(!args.includes("--delete"));
+    });
+    it("rejects values that would not be plain rsync options", () => {
+        assert.throws(() => rsyncOptionArgs({ ...defaults(), extras: ["foo"] }), /dvm:rsync\.extras.*"foo".*example/);
+        assert.throws(() => rsyncOptionArgs({ ...defaults(), extras: ["--"] }), /dvm:rsync\.extras/);
+        assert.throws(() => rsyncOptionArgs({ ...defaults(), extras: ["--a\nb"] }), /dvm:rsync\.extras/);
+        assert.throws(() => rsyncOptionArgs({ ...defaults(), info: "PROGRESS2;rm" }), /dvm:rsync\.info.*example/);
+        assert.throws(() => rsyncOptionArgs({ ...defaults(), bwlimit: -1 }), /dvm:rsync\.bwlimit/);
+    });
+    it("pairs source PVC and destination module, marking verify", () => {
+        assert.deepEqual(pvcPairArgs([pvc("db"), pvc("files", "files-new", true)]), ["db:db", "files:files-new:verify"]);
+        assert.throws(() => pvcPairArgs([]), /at least one PVC/);
+        assert.throws(() => pvcPairArgs([pvc("Bad_Name")]), /pvcs\[\]\.name.*"Bad_Name"/);
+        assert.throws(() => pvcPairArgs([pvc("ok", "x:y")]), /pvcs\[\]\.targetName/);
+    });
+    it("puts -- between the options and the pairs", () => {
+        const args = rsyncClientArgs(defaults(), [pvc("a"), pvc("b")]);
+        const sep = args.indexOf("--");
+        assert.deepEqual(args.slice(0, sep), rsyncOptionArgs(defaults()));
+        assert.deepEqual(args.slice(sep + 1), ["a:a", "b:b"]);
+    });
+});
+
+describe("rsyncd.conf", () => {
+    it("binds to 127.0.0.1, authenticates, and writes nothing on the root filesystem (non-root)", () => {
+        const conf = parseIni(renderRsyncdConf({ modules: ["db", "files"], runAsRoot: false }));
+        assert.equal(conf.global["address"], "127.0.0.1");
+        assert.equal(conf.global["port"], String(L.RSYNCD_PORT));
+        assert.equal(conf.global["hosts allow"], "127.0.0.1");
+        assert.equal(conf.global["use chroot"], "no");
+        assert.equal(conf.global["munge symlinks"], "no");
+        assert.equal(conf.global["numeric ids"], "yes");
+        assert.equal(conf.global["auth users"], L.RSYNC_USER);
+        assert.equal(conf.global["secrets file"], `${L.SECRET_DIR}/${L.SECRET_KEYS.rsyncdSecrets}`);
+        assert.equal(conf.global["read only"], "no");
+        assert.equal(conf.global["uid"], undefined, "a non-root daemon cannot switch ids");
+        assert.equal(conf.global["pid file"], undefined);
+        assert.ok(conf.global["lock file"].startsWith(`${L.TMP_DIR}/`));
+        assert.deepEqual(Object.keys(conf.modules), ["db", "files"]);
+        assert.deepEqual(conf.modules["db"], { path: `${L.TARGET_ROOT}/db`, comment: "destination PVC db" });
+    });
+    it("chroots and keeps owners as root", () => {
+        const conf = parseIni(renderRsyncdConf({ modules: ["db"], runAsRoot: true }));
+        assert.equal(conf.global["use chroot"], "yes");
+        assert.equal(conf.global["uid"], "0");
+        assert.equal(conf.global["gid"], "0");
+    });
+    it("rejects empty, duplicate and malformed module names", () => {
+        assert.throws(() => renderRsyncdConf({ modules: [], runAsRoot: false }), /at least one module/);
+        assert.throws(() => renderRsyncdConf({ modules: ["a", "a"], runAsRoot: false }), /"a" appears twice/);
+        assert.throws(() => renderRsyncdConf({ modules: ["x]\n[y"], runAsRoot: false }), /not a DNS-1123/);
+    });
+});
+
+describe("container scripts", () => {
+    const files = scriptFiles();
+    it("ships exactly the SCRIPT_FILES, read from the repository files", () => {
+        assert.deepEqual(Object.keys(files).sort(), Object.values(L.SCRIPT_FILES).sort());
+        assert.equal(files[L.SCRIPT_FILES.rsyncClient], fs.readFileSync(path.join(__dirname, "../../components/transfer/scripts/rsync-client.sh"), "utf8"));
+        assert.equal(files[L.SCRIPT_FILES.stunnelClient], fs.readFileSync(path.join(__dirname, "../../components/transport/scripts/stunnel-client.sh"), "utf8"));
+        for (const [name, text] of Object.entries(files)) assert.ok(text.startsWith("#!/usr/bin/env bash\n"), `${name} has a bash shebang`);
+    });
+    it("default to the values of components/layout.ts", () => {
+        const c = files[L.SCRIPT_FILES.rsyncClient];
+        const def = (v: string) => new RegExp(`\\$\\{${v}:-([^}]*)\\}`).exec(c)?.[1];
+        assert.equal(def("DVM_TUNNEL_PORT"), String(L.TUNNEL_PORT));
+        assert.equal(def("DVM_IPC_DIR"), L.IPC_DIR);
+        assert.equal(def("DVM_SOURCE_ROOT"), L.SOURCE_ROOT);
+        assert.equal(def("DVM_SECRET_DIR"), L.SECRET_DIR);
+        assert.ok(c.includes(`done_file="$ipc_dir/${L.DONE_FILE}"`));
+        assert.ok(c.includes(`password_file="$secret_dir/${L.SECRET_KEYS.rsyncPassword}"`));
+        assert.ok(c.includes(`rsync_user=${L.RSYNC_USER}\n`));
+        assert.ok(c.includes(`EXIT_TUNNEL_DOWN=${L.EXIT_CODES.tunnelDown} EXIT_USAGE=${L.EXIT_CODES.usage}`));
+        assert.ok(c.includes(`case $1 in ${L.RSYNC_FATAL_EXIT_CODES.join(" | ")}) return 0`));
+        for (const [name, conf] of [[L.SCRIPT_FILES.stunnelClient, L.CONFIG_FILES.stunnelClient], [L.SCRIPT_FILES.stunnelServer, L.CONFIG_FILES.stunnelServer], [L.SCRIPT_FILES.rsyncd, L.CONFIG_FILES.rsyncd]]) {
+            assert.ok(files[name].includes(`config=\${DVM_CONFIG_DIR:-${L.CONFIG_DIR}}/${conf}`), `${name} reads ${L.CONFIG_DIR}/${conf}`);
+        }
+        assert.ok(files[L.SCRIPT_FILES.stunnelClient].includes(`done_file="$ipc_dir/${L.DONE_FILE}"`));
+    });
+    it("every waiting loop sleeps (no busy wait)", () => {
+        for (const name of [L.SCRIPT_FILES.rsyncClient, L.SCRIPT_FILES.stunnelClient]) {
+            const text = files[name];
+            for (const m of text.matchAll(/^\s*(while :|until) .*$/gm)) {
+                const body = text.slice(m.index!, text.indexOf("\ndone", m.index!));
+                assert.match(body, /\bsleep [0-9"$]/, `${name}: loop "${m[0].trim()}" sleeps`);
+            }
+        }
+    });
+});
