@@ -1,0 +1,3 @@
+module dvm.local/clusters/pause
+
+go 1.24.0
