@@ -5,15 +5,20 @@ export DVM_CACHE ?= $(HOME)/.cache/dvm
 export PULUMI_SKIP_UPDATE_CHECK := true
 MOCHA := node_modules/.bin/mocha
 
-.PHONY: all deps unit typecheck shellcheck test dataplane engine e2e bench toolchain clusters-up clusters-down demo watch status clean
+.PHONY: all deps unit typecheck shellcheck test dataplane engine e2e bench toolchain clusters-up clusters-down clusters-smoke demo watch status clean
 
 all: unit
 
 ## deps: node modules of the program and the policy pack (npm ci from the lock files)
-deps: node_modules/.dvm-installed
+deps: node_modules/.dvm-installed policies/node_modules/.dvm-installed
 
 node_modules/.dvm-installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# policy pack (policies/): its own package.json and lock file; `pulumi --policy-pack policies` runs it from there
+policies/node_modules/.dvm-installed: policies/package.json policies/package-lock.json
+	cd policies && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 ## unit: the fast tier - type check, shellcheck of the container scripts, mocha with Pulumi mocks (seconds)
@@ -22,6 +27,7 @@ unit: deps typecheck shellcheck
 
 typecheck: deps
 	node_modules/.bin/tsc --noEmit -p .
+	policies/node_modules/.bin/tsc --noEmit -p policies
 
 shellcheck:
 	bash scripts/ensure-packages.sh shellcheck
@@ -29,6 +35,18 @@ shellcheck:
 
 ## test: every tier CI runs
 test: unit
+
+## clusters (scripts/clusters-*.sh): a local pair of real Kubernetes clusters "src" and "dst" on this machine
+## (Kubernetes built from its Go module, Debian's etcd/containerd/runc/CNI); kubeconfigs in $(DVM_CACHE)/clusters/*/
+clusters-up:
+	bash scripts/clusters-up.sh
+
+clusters-down:
+	bash scripts/clusters-down.sh
+
+## clusters-smoke: a src pod reaches a dst NodePort, PVCs bind, the transfer image runs rsync and stunnel
+clusters-smoke:
+	bash scripts/clusters-smoke.sh
 
 ## clean: remove build products (not the ~/.cache/dvm build cache)
 clean:
