@@ -1,0 +1,62 @@
+// Pieces both transfer pods share: labels, the scripts/config/credentials volumes, container resources.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import { ResourceRequirements } from "../config/plan";
+import { CONFIG_DIR, LABELS, SCRIPTS_DIR, SECRET_DIR, TMP_DIR } from "./layout";
+import { TransferNames } from "./names";
+
+type Volume = k8s.types.input.core.v1.Volume;
+type VolumeMount = k8s.types.input.core.v1.VolumeMount;
+
+export function baseLabels(wave: string, sourceNamespace: string): Record<string, string> {
+    return {
+        [LABELS.managedBy]: "dvm",
+        "app.kubernetes.io/part-of": "dvm",
+        [LABELS.wave]: wave,
+        [LABELS.namespace]: sourceNamespace,
+    };
+}
+
+/** Volumes for the scripts ConfigMap, the config ConfigMap, the credentials Secret and a scratch dir. */
+export function supportVolumes(names: TransferNames): Volume[] {
+    return [
+        { name: "dvm-scripts", configMap: { name: names.scripts, defaultMode: 0o555 } },
+        { name: "dvm-config", configMap: { name: names.config, defaultMode: 0o444 } },
+        // 0440: readable by the owner (root) and the pod's fsGroup; the scripts copy what the tools need into
+        // private 0600 files when the transfer user is neither
+        { name: "dvm-credentials", secret: { secretName: names.credentials, defaultMode: 0o440 } },
+        { name: "dvm-tmp", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } },
+    ];
+}
+
+export function supportMounts(): VolumeMount[] {
+    return [
+        { name: "dvm-scripts", mountPath: SCRIPTS_DIR, readOnly: true },
+        { name: "dvm-config", mountPath: CONFIG_DIR, readOnly: true },
+        { name: "dvm-credentials", mountPath: SECRET_DIR, readOnly: true },
+        { name: "dvm-tmp", mountPath: TMP_DIR },
+    ];
+}
+
+export function containerResources(r: ResourceRequirements): k8s.types.input.core.v1.ResourceRequirements {
+    return { requests: { ...r.requests }, limits: { ...r.limits } };
+}
+
+/** Options for a child resource: parent plus the explicit provider of its cluster. */
+export function childOpts(parent: pulumi.Resource, provider: k8s.Provider, extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions {
+    return { parent, provider, ...extra };
+}
+
+/** The named entries of a record (e.g. the scripts one pod needs out of all scripts). */
+export function pick(all: Record<string, string>, keys: string[]): Record<string, string> {
+    return Object.fromEntries(keys.map((k) => {
+        if (all[k] === undefined) throw new Error(`dvm: missing ${k} (a file of the program itself is missing; reinstall dvm)`);
+        return [k, all[k]];
+    }));
+}
+
+/** A short stable hash of some content: put on pod templates so that a content change rolls the pod. */
+export function contentHash(value: unknown): string {
+    return createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);
+}

@@ -1,0 +1,169 @@
+// DestinationTransfer: everything one namespace needs on the destination cluster — the namespace, the PVCs (kept
+// forever: retainOnDelete), the credentials Secret, rsyncd/stunnel config, the transfer pod (rsyncd + stunnel server
+// mounting every PVC), a Service and the endpoint the source dials.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { EndpointConfig, NamespacePlan, ResourcesConfig, SecurityOptions } from "../config/plan";
+import { baseLabels, childOpts, containerResources, contentHash, pick, supportMounts, supportVolumes } from "./common";
+import { EndpointAddress, endpoints } from "./endpoint";
+import {
+    ANNOTATION_REQUESTED_CAPACITY, ANNOTATION_SOURCE_PVC, CONFIG_FILES, CONTAINERS, LABELS, RSYNCD_PORT, ROLE_DESTINATION,
+    SCRIPTS_DIR, SCRIPT_FILES, SECRET_KEYS, SERVICE_PORT, STUNNEL_PORT, TARGET_ROOT,
+} from "./layout";
+import { TransferNames } from "./names";
+import { scriptFiles } from "./scripts";
+import { containerSecurityContext, podSecurityContext, podSecurityLabels } from "./security";
+import { renderRsyncdConf } from "./transfer/rsyncd";
+import { secretFiles } from "./transport/credentials";
+import { GeneratedCredentials } from "./transport/credentialsResource";
+import { renderStunnelServerConf } from "./transport/stunnel";
+
+export interface DestinationTransferArgs {
+    wave: string;
+    namespace: NamespacePlan;
+    names: TransferNames;
+    endpoint: EndpointConfig;
+    security: SecurityOptions;
+    resources: ResourcesConfig;
+    transferImage: string;
+    credentials: GeneratedCredentials;
+    provider: k8s.Provider;
+}
+
+export class DestinationTransfer extends pulumi.ComponentResource {
+    /** Where the source's stunnel client connects. */
+    public readonly address: pulumi.Output<EndpointAddress>;
+    public readonly namespaceName: pulumi.Output<string>;
+    /** Destination PVC names, keyed by source PVC name. */
+    public readonly pvcNames: pulumi.Output<Record<string, string>>;
+
+    constructor(name: string, args: DestinationTransferArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("dvm:destination:DestinationTransfer", name, {}, opts);
+        const { namespace: ns, names, provider } = args;
+        const labels = baseLabels(args.wave, ns.source);
+        const opt = (extra: pulumi.CustomResourceOptions = {}) => childOpts(this, provider, extra);
+
+        // Never deleted by dvm, whether it pre-existed or not: deleting a namespace deletes its PVCs.
+        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, {
+            metadata: { name: ns.target, labels: { ...labels, ...podSecurityLabels(args.security) } },
+        }, opt({ retainOnDelete: true }));
+        const nsName = namespace.metadata.name;
+
+        const pvcs = ns.pvcs.map((pvc) => new k8s.core.v1.PersistentVolumeClaim(`${name}-pvc-${pvc.target}`, {
+            metadata: {
+                name: pvc.target,
+                namespace: nsName,
+                labels,
+                annotations: { [ANNOTATION_REQUESTED_CAPACITY]: pvc.capacity, [ANNOTATION_SOURCE_PVC]: `${ns.source}/${pvc.source}` },
+            },
+            spec: {
+                accessModes: pvc.accessModes,
+                resources: { requests: { storage: pvc.capacity } },
+                ...(pvc.storageClass ? { storageClassName: pvc.storageClass } : {}),
+            },
+        }, opt({
+            // Migrated data outlives the wave: removing the wave from the stack, `pulumi destroy` or a replacement
+            // only drops the PVC from the state; the claim and its data stay in the cluster.
+            retainOnDelete: true,
+            // A size/class change must never delete-and-recreate a PVC full of data.
+            ignoreChanges: ["spec.storageClassName", "spec.accessModes"],
+        })));
+
+        const creds = args.credentials;
+        const files = pulumi.all([creds.pskIdentity, creds.pskKey, creds.rsyncPassword]).apply(([pskIdentity, pskKey, rsyncPassword]) => {
+            const all = secretFiles({ pskIdentity, pskKey, rsyncPassword });
+            // the destination needs the PSK and the rsyncd secrets file; never the client's password file
+            return { [SECRET_KEYS.psk]: all[SECRET_KEYS.psk], [SECRET_KEYS.rsyncdSecrets]: all[SECRET_KEYS.rsyncdSecrets] };
+        });
+        const secret = new k8s.core.v1.Secret(`${name}-credentials`, {
+            metadata: { name: names.credentials, namespace: nsName, labels },
+            type: "Opaque",
+            stringData: pulumi.secret(files),
+        }, opt());
+
+        const scripts = pick(scriptFiles(), [SCRIPT_FILES.rsyncd, SCRIPT_FILES.stunnelServer]);
+        const scriptsMap = new k8s.core.v1.ConfigMap(`${name}-scripts`, {
+            metadata: { name: names.scripts, namespace: nsName, labels },
+            data: scripts,
+        }, opt());
+        const configData = {
+            [CONFIG_FILES.rsyncd]: renderRsyncdConf({ modules: ns.pvcs.map((p) => p.target), runAsRoot: args.security.runAsRoot }),
+            [CONFIG_FILES.stunnelServer]: renderStunnelServerConf(),
+        };
+        const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, {
+            metadata: { name: names.config, namespace: nsName, labels },
+            data: configData,
+        }, opt());
+
+        const podLabels = { ...labels, [LABELS.role]: ROLE_DESTINATION };
+        const selector = { [LABELS.role]: ROLE_DESTINATION, [LABELS.wave]: args.wave, [LABELS.namespace]: ns.source };
+        // A change of scripts, config or credentials rolls the pod.
+        const rollout = creds.version.apply((v) => contentHash({ scripts, configData, credentialsVersion: v }));
+        const containerSecurity = containerSecurityContext(args.security);
+        const targetVolumes = ns.pvcs.map((pvc, i) => ({ name: `target-${i}`, persistentVolumeClaim: { claimName: pvc.target } }));
+        const targetMounts = ns.pvcs.map((pvc, i) => ({ name: `target-${i}`, mountPath: `${TARGET_ROOT}/${pvc.target}` }));
+        new k8s.apps.v1.Deployment(`${name}-server`, {
+            metadata: { name: names.server, namespace: nsName, labels: podLabels },
+            spec: {
+                replicas: 1,
+                // RWO volumes: the old pod must let go before the new one mounts them
+                strategy: { type: "Recreate" },
+                selector: { matchLabels: selector },
+                template: {
+                    metadata: { labels: { ...podLabels, ...selector }, annotations: { "dvm.io/rollout": rollout } },
+                    spec: {
+                        securityContext: podSecurityContext(args.security, "destination"),
+                        automountServiceAccountToken: false,
+                        enableServiceLinks: false,
+                        terminationGracePeriodSeconds: 10,
+                        containers: [
+                            {
+                                name: CONTAINERS.rsyncd,
+                                image: args.transferImage,
+                                command: ["/bin/bash", `${SCRIPTS_DIR}/${SCRIPT_FILES.rsyncd}`],
+                                securityContext: containerSecurity,
+                                resources: containerResources(args.resources.rsyncd),
+                                volumeMounts: [...supportMounts(), ...targetMounts],
+                                readinessProbe: {
+                                    exec: { command: ["/bin/bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${RSYNCD_PORT}`] },
+                                    periodSeconds: 2,
+                                },
+                            },
+                            {
+                                name: CONTAINERS.stunnel,
+                                image: args.transferImage,
+                                command: ["/bin/bash", `${SCRIPTS_DIR}/${SCRIPT_FILES.stunnelServer}`],
+                                securityContext: containerSecurity,
+                                resources: containerResources(args.resources.stunnel),
+                                ports: [{ name: "stunnel", containerPort: STUNNEL_PORT, protocol: "TCP" }],
+                                volumeMounts: supportMounts(),
+                                readinessProbe: { tcpSocket: { port: STUNNEL_PORT }, periodSeconds: 2 },
+                            },
+                        ],
+                        volumes: [...supportVolumes(names), ...targetVolumes],
+                    },
+                },
+            },
+        }, opt({ dependsOn: [secret, scriptsMap, configMap, ...pvcs] }));
+
+        const kind = endpoints[args.endpoint.type];
+        const service = new k8s.core.v1.Service(`${name}-service`, {
+            metadata: { name: names.server, namespace: nsName, labels },
+            spec: {
+                type: kind.serviceType,
+                selector,
+                ports: [{
+                    name: "stunnel",
+                    port: SERVICE_PORT,
+                    targetPort: STUNNEL_PORT,
+                    protocol: "TCP",
+                    ...(kind.serviceType === "NodePort" && args.endpoint.nodePort ? { nodePort: args.endpoint.nodePort } : {}),
+                }],
+            },
+        }, opt());
+        this.address = kind.expose({ prefix: name, namespace: nsName, names, config: args.endpoint, labels, service, opts: opt() });
+        this.namespaceName = nsName;
+        this.pvcNames = pulumi.output(Object.fromEntries(ns.pvcs.map((p) => [p.source, p.target])));
+        this.registerOutputs({ address: this.address, namespaceName: this.namespaceName, pvcNames: this.pvcNames });
+    }
+}

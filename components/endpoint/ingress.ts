@@ -1,0 +1,40 @@
+// Ingress for ingress-nginx with SSL passthrough (the controller must run with --enable-ssl-passthrough): TLS is not
+// terminated at the ingress; the stream goes by SNI to the stunnel server.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { SERVICE_PORT } from "../layout";
+import { EndpointKind, transferHost } from "./types";
+
+export const SSL_PASSTHROUGH_ANNOTATION = "nginx.ingress.kubernetes.io/ssl-passthrough";
+
+export const ingress: EndpointKind = {
+    serviceType: "ClusterIP",
+    expose({ prefix, namespace, names, config, labels, service, opts }) {
+        const host = transferHost(names, config);
+        new k8s.networking.v1.Ingress(`${prefix}-ingress`, {
+            metadata: {
+                name: names.server,
+                namespace,
+                labels,
+                annotations: {
+                    [SSL_PASSTHROUGH_ANNOTATION]: "true",
+                    "nginx.ingress.kubernetes.io/backend-protocol": "HTTPS",
+                },
+            },
+            spec: {
+                ...(config.ingressClass ? { ingressClassName: config.ingressClass } : {}),
+                rules: [{
+                    host,
+                    http: {
+                        paths: [{
+                            path: "/",
+                            pathType: "Prefix",
+                            backend: { service: { name: service.metadata.name, port: { number: SERVICE_PORT } } },
+                        }],
+                    },
+                }],
+            },
+        }, opts);
+        return pulumi.output({ host, port: 443, sni: host });
+    },
+};

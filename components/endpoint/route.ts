@@ -1,0 +1,25 @@
+// OpenShift Route with TLS passthrough: the router forwards the TLS stream by SNI to the stunnel server untouched.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { STUNNEL_PORT } from "../layout";
+import { EndpointKind, transferHost } from "./types";
+
+export const route: EndpointKind = {
+    serviceType: "ClusterIP",
+    expose({ prefix, namespace, names, config, labels, service, opts }) {
+        const host = transferHost(names, config);
+        new k8s.apiextensions.CustomResource(`${prefix}-route`, {
+            apiVersion: "route.openshift.io/v1",
+            kind: "Route",
+            metadata: { name: names.server, namespace, labels },
+            spec: {
+                host,
+                to: { kind: "Service", name: service.metadata.name, weight: 100 },
+                port: { targetPort: STUNNEL_PORT },
+                tls: { termination: "passthrough", insecureEdgeTerminationPolicy: "None" },
+                wildcardPolicy: "None",
+            },
+        }, opts);
+        return pulumi.output({ host, port: 443, sni: host });
+    },
+};

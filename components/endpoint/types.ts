@@ -1,0 +1,39 @@
+// An endpoint is how the source cluster's stunnel client reaches the destination's stunnel server. Each kind decides
+// the Service type, may add an object in front of it (Route, Ingress), and says which address the client dials.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { EndpointConfig } from "../../config/plan";
+import { TransferNames } from "../names";
+
+export interface EndpointAddress {
+    host: string;
+    port: number;
+    /** TLS server name to send (Routes and Ingresses route passthrough traffic by SNI). */
+    sni?: string;
+}
+
+export interface ExposeArgs {
+    /** Prefix for Pulumi resource names (unique per namespace). */
+    prefix: string;
+    namespace: pulumi.Input<string>;
+    names: TransferNames;
+    config: EndpointConfig;
+    labels: Record<string, string>;
+    service: k8s.core.v1.Service;
+    /** parent + destination provider */
+    opts: pulumi.CustomResourceOptions;
+}
+
+export interface EndpointKind {
+    serviceType: "ClusterIP" | "LoadBalancer" | "NodePort";
+    /** Creates what the kind needs in front of the Service and returns the address the source dials. */
+    expose(args: ExposeArgs): pulumi.Output<EndpointAddress>;
+}
+
+/** Placeholder host used when an address only exists in a live cluster (render mode has no status). */
+export const UNRESOLVED = "unresolved.invalid";
+
+/** The transfer host for Route/Ingress endpoints: `<hostLabel>.<subdomain>`. */
+export function transferHost(names: TransferNames, config: EndpointConfig): string {
+    return `${names.hostLabel}.${config.subdomain}`;
+}

@@ -1,0 +1,43 @@
+// Deterministic object names. Kubernetes names and DNS labels have length limits (63 for labels/Jobs' pod labels);
+// long names are shortened with a hash of the full name so they stay unique and stable across runs.
+import { createHash } from "crypto";
+
+export function hash(value: string, length = 8): string {
+    return createHash("sha256").update(value).digest("hex").slice(0, length);
+}
+
+/** `parts` joined with '-', cut to `max` characters with an 8-character hash suffix when too long. */
+export function shortName(parts: string[], max = 63): string {
+    const full = parts.filter((p) => p.length > 0).join("-");
+    if (full.length <= max) return full;
+    const suffix = hash(full);
+    const head = full.slice(0, max - suffix.length - 1).replace(/[-.]+$/, "");
+    return `${head}-${suffix}`;
+}
+
+/** Names of the objects one namespace's migration creates (same on both sides where an object exists on both). */
+export interface TransferNames {
+    /** Secret with the tunnel key and rsync password. */
+    credentials: string;
+    /** ConfigMap with the container scripts. */
+    scripts: string;
+    /** ConfigMap with rsyncd/stunnel config (no secrets). */
+    config: string;
+    /** Destination Deployment (rsyncd + stunnel server), its Service, Route/Ingress. */
+    server: string;
+    /** First DNS label of the Route/Ingress host. */
+    hostLabel: string;
+    /** Source Job (rsync + stunnel client); one per pass. */
+    job: string;
+}
+
+export function transferNames(wave: string, targetNamespace: string, pass: number): TransferNames {
+    return {
+        credentials: "dvm-transfer-credentials",
+        scripts: "dvm-transfer-scripts",
+        config: "dvm-transfer-config",
+        server: "dvm-rsyncd",
+        hostLabel: shortName(["dvm", targetNamespace]),
+        job: shortName(["dvm-rsync", wave, `p${pass}`], 52),
+    };
+}

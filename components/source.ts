@@ -1,0 +1,159 @@
+// SourceTransfer: one combined "source transfer pod" per namespace on the source cluster — an `rsync` container and a
+// `stunnel` container sharing the emptyDir `rsync-stunnel-ipc`, every source PVC mounted read-only — run by a Job.
+// Source PVCs are only referenced by name, never declared as resources: nothing dvm does can delete or change them.
+//
+// Retries: attempts happen inside the pod (rsync-client.sh: increasing delay, resume with --partial, fail fast on
+// errors that cannot heal), so one log shows every attempt and progress is followed in one stream. The Job adds
+// what a pod cannot do for itself: a new pod after an eviction or node loss (backoffLimit), a hard deadline, and a
+// podFailurePolicy that fails the Job at once when the rsync container has given up.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { NamespacePlan, Plan } from "../config/plan";
+import { baseLabels, childOpts, containerResources, contentHash, pick, supportMounts, supportVolumes } from "./common";
+import { EndpointAddress } from "./endpoint";
+import {
+    CONFIG_FILES, CONTAINERS, IPC_DIR, IPC_VOLUME, LABELS, ROLE_SOURCE, SCRIPTS_DIR, SCRIPT_FILES, SECRET_KEYS,
+    SOURCE_ROOT, TUNNEL_PORT,
+} from "./layout";
+import { TransferNames } from "./names";
+import { scriptFiles } from "./scripts";
+import { containerSecurityContext, podSecurityContext, podSecurityLabels } from "./security";
+import { rsyncClientArgs } from "./transfer/rsync";
+import { secretFiles } from "./transport/credentials";
+import { GeneratedCredentials } from "./transport/credentialsResource";
+import { renderStunnelClientConf } from "./transport/stunnel";
+
+/** Pod-level retries (eviction, node loss) of the Job; transfer retries happen inside the pod. */
+export const JOB_POD_RETRIES = 2;
+
+export interface SourceTransferArgs {
+    plan: Pick<Plan, "rsync" | "security" | "resources" | "transferImage" | "stunnelWaitSeconds" | "retryBaseSeconds" | "retryMaxSeconds" | "transferTimeoutMinutes" | "pass">;
+    wave: string;
+    namespace: NamespacePlan;
+    names: TransferNames;
+    /** The destination endpoint; the Job is created only once it is known (and the destination pod is ready). */
+    address: pulumi.Output<EndpointAddress>;
+    /** The Job starts only after these (the destination side, so its transfer pod is ready to receive). */
+    after: pulumi.Resource[];
+    credentials: GeneratedCredentials;
+    provider: k8s.Provider;
+}
+
+export class SourceTransfer extends pulumi.ComponentResource {
+    public readonly jobName: pulumi.Output<string>;
+    public readonly job: k8s.batch.v1.Job;
+
+    constructor(name: string, args: SourceTransferArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("dvm:source:SourceTransfer", name, {}, opts);
+        const { namespace: ns, names, plan, provider } = args;
+        const labels = baseLabels(args.wave, ns.source);
+        const opt = (extra: pulumi.CustomResourceOptions = {}) => childOpts(this, provider, extra);
+        const nsName = ns.source;
+
+        // Root/privileged pods need a namespace that admits them; the source namespace is not ours, so only its
+        // labels are patched (and the patch is undone when the wave is removed).
+        const psa = podSecurityLabels(plan.security);
+        const deps: pulumi.Resource[] = [];
+        if (Object.keys(psa).length > 0) {
+            deps.push(new k8s.core.v1.NamespacePatch(`${name}-namespace-psa`, {
+                metadata: { name: nsName, labels: psa, annotations: { "dvm.io/psa-patched-by": `wave ${args.wave}` } },
+            }, opt()));
+        }
+
+        const creds = args.credentials;
+        const files = pulumi.all([creds.pskIdentity, creds.pskKey, creds.rsyncPassword]).apply(([pskIdentity, pskKey, rsyncPassword]) => {
+            const all = secretFiles({ pskIdentity, pskKey, rsyncPassword });
+            // the source needs the PSK and the client password; never the daemon's secrets file
+            return { [SECRET_KEYS.psk]: all[SECRET_KEYS.psk], [SECRET_KEYS.rsyncPassword]: all[SECRET_KEYS.rsyncPassword] };
+        });
+        deps.push(new k8s.core.v1.Secret(`${name}-credentials`, {
+            metadata: { name: names.credentials, namespace: nsName, labels },
+            type: "Opaque",
+            stringData: pulumi.secret(files),
+        }, opt()));
+        const scripts = pick(scriptFiles(), [SCRIPT_FILES.rsyncClient, SCRIPT_FILES.stunnelClient]);
+        deps.push(new k8s.core.v1.ConfigMap(`${name}-scripts`, {
+            metadata: { name: names.scripts, namespace: nsName, labels },
+            data: scripts,
+        }, opt()));
+        const clientConf = args.address.apply((a) => renderStunnelClientConf({ connectHost: a.host, connectPort: a.port, sni: a.sni }));
+        deps.push(new k8s.core.v1.ConfigMap(`${name}-config`, {
+            metadata: { name: names.config, namespace: nsName, labels },
+            data: { [CONFIG_FILES.stunnelClient]: clientConf },
+        }, opt()));
+
+        const podLabels = { ...labels, [LABELS.role]: ROLE_SOURCE, [LABELS.pass]: String(plan.pass) };
+        const containerSecurity = containerSecurityContext(plan.security);
+        const sourceVolumes = ns.pvcs.map((pvc, i) => ({ name: `source-${i}`, persistentVolumeClaim: { claimName: pvc.source, readOnly: true } }));
+        const sourceMounts = ns.pvcs.map((pvc, i) => ({ name: `source-${i}`, mountPath: `${SOURCE_ROOT}/${pvc.source}`, readOnly: true }));
+        const ipcMount = { name: IPC_VOLUME, mountPath: IPC_DIR };
+        const env = [
+            { name: "DVM_STUNNEL_WAIT_SECONDS", value: String(plan.stunnelWaitSeconds) },
+            { name: "DVM_BACKOFF_LIMIT", value: String(plan.rsync.backoffLimit) },
+            { name: "DVM_RETRY_BASE_SECONDS", value: String(plan.retryBaseSeconds) },
+            { name: "DVM_RETRY_MAX_SECONDS", value: String(plan.retryMaxSeconds) },
+            { name: "DVM_TUNNEL_PORT", value: String(TUNNEL_PORT) },
+            { name: "DVM_IPC_DIR", value: IPC_DIR },
+        ];
+        const rollout = pulumi.all([clientConf, creds.version]).apply(([conf, v]) => contentHash({ scripts, conf, credentialsVersion: v }));
+
+        this.job = new k8s.batch.v1.Job(`${name}-job`, {
+            metadata: {
+                name: names.job,
+                namespace: nsName,
+                labels: podLabels,
+                // The progress resource waits for the Job and fails `pulumi up` with the rsync reason; the provider's
+                // own Job await would only say "failed" (and time out after 10 minutes on long transfers).
+                annotations: { "pulumi.com/skipAwait": "true" },
+            },
+            spec: {
+                backoffLimit: JOB_POD_RETRIES,
+                activeDeadlineSeconds: plan.transferTimeoutMinutes * 60,
+                podFailurePolicy: {
+                    rules: [
+                        // the rsync container only exits non-zero after its own retries gave up (or on a fatal error)
+                        { action: "FailJob", onExitCodes: { containerName: CONTAINERS.rsync, operator: "NotIn", values: [0] } },
+                        // evictions, preemptions, node drains: try again in a new pod without counting
+                        { action: "Ignore", onPodConditions: [{ type: "DisruptionTarget", status: "True" }] },
+                    ],
+                },
+                template: {
+                    metadata: { labels: podLabels, annotations: { "dvm.io/rollout": rollout } },
+                    spec: {
+                        restartPolicy: "Never",
+                        ...(ns.nodeName ? { nodeName: ns.nodeName } : {}),
+                        securityContext: podSecurityContext(plan.security, "source"),
+                        automountServiceAccountToken: false,
+                        enableServiceLinks: false,
+                        terminationGracePeriodSeconds: 10,
+                        containers: [
+                            {
+                                name: CONTAINERS.rsync,
+                                image: plan.transferImage,
+                                command: ["/bin/bash", `${SCRIPTS_DIR}/${SCRIPT_FILES.rsyncClient}`],
+                                // options and PVCs as separate argv words: never interpolated into a shell string
+                                args: rsyncClientArgs(plan.rsync, ns.pvcs),
+                                env,
+                                securityContext: containerSecurity,
+                                resources: containerResources(plan.resources.rsync),
+                                volumeMounts: [...supportMounts(), ipcMount, ...sourceMounts],
+                            },
+                            {
+                                name: CONTAINERS.stunnel,
+                                image: plan.transferImage,
+                                command: ["/bin/bash", `${SCRIPTS_DIR}/${SCRIPT_FILES.stunnelClient}`],
+                                env: [{ name: "DVM_IPC_DIR", value: IPC_DIR }],
+                                securityContext: containerSecurity,
+                                resources: containerResources(plan.resources.stunnel),
+                                volumeMounts: [...supportMounts(), ipcMount],
+                            },
+                        ],
+                        volumes: [...supportVolumes(names), { name: IPC_VOLUME, emptyDir: {} }, ...sourceVolumes],
+                    },
+                },
+            },
+        }, opt({ dependsOn: [...deps, ...args.after], deleteBeforeReplace: true }));
+        this.jobName = this.job.metadata.name;
+        this.registerOutputs({ jobName: this.jobName });
+    }
+}
