@@ -1,0 +1,67 @@
+// NamespaceMigration: one namespace of a wave — credentials, the destination side, the source side, and the
+// progress record that waits for the transfer and becomes part of the `migration` stack output.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { NamespacePlan, Plan } from "../config/plan";
+import { ProgressRecord, TransferProgress } from "../progress/resource";
+import { DestinationTransfer } from "./destination";
+import { transferNames } from "./names";
+import { SourceTransfer } from "./source";
+import { GeneratedCredentials } from "./transport/credentialsResource";
+
+export interface NamespaceMigrationArgs {
+    plan: Plan;
+    namespace: NamespacePlan;
+    sourceProvider: k8s.Provider;
+    destinationProvider: k8s.Provider;
+    /** Source cluster kubeconfig content (a Pulumi secret) for the progress reader; empty in render mode. */
+    sourceKubeconfig: pulumi.Output<string>;
+    sourceContext?: string;
+}
+
+export interface NamespaceResult {
+    phase: string;
+    target: string;
+    pvcs: Record<string, ProgressRecord>;
+}
+
+export class NamespaceMigration extends pulumi.ComponentResource {
+    public readonly result: pulumi.Output<NamespaceResult>;
+
+    constructor(name: string, args: NamespaceMigrationArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("dvm:index:NamespaceMigration", name, {}, opts);
+        const { plan, namespace: ns } = args;
+        const names = transferNames(plan.wave.name, ns.target, plan.pass);
+
+        // Stable across `pulumi up` runs; new keys only when dvm:credentialsVersion changes.
+        const credentials = new GeneratedCredentials(`${name}-credentials`, {
+            version: plan.credentialsVersion,
+            scope: `${plan.wave.name}/${ns.source}`,
+        }, { parent: this });
+
+        const destination = new DestinationTransfer(`${name}-dst`, {
+            wave: plan.wave.name, namespace: ns, names, endpoint: plan.destination.endpoint, security: plan.security,
+            resources: plan.resources, transferImage: plan.transferImage, credentials, provider: args.destinationProvider,
+        }, { parent: this });
+
+        const source = new SourceTransfer(`${name}-src`, {
+            plan, wave: plan.wave.name, namespace: ns, names, address: destination.address, after: [destination],
+            credentials, provider: args.sourceProvider,
+        }, { parent: this });
+
+        const progress = new TransferProgress(`${name}-progress`, {
+            kubeconfig: args.sourceKubeconfig,
+            context: args.sourceContext,
+            namespace: ns.source,
+            jobName: source.jobName,
+            pvcs: ns.pvcs.map((p) => ({ source: p.source, target: p.target })),
+            wave: plan.wave.name,
+            pass: plan.pass,
+            render: plan.render !== undefined,
+            timeoutSeconds: plan.transferTimeoutMinutes * 60,
+        }, { parent: this, dependsOn: [source] });
+
+        this.result = pulumi.all([progress.phase, progress.pvcs]).apply(([phase, pvcs]) => ({ phase, target: ns.target, pvcs }));
+        this.registerOutputs({ result: this.result });
+    }
+}

@@ -1,0 +1,53 @@
+// MigrationWave: one per `pulumi up`. Owns the two Kubernetes providers (or, in render mode, two providers that write
+// manifests to directories) and one NamespaceMigration per namespace of the wave file.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import { Plan } from "../config/plan";
+import { NamespaceMigration, NamespaceResult } from "./namespace";
+
+export interface MigrationWaveArgs {
+    plan: Plan;
+    /** Kubeconfig contents (resolved from dvm:source/dvm:destination); unused in render mode. */
+    sourceKubeconfig?: string;
+    destinationKubeconfig?: string;
+}
+
+export interface MigrationOutput {
+    wave: string;
+    pass: number;
+    namespaces: Record<string, NamespaceResult>;
+}
+
+export class MigrationWave extends pulumi.ComponentResource {
+    public readonly migration: pulumi.Output<MigrationOutput>;
+
+    constructor(name: string, args: MigrationWaveArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("dvm:index:MigrationWave", name, {}, opts);
+        const { plan } = args;
+        const provider = (side: "source" | "destination", kubeconfig: string | undefined, context: string | undefined) =>
+            new k8s.Provider(`${side}`, plan.render !== undefined
+                ? { renderYamlToDirectory: path.join(plan.render, side) }
+                : {
+                    kubeconfig: pulumi.secret(kubeconfig ?? ""),
+                    ...(context ? { context } : {}),
+                    // never the ambient cluster: the provider gets exactly the kubeconfig dvm resolved
+                    enableServerSideApply: true,
+                }, { parent: this });
+        const sourceProvider = provider("source", args.sourceKubeconfig, plan.source.context);
+        const destinationProvider = provider("destination", args.destinationKubeconfig, plan.destination.context);
+
+        const namespaces = plan.namespaces.map((ns) => new NamespaceMigration(ns.source, {
+            plan, namespace: ns, sourceProvider, destinationProvider,
+            sourceKubeconfig: pulumi.secret(args.sourceKubeconfig ?? ""),
+            sourceContext: plan.source.context,
+        }, { parent: this }));
+
+        this.migration = pulumi.all(namespaces.map((n) => n.result)).apply((results) => ({
+            wave: plan.wave.name,
+            pass: plan.pass,
+            namespaces: Object.fromEntries(plan.namespaces.map((ns, i) => [ns.source, results[i]])),
+        }));
+        this.registerOutputs({ migration: this.migration });
+    }
+}

@@ -1,0 +1,36 @@
+// dvm: one migration wave between one cluster pair. Config + wave file -> validated plan -> components.
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "./config/errors";
+import { loadPlan, resolveKubeconfig } from "./config/load";
+import { Plan } from "./config/plan";
+import { MigrationWave } from "./components/wave";
+
+function load(): { plan: Plan; source?: string; destination?: string } {
+    const projectDir = process.cwd();
+    try {
+        const plan = loadPlan({ config: pulumi.runtime.allConfig(), projectDir });
+        if (plan.render !== undefined) return { plan };
+        const read = (side: "source" | "destination") => {
+            try {
+                return resolveKubeconfig(plan[side], projectDir);
+            } catch (e) {
+                throw new ConfigError([{
+                    where: `dvm:${side}`,
+                    what: `cannot read the ${side} cluster's kubeconfig: ${(e as Error).message}`,
+                    example: `pulumi config set --secret --path dvm:${side}.kubeconfig "$(cat ~/.kube/${side}.yaml)"`,
+                }]);
+            }
+        };
+        return { plan, source: read("source"), destination: read("destination") };
+    } catch (e) {
+        // RunError: the message is shown as is, without a Node stack trace
+        if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
+        throw e;
+    }
+}
+
+const { plan, source, destination } = load();
+const wave = new MigrationWave("wave", { plan, sourceKubeconfig: source, destinationKubeconfig: destination });
+
+/** `{wave, pass, namespaces: {<ns>: {phase, target, pvcs: {<pvc>: <progress record>}}}}` */
+export const migration = wave.migration;
