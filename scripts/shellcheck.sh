@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# shellcheck every shell file of the project: container scripts and our own scripts.
+# Runs shellcheck on every shell file of the project: container scripts and our own scripts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mapfile -t files < <(git ls-files -co --exclude-standard -- '*.sh' '.ci/run' | sort -u)
