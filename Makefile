@@ -48,6 +48,16 @@ clusters-down:
 clusters-smoke:
 	bash scripts/clusters-smoke.sh
 
+## toolchain (scripts/toolchain.sh): the Pulumi CLI v3.248.0, a Node.js language host and the Kubernetes provider
+## built from Go modules into $(DVM_CACHE)/toolchain/<key>/bin (cold: ~25 min on 2 cores; then seconds)
+toolchain: deps
+	bash scripts/toolchain.sh
+
+## engine (scripts/engine-test.sh, test/engine/): the program through the real Pulumi engine in render mode
+## (local file backend, passphrase from PULUMI_CONFIG_PASSPHRASE, no update checks, no plugin downloads)
+engine: deps toolchain
+	bash scripts/engine-test.sh
+
 ## clean: remove build products (not the ~/.cache/dvm build cache)
 clean:
 	rm -rf build rendered

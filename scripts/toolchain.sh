@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Builds the Pulumi engine and the plugins dvm's engine tier needs, from Go modules only (the Go module proxy),
+# into $DVM_CACHE/toolchain/<key>/bin. Idempotent: a second run only checks stamps (seconds).
+#
+#   bash scripts/toolchain.sh            build what is missing, print the bin dir's `export PATH=...` line
+#   bash scripts/toolchain.sh --bin      print the bin dir only (no build; exits 1 if it is not complete)
+#
+# What it builds (see README "Engine tier" for why each one is what it is):
+#   pulumi                      github.com/pulumi/pulumi/pkg/v3/cmd/pulumi at v3.248.0 (= @pulumi/pulumi 3.248.0),
+#                               version-stamped, through the wrapper module toolchain/pulumi (pkg/v3's go.mod
+#                               replaces sdk/v3 with ../sdk, so `go install` is refused).
+#   pulumi-language-nodejs      dvm's minimal language host, toolchain/langhost (the official host's own module is
+#                               not served by the proxy reachable here).
+#   pulumi-resource-kubernetes  github.com/pulumi/pulumi-kubernetes/provider/v4 at the v4.25.0 release commit, the
+#                               newest provider release the proxy serves (4.34.2 is not served); its embedded schema
+#                               is generated from the module's own schema.json with the module's own generate.go.
+#   pulumi-resource-command     only when the program imports @pulumi/command (it does not today).
+#   pulumi-resource-pulumi-nodejs  the dynamic-provider launcher: @pulumi/pulumi ships it in its npm package; copied.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+
+PULUMI_VERSION=3.248.0
+K8S_RELEASE=4.25.0
+K8S_MODULE=github.com/pulumi/pulumi-kubernetes/provider/v4
+COMMAND_VERSION=1.2.1
+
+export DVM_CACHE=${DVM_CACHE:-$HOME/.cache/dvm}
+export GOMODCACHE=$DVM_CACHE/go/mod
+export GOCACHE=$DVM_CACHE/go/build
+export GOTOOLCHAIN=local
+export GOFLAGS="-buildvcs=false -mod=readonly"
+# The checksum database reachable here has no entries for these Pulumi releases; the go.sum files under
+# toolchain/ pin every module's hash instead (-mod=readonly refuses anything not in them).
+export GONOSUMDB=github.com/pulumi
+export CGO_ENABLED=0
+
+die() { echo "toolchain: $*" >&2; exit 1; }
+
+command -v go >/dev/null || die "go is not on PATH: install Go 1.25 or newer (developed with $(printf 'go1.26'))"
+go_version=$(go env GOVERSION)
+
+# Does the program use @pulumi/command? (grep the TypeScript sources, not node_modules)
+needs_command=false
+if grep -rqs --include='*.ts' -E "from ['\"]@pulumi/command['\"]|require\(['\"]@pulumi/command['\"]\)" \
+    index.ts config components progress bin 2>/dev/null; then
+    needs_command=true
+fi
+
+# The cache key: versions, Go version, and a hash of the wrapper modules and the host's source.
+src_hash=$(cat toolchain/*/go.mod toolchain/*/go.sum toolchain/langhost/*.go | sha256sum | cut -c1-12)
+key="pulumi-v${PULUMI_VERSION}_k8s-v${K8S_RELEASE}_${go_version}_${src_hash}"
+[ "$needs_command" = true ] && key="${key}_command-v${COMMAND_VERSION}"
+root=$DVM_CACHE/toolchain/$key
+bin=$root/bin
+
+expected=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-pulumi-nodejs)
+[ "$needs_command" = true ] && expected+=(pulumi-resource-command)
+
+complete() {
+    local b
+    for b in "${expected[@]}"; do [ -x "$bin/$b" ] || return 1; done
+    [ -e "$root/complete" ]
+}
+
+if [ "${1:-}" = "--bin" ]; then
+    complete || die "not built yet for $key: run \`make toolchain\`"
+    echo "$bin"
+    exit 0
+fi
+
+mkdir -p "$bin"
+exec 9>"$root/.lock"
+flock 9  # one build per key at a time (parallel make or two clones sharing the cache)
+
+if complete; then
+    echo "toolchain: up to date ($key; cold build took $(cat "$root/build-seconds" 2>/dev/null || echo '?')s, $go_version)"
+    echo "export PATH=$bin:\$PATH"
+    exit 0
+fi
+
+start=$(date +%s)
+log() { echo "toolchain: [$(( $(date +%s) - start ))s] $*"; }
+# go build -o into a temp name, then rename: an interrupted build never leaves a half binary behind.
+gobuild() {
+    local out=$1; shift
+    nice go build -trimpath -o "$out.tmp" "$@"
+    mv -f "$out.tmp" "$out"
+}
+
+if [ ! -x "$bin/pulumi" ]; then
+    log "building pulumi v$PULUMI_VERSION (the longest step: ~15-25 min cold on 2 cores)"
+    (cd toolchain/pulumi && gobuild "$bin/pulumi" \
+        -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
+        github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+fi
+got=$("$bin/pulumi" version)
+[ "$got" = "v$PULUMI_VERSION" ] || die "built pulumi reports '$got', expected v$PULUMI_VERSION"
+
+if [ ! -x "$bin/pulumi-language-nodejs" ]; then
+    log "building pulumi-language-nodejs (dvm's minimal host, toolchain/langhost)"
+    (cd toolchain/langhost && gobuild "$bin/pulumi-language-nodejs" \
+        -ldflags "-s -w -X main.version=$PULUMI_VERSION-dvm" .)
+fi
+
+if [ ! -x "$bin/pulumi-resource-kubernetes" ]; then
+    log "building pulumi-resource-kubernetes v$K8S_RELEASE"
+    # The provider's main package embeds schema-embed.json and terraform-mapping-embed.json, which its own
+    # build generates (go generate -> generate.go) from schema.json; module zips do not carry the generated
+    # files and the module cache is read-only, so build a copy of the main package inside the wrapper module.
+    src=$root/src/kubernetes
+    rm -rf "$src" && mkdir -p "$src/cmd"
+    cp toolchain/kubernetes/go.mod toolchain/kubernetes/go.sum toolchain/kubernetes/tools.go "$src/"
+    moddir=$(cd toolchain/kubernetes && go list -m -f '{{.Dir}}' "$K8S_MODULE")
+    [ -n "$moddir" ] || (cd toolchain/kubernetes && go mod download "$K8S_MODULE")
+    moddir=$(cd toolchain/kubernetes && go list -m -f '{{.Dir}}' "$K8S_MODULE")
+    cp -r "$moddir/cmd/pulumi-resource-kubernetes" "$src/cmd/"
+    chmod -R u+w "$src/cmd"
+    (cd "$src/cmd/pulumi-resource-kubernetes" && VERSION=$K8S_RELEASE nice go run generate.go)
+    [ -s "$src/cmd/pulumi-resource-kubernetes/schema-embed.json" ] || die "schema generation produced no schema-embed.json"
+    (cd "$src" && gobuild "$bin/pulumi-resource-kubernetes" \
+        -ldflags "-s -w -X $K8S_MODULE/pkg/version.Version=$K8S_RELEASE" ./cmd/pulumi-resource-kubernetes)
+fi
+
+if [ "$needs_command" = true ] && [ ! -x "$bin/pulumi-resource-command" ]; then
+    log "building pulumi-resource-command v$COMMAND_VERSION (the program imports @pulumi/command)"
+    [ -f toolchain/command/go.mod ] || die "the program imports @pulumi/command but toolchain/command/go.mod" \
+        "(wrapper for github.com/pulumi/pulumi-command/provider v$COMMAND_VERSION) does not exist yet"
+    (cd toolchain/command && gobuild "$bin/pulumi-resource-command" \
+        -ldflags "-s -w -X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$COMMAND_VERSION" \
+        github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command)
+fi
+
+# The dynamic-provider launcher ships in the @pulumi/pulumi npm package (the CLI release tarball carries the same
+# script); it resolves @pulumi/pulumi from the program's directory, so one copy serves every clone.
+launcher=$repo/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs
+[ -f "$launcher" ] || die "$launcher is missing: run \`make deps\` (npm ci) first"
+install -m 0755 "$launcher" "$bin/pulumi-resource-pulumi-nodejs"
+
+elapsed=$(( $(date +%s) - start ))
+echo "$elapsed" >"$root/build-seconds"
+echo "$go_version" >"$root/go-version"
+touch "$root/complete"
+log "done: cold build took ${elapsed}s with $go_version"
+echo "export PATH=$bin:\$PATH"
