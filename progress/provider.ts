@@ -1,0 +1,376 @@
+// The dynamic provider behind `TransferProgress`: it is the completion gate of a namespace's transfer. The source
+// transfer Job is created with `pulumi.com/skipAwait`, so `create` waits here (sleeping between polls, bounded by
+// timeoutSeconds) for the Job to complete or fail, reads the `rsync` container log of every pod the Job ran, turns
+// it into per-PVC progress records (parser.ts), and fails `pulumi up` naming namespace, PVC, reason and the last rsync
+// lines when a PVC failed.
+//
+// Serialization: Pulumi serializes this provider object by value (functions + what they capture) into the state and
+// runs it in the engine's dynamic-provider host. So: no module-level state, no captured clients, packages are
+// require()d inside the functions that use them, and the kubeconfig is only ever an input argument (never captured,
+// never an output).
+import type { LogSegment, ParsedTransfer, ProgressRecord } from "./parser";
+import { namespacePhase, parseTransferLogs, scrubSecrets } from "./parser";
+
+// ------------------------------------------------------------------------------------------------- cluster access
+
+export interface JobStatus {
+    /** The Job finished successfully (condition Complete / SuccessCriteriaMet). */
+    complete: boolean;
+    /** The Job failed (condition Failed): reason (DeadlineExceeded, BackoffLimitExceeded, PodFailurePolicy) + message. */
+    failed?: { reason: string; message: string };
+    active: number;
+}
+
+export interface RsyncContainerStatus {
+    restartCount: number;
+    running: boolean;
+    waiting?: { reason: string; message?: string };
+    terminated?: { exitCode: number; reason?: string; message?: string };
+}
+
+export interface PodStatus {
+    name: string;
+    /** ms since epoch */
+    created: number;
+    phase: string;
+    /** Why the pod cannot start (Unschedulable ...), when known. */
+    condition?: string;
+    rsync?: RsyncContainerStatus;
+}
+
+/** What the provider and the watch command read from the source cluster. Tests inject a fake. */
+export interface TransferSource {
+    job(namespace: string, name: string): Promise<JobStatus | undefined>;
+    pods(namespace: string, jobName: string): Promise<PodStatus[]>;
+    /** The container log, with `--timestamps` prefixes. */
+    log(namespace: string, pod: string, container: string, previous: boolean): Promise<string>;
+}
+
+/** The real source: @kubernetes/client-node with the source cluster's kubeconfig (content or path) and context. */
+export function kubeSource(kubeconfig: string | undefined, context: string | undefined): TransferSource {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const k8s = require("@kubernetes/client-node");
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const fs = require("fs");
+    const kc = new k8s.KubeConfig();
+    const text = (kubeconfig ?? "").trim();
+    if (text && !text.includes("\n") && fs.existsSync(text)) kc.loadFromFile(text);
+    else if (text) kc.loadFromString(text);
+    else if (context) kc.loadFromDefault(); // only a context was given: the ambient kubeconfig (dvm:source.context)
+    else throw new Error("dvm:source: the progress reader got neither a kubeconfig nor a context for the source cluster (e.g. pulumi config set --path dvm:source.context kind-source)");
+    if (context) {
+        if (!kc.getContextObject(context)) {
+            throw new Error(`dvm:source.context: context "${context}" is not in the source kubeconfig (contexts: ${kc.getContexts().map((c: { name: string }) => c.name).join(", ") || "none"})`);
+        }
+        kc.setCurrentContext(context);
+    }
+    const batch = kc.makeApiClient(k8s.BatchV1Api);
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const notFound = (e: { statusCode?: number; response?: { statusCode?: number }; body?: { code?: number } }) =>
+        e && (e.statusCode === 404 || (e.response && e.response.statusCode === 404) || (e.body && e.body.code === 404));
+    return {
+        async job(namespace, name) {
+            try {
+                const res = await batch.readNamespacedJob(name, namespace);
+                const st = res.body.status ?? {};
+                const conds: { type: string; status: string; reason?: string; message?: string }[] = st.conditions ?? [];
+                const on = (t: string) => conds.find((c) => c.type === t && c.status === "True");
+                const failed = on("Failed");
+                return {
+                    complete: !!on("Complete"),
+                    failed: failed ? { reason: failed.reason ?? "Failed", message: failed.message ?? "" } : undefined,
+                    active: st.active ?? 0,
+                };
+            } catch (e) {
+                if (notFound(e as never)) return undefined;
+                throw e;
+            }
+        },
+        async pods(namespace, jobName) {
+            const res = await core.listNamespacedPod(namespace, undefined, undefined, undefined, undefined, `job-name=${jobName}`);
+            return res.body.items.map((p: { metadata: { name: string; creationTimestamp?: Date | string }; status?: { phase?: string; conditions?: { type: string; status: string; reason?: string; message?: string }[]; containerStatuses?: { name: string; restartCount: number; state?: { running?: object; waiting?: { reason?: string; message?: string }; terminated?: { exitCode: number; reason?: string; message?: string } } }[] } }) => {
+                const cs = (p.status?.containerStatuses ?? []).find((c) => c.name === "rsync");
+                const sched = (p.status?.conditions ?? []).find((c) => c.type === "PodScheduled" && c.status === "False");
+                return {
+                    name: p.metadata.name,
+                    created: p.metadata.creationTimestamp ? new Date(p.metadata.creationTimestamp).getTime() : 0,
+                    phase: p.status?.phase ?? "Unknown",
+                    condition: sched ? `${sched.reason ?? "Unschedulable"}: ${sched.message ?? ""}` : undefined,
+                    rsync: cs
+                        ? {
+                              restartCount: cs.restartCount,
+                              running: !!cs.state?.running,
+                              waiting: cs.state?.waiting ? { reason: cs.state.waiting.reason ?? "Waiting", message: cs.state.waiting.message } : undefined,
+                              terminated: cs.state?.terminated,
+                          }
+                        : undefined,
+                };
+            });
+        },
+        async log(namespace, pod, container, previous) {
+            const res = await core.readNamespacedPodLog(pod, namespace, container, false, undefined, undefined, undefined, previous, undefined, undefined, true);
+            return typeof res.body === "string" ? res.body : String(res.body ?? "");
+        },
+    };
+}
+
+// ------------------------------------------------------------------------------------------------- the wait
+
+export interface TransferInputs {
+    kubeconfig?: string;
+    context?: string;
+    namespace: string;
+    jobName: string;
+    pvcs: { source: string; target: string }[];
+    wave: string;
+    pass: number;
+    render: boolean;
+    timeoutSeconds: number;
+    /** Seconds between polls (tests: 0). */
+    pollSeconds?: number;
+}
+
+export interface TransferOutputs {
+    namespace: string;
+    jobName: string;
+    wave: string;
+    pass: number;
+    render: boolean;
+    /** The input PVC pairs (the output `pvcs` holds the records). */
+    pvcPairs: { source: string; target: string }[];
+    phase: string;
+    pvcs: Record<string, ProgressRecord>;
+}
+
+export interface WaitHooks {
+    sleep?: (ms: number) => Promise<void>;
+    now?: () => number;
+    /** Called with the records after every poll (the watch command, debugging). */
+    onPoll?: (records: Record<string, ProgressRecord>) => void;
+}
+
+/** Reads every pod of the Job (oldest first, previous container runs included) as log segments. */
+export async function readSegments(source: TransferSource, namespace: string, pods: PodStatus[]): Promise<{ segments: LogSegment[]; problems: string[] }> {
+    const segments: LogSegment[] = [];
+    const problems: string[] = [];
+    for (const pod of [...pods].sort((a, b) => a.created - b.created)) {
+        const c = pod.rsync;
+        if (pod.condition) problems.push(`pod ${pod.name}: ${pod.condition}`);
+        if (c?.waiting && c.waiting.reason !== "ContainerCreating" && c.waiting.reason !== "PodInitializing")
+            problems.push(`pod ${pod.name}: rsync container ${c.waiting.reason}${c.waiting.message ? `: ${c.waiting.message}` : ""}`);
+        if (!c || (!c.running && !c.terminated && c.restartCount === 0)) continue;
+        if (c.restartCount > 0) {
+            try {
+                segments.push({ text: await source.log(namespace, pod.name, "rsync", true), terminated: true });
+            } catch {
+                // the previous run's log is gone (only the last one is kept)
+            }
+        }
+        try {
+            const text = await source.log(namespace, pod.name, "rsync", false);
+            segments.push({
+                text,
+                terminated: !!c.terminated,
+                exitCode: c.terminated?.exitCode,
+                terminationReason: c.terminated?.reason,
+            });
+        } catch (e) {
+            problems.push(`pod ${pod.name}: cannot read the rsync log: ${(e as Error).message ?? e}`);
+        }
+    }
+    return { segments, problems };
+}
+
+/** Keeps what an earlier poll knew when the log no longer shows it (kubelet log rotation drops the oldest lines). */
+export function mergeRecords(prev: Record<string, ProgressRecord>, next: Record<string, ProgressRecord>): Record<string, ProgressRecord> {
+    const out: Record<string, ProgressRecord> = { ...next };
+    for (const [pvc, old] of Object.entries(prev)) {
+        const cur = next[pvc];
+        if (!cur || (cur.phase === "Pending" && old.phase !== "Pending") || cur.attempts < old.attempts) out[pvc] = old;
+    }
+    return out;
+}
+
+export class TransferFailedError extends Error {
+    constructor(
+        message: string,
+        public readonly id: string,
+        public readonly properties: TransferOutputs,
+        public readonly reasons: string[],
+    ) {
+        super(message);
+        this.name = "TransferFailedError";
+    }
+}
+
+/** The error text `pulumi up` shows: namespace, every failed PVC with reason, message and its last rsync lines. */
+export function failureMessage(out: TransferOutputs, headline: string): string {
+    const lines = [`dvm: ${headline} in namespace ${out.namespace} (Job ${out.jobName}, wave ${out.wave}, pass ${out.pass})`];
+    for (const [pvc, r] of Object.entries(out.pvcs)) {
+        if (r.phase !== "Failed") continue;
+        const target = out.pvcPairs.find((p) => p.source === pvc)?.target;
+        lines.push(`  PVC ${pvc}${target && target !== pvc ? ` -> ${target}` : ""}: ${r.reason ?? "Other"} after ${r.attempts} attempt(s)` +
+            `${r.exitCode !== undefined ? `, exit ${r.exitCode}` : ""}${r.message ? `: ${r.message}` : ""}`);
+        if (r.lastLines && r.lastLines.length) {
+            lines.push("    last rsync lines:");
+            for (const l of r.lastLines) lines.push(`      ${l}`);
+        }
+    }
+    lines.push("  Fix the cause, then run another pass of the wave: pulumi config set dvm:pass <n+1> && pulumi up");
+    return scrubSecrets(lines.join("\n"));
+}
+
+function outputsOf(inputs: TransferInputs, pvcs: Record<string, ProgressRecord>): TransferOutputs {
+    return {
+        namespace: inputs.namespace,
+        jobName: inputs.jobName,
+        wave: inputs.wave,
+        pass: inputs.pass,
+        render: !!inputs.render,
+        pvcPairs: inputs.pvcs.map((p) => ({ source: p.source, target: p.target })),
+        phase: namespacePhase(pvcs),
+        pvcs,
+    };
+}
+
+/** Render mode: every PVC `Rendered`, no cluster touched. */
+export function renderedOutputs(inputs: TransferInputs): TransferOutputs {
+    const pvcs: Record<string, ProgressRecord> = {};
+    for (const p of inputs.pvcs) pvcs[p.source] = { phase: "Rendered", attempts: 0, totalProgressPercentage: 0, transferredBytes: 0 };
+    return outputsOf(inputs, pvcs);
+}
+
+/**
+ * Waits for the transfer Job and returns the per-PVC records, or throws TransferFailedError (which carries the
+ * records, so the engine keeps them in the state) when a PVC failed, the Job failed, or the wait timed out.
+ */
+export async function waitForTransfer(source: TransferSource, inputs: TransferInputs, hooks: WaitHooks = {}): Promise<TransferOutputs> {
+    const now = hooks.now ?? (() => Date.now());
+    const sleep = hooks.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const id = `${inputs.namespace}/${inputs.jobName}`;
+    const names = inputs.pvcs.map((p) => p.source);
+    const started = now();
+    const deadline = started + Math.max(0, inputs.timeoutSeconds) * 1000;
+    let records: Record<string, ProgressRecord> = {};
+    let missing = 0;
+    for (let poll = 0; ; poll++) {
+        const job = await source.job(inputs.namespace, inputs.jobName);
+        if (!job) {
+            // created just before us (dependsOn), so absence means it was deleted: say so rather than wait forever
+            if (++missing >= 3) {
+                const out = outputsOf(inputs, failAll(records, names, "Other", `the transfer Job ${id} does not exist on the source cluster (deleted?)`));
+                throw new TransferFailedError(failureMessage(out, "transfer Job missing"), id, out, [`Job ${id} not found`]);
+            }
+        } else missing = 0;
+        const pods = job ? await source.pods(inputs.namespace, inputs.jobName) : [];
+        const { segments, problems } = await readSegments(source, inputs.namespace, pods);
+        const parsed: ParsedTransfer = parseTransferLogs(segments, { pvcs: names, now: now() });
+        records = mergeRecords(records, parsed.pvcs);
+        if (problems.length) {
+            for (const r of Object.values(records)) if (r.phase === "Pending" && !r.message) r.message = problems.join("; ");
+        }
+        hooks.onPoll?.(records);
+
+        if (Object.values(records).some((r) => r.phase === "Failed")) {
+            const out = outputsOf(inputs, records);
+            throw new TransferFailedError(failureMessage(out, "transfer failed"), id, out, reasonsOf(records));
+        }
+        if (job?.failed) {
+            const reason = job.failed.reason === "DeadlineExceeded" ? "Timeout" : "Other";
+            const out = outputsOf(inputs, failAll(records, names, reason, `the Job failed: ${job.failed.reason}: ${job.failed.message}${problems.length ? `; ${problems.join("; ")}` : ""}`));
+            throw new TransferFailedError(failureMessage(out, "transfer Job failed"), id, out, reasonsOf(out.pvcs));
+        }
+        if (job?.complete) {
+            for (const n of names) {
+                const r = records[n];
+                if (r && r.phase !== "Succeeded") {
+                    // exit 0 means every PVC was copied; the log no longer says so (rotated or unreadable)
+                    records[n] = { ...r, phase: "Succeeded", totalProgressPercentage: 100, message: r.message ?? "the Job completed; its log did not show this PVC's result" };
+                }
+            }
+            return outputsOf(inputs, records);
+        }
+        if (now() >= deadline) {
+            const out = outputsOf(inputs, failAll(records, names, "Timeout", `no result after ${inputs.timeoutSeconds}s (dvm:transferTimeoutMinutes)${problems.length ? `; ${problems.join("; ")}` : ""}`));
+            throw new TransferFailedError(failureMessage(out, "transfer timed out"), id, out, reasonsOf(out.pvcs));
+        }
+        // poll often at first (quick failures), then less often on long transfers
+        const pollSeconds = inputs.pollSeconds ?? (poll < 12 ? 5 : poll < 40 ? 15 : 30);
+        await sleep(Math.max(0, Math.min(pollSeconds * 1000, deadline - now())));
+    }
+}
+
+function failAll(records: Record<string, ProgressRecord>, names: string[], reason: string, message: string): Record<string, ProgressRecord> {
+    const out: Record<string, ProgressRecord> = { ...records };
+    for (const n of names) {
+        const r = out[n] ?? { phase: "Pending", attempts: 0, totalProgressPercentage: 0, transferredBytes: 0 };
+        if (r.phase === "Succeeded") continue;
+        out[n] = { ...r, phase: "Failed", reason: r.reason && r.phase === "Running" ? r.reason : reason, message: r.message && r.phase === "Running" ? `${message}; last: ${r.message}` : message };
+    }
+    return out;
+}
+
+function reasonsOf(records: Record<string, ProgressRecord>): string[] {
+    return Object.entries(records)
+        .filter(([, r]) => r.phase === "Failed")
+        .map(([pvc, r]) => scrubSecrets(`${pvc}: ${r.reason ?? "Other"}${r.message ? `: ${r.message}` : ""}`));
+}
+
+// ------------------------------------------------------------------------------------------------- the provider
+
+/** Inputs whose change means another transfer to wait for (a new pass, a new Job, other PVCs, out of render mode). */
+export const REPLACE_KEYS = ["namespace", "jobName", "pass", "pvcs", "render"] as const;
+
+export function diffTransfer(olds: Partial<TransferOutputs> & { pvcs?: unknown }, news: TransferInputs): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+    const oldPairs = olds.pvcPairs ?? (Array.isArray(olds.pvcs) ? (olds.pvcs as { source: string; target: string }[]) : []);
+    const key = (pairs: { source: string; target: string }[]) => JSON.stringify(pairs.map((p) => `${p.source}:${p.target}`).sort());
+    const replaces: string[] = [];
+    if (olds.namespace !== news.namespace) replaces.push("namespace");
+    if (olds.jobName !== news.jobName) replaces.push("jobName");
+    if (Number(olds.pass) !== Number(news.pass)) replaces.push("pass");
+    if (key(oldPairs) !== key(news.pvcs ?? [])) replaces.push("pvcs");
+    if (!!olds.render !== !!news.render) replaces.push("render");
+    // a record that never reached Succeeded (an earlier `up` failed or was interrupted): wait/read again
+    const unfinished = olds.phase !== undefined && olds.phase !== "Succeeded" && olds.phase !== "Rendered";
+    return { changes: replaces.length > 0 || unfinished, replaces, deleteBeforeReplace: true };
+}
+
+/** The source used by the provider; tests replace it through `makeProvider(sourceFactory)`. */
+export type SourceFactory = (kubeconfig: string | undefined, context: string | undefined) => TransferSource;
+
+async function run(inputs: TransferInputs, factory: SourceFactory | undefined): Promise<TransferOutputs> {
+    if (inputs.render) return renderedOutputs(inputs);
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const source = (factory ?? kubeSource)(inputs.kubeconfig, inputs.context);
+    return waitForTransfer(source, inputs);
+}
+
+/**
+ * The dynamic provider object. `factory` is for tests (a fake cluster); the real one builds the client from the
+ * kubeconfig input each call.
+ */
+export function makeProvider(factory?: SourceFactory) {
+    return {
+        async check(_olds: unknown, news: TransferInputs) {
+            const failures: { property: string; reason: string }[] = [];
+            if (!news.namespace) failures.push({ property: "namespace", reason: "the source namespace is required" });
+            if (!news.render && !news.jobName) failures.push({ property: "jobName", reason: "the transfer Job name is required" });
+            if (!Array.isArray(news.pvcs)) failures.push({ property: "pvcs", reason: "a list of {source, target} PVC pairs is required" });
+            if (!news.render && !(Number(news.timeoutSeconds) > 0)) failures.push({ property: "timeoutSeconds", reason: "must be > 0 (dvm:transferTimeoutMinutes)" });
+            return { inputs: news, failures };
+        },
+        async diff(_id: string, olds: TransferOutputs, news: TransferInputs) {
+            return diffTransfer(olds, news);
+        },
+        async create(inputs: TransferInputs) {
+            const outs = await run(inputs, factory);
+            return { id: `${inputs.namespace}/${inputs.jobName || "rendered"}`, outs };
+        },
+        async update(_id: string, _olds: TransferOutputs, news: TransferInputs) {
+            return { outs: await run(news, factory) };
+        },
+        async delete() {
+            // nothing to delete: the Job belongs to the Kubernetes provider; the record goes with the state
+        },
+    };
+}
