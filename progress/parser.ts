@@ -334,7 +334,7 @@ export function parseTransferLogs(input: string | LogSegment[], options: ParseOp
             if (ended && s.phase === "Running" && a && a.result === undefined) {
                 s.cutOff = true;
                 s.override = {
-                    reason: doneExit !== undefined ? "Other" : "ContainerTerminated",
+                    reason: "ContainerTerminated",
                     message:
                         doneExit !== undefined
                             ? `the transfer script ended (exit ${doneExit}) during attempt ${a.n}`

@@ -253,6 +253,7 @@ export async function waitForTransfer(source: TransferSource, inputs: TransferIn
     const deadline = started + Math.max(0, inputs.timeoutSeconds) * 1000;
     let records: Record<string, ProgressRecord> = {};
     let missing = 0;
+    let settled = 0;
     for (let poll = 0; ; poll++) {
         const job = await source.job(inputs.namespace, inputs.jobName);
         if (!job) {
@@ -271,13 +272,16 @@ export async function waitForTransfer(source: TransferSource, inputs: TransferIn
         }
         hooks.onPoll?.(records);
 
-        if (Object.values(records).some((r) => r.phase === "Failed")) {
+        // fail at once on the script's own verdict (a fatal rsync error, the tunnel, a usage error); a container that
+        // was cut off (eviction, node loss, kill) may be followed by the Job's next pod: the Job's status decides
+        if (Object.values(records).some((r) => r.phase === "Failed" && r.reason !== "ContainerTerminated" && r.reason !== "NotStarted")) {
             const out = outputsOf(inputs, records);
             throw new TransferFailedError(failureMessage(out, "transfer failed"), id, out, reasonsOf(records));
         }
-        if (job?.failed) {
-            const reason = job.failed.reason === "DeadlineExceeded" ? "Timeout" : "Other";
-            const out = outputsOf(inputs, failAll(records, names, reason, `the Job failed: ${job.failed.reason}: ${job.failed.message}${problems.length ? `; ${problems.join("; ")}` : ""}`));
+        if (job?.failed || (job && !job.complete && job.active === 0 && Object.values(records).some((r) => r.phase === "Failed") && ++settled >= 3)) {
+            const failure = job?.failed ?? { reason: "Failed", message: "the Job has no active pod and did not complete" };
+            const reason = failure.reason === "DeadlineExceeded" ? "Timeout" : "Other";
+            const out = outputsOf(inputs, failAll(records, names, reason, `the Job failed: ${failure.reason}: ${failure.message}${problems.length ? `; ${problems.join("; ")}` : ""}`));
             throw new TransferFailedError(failureMessage(out, "transfer Job failed"), id, out, reasonsOf(out.pvcs));
         }
         if (job?.complete) {
@@ -304,7 +308,8 @@ function failAll(records: Record<string, ProgressRecord>, names: string[], reaso
     const out: Record<string, ProgressRecord> = { ...records };
     for (const n of names) {
         const r = out[n] ?? { phase: "Pending", attempts: 0, totalProgressPercentage: 0, transferredBytes: 0 };
-        if (r.phase === "Succeeded") continue;
+        if (r.phase === "Succeeded" || r.phase === "Failed") continue;
+        // a running PVC keeps the reason of its last failed attempt, if any (more telling than "timeout")
         out[n] = { ...r, phase: "Failed", reason: r.reason && r.phase === "Running" ? r.reason : reason, message: r.message && r.phase === "Running" ? `${message}; last: ${r.message}` : message };
     }
     return out;
@@ -335,10 +340,12 @@ export function diffTransfer(olds: Partial<TransferOutputs> & { pvcs?: unknown }
     return { changes: replaces.length > 0 || unfinished, replaces, deleteBeforeReplace: true };
 }
 
-/** The source used by the provider; tests replace it through `makeProvider(sourceFactory)`. */
+/** The source used by the provider; tests replace it through `makeProvider(sourceFactory)`.
+ * (Names of functions the provider calls must not shadow globals — e.g. mocha's `run` — or the closure serializer
+ * takes the global instead of capturing the function.) */
 export type SourceFactory = (kubeconfig: string | undefined, context: string | undefined) => TransferSource;
 
-async function run(inputs: TransferInputs, factory: SourceFactory | undefined): Promise<TransferOutputs> {
+async function runTransfer(inputs: TransferInputs, factory: SourceFactory | undefined): Promise<TransferOutputs> {
     if (inputs.render) return renderedOutputs(inputs);
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const source = (factory ?? kubeSource)(inputs.kubeconfig, inputs.context);
@@ -363,11 +370,11 @@ export function makeProvider(factory?: SourceFactory) {
             return diffTransfer(olds, news);
         },
         async create(inputs: TransferInputs) {
-            const outs = await run(inputs, factory);
+            const outs = await runTransfer(inputs, factory);
             return { id: `${inputs.namespace}/${inputs.jobName || "rendered"}`, outs };
         },
         async update(_id: string, _olds: TransferOutputs, news: TransferInputs) {
-            return { outs: await run(news, factory) };
+            return { outs: await runTransfer(news, factory) };
         },
         async delete() {
             // nothing to delete: the Job belongs to the Kubernetes provider; the record goes with the state
