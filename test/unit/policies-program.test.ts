@@ -1,7 +1,7 @@
-// The program's own objects against the policy pack: MigrationWave is built under Pulumi mocks (test/unit/mocks.ts)
-// for every privilege mode and endpoint type, and every resource it declares goes through every policy, with the
-// pack config file that matches the mode. The fixtures of policies.test.ts describe the contract; this checks that
-// the program keeps it.
+// The program's own endpoints against the policy pack: MigrationWave is built under Pulumi mocks (test/unit/mocks.ts)
+// for every endpoint type, and every resource it declares goes through every policy (advisory ones included).
+// The privilege modes of the program are covered by program-policies.test.ts; the fixtures of policies.test.ts
+// describe the contract.
 import { strict as assert } from "node:assert";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import type { ResourceValidationPolicy, StackValidationPolicy } from "../../policies/node_modules/@pulumi/policy";
@@ -9,7 +9,7 @@ import * as P from "../../policies/policies";
 import { Plan } from "../../config/plan";
 import { validateStackConfig, validateWave } from "../../config/validate";
 import { declared, installMocks, promiseOf, reset, settle } from "./mocks";
-import { Obj, PackConfigFile, readConfigFile, validate, validateStack } from "./policies-fixtures";
+import { Obj, PackConfigFile, validate, validateStack } from "./policies-fixtures";
 
 installMocks();
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -77,7 +77,7 @@ async function violations(objs: Obj[], file: PackConfigFile = {}): Promise<strin
     return out;
 }
 
-describe("policy pack: the program's own objects", function () {
+describe("policy pack: the program's own endpoints", function () {
     this.timeout(60_000);
 
     it("a default wave passes every policy, advisory ones included, for every endpoint type", async () => {
@@ -93,24 +93,5 @@ describe("policy pack: the program's own objects", function () {
             assert.ok(objs.some((o) => o.type === "kubernetes:batch/v1:Job"), "the program declared its transfer pods");
             assert.deepEqual(await violations(objs), [], `endpoint ${endpoint.type}`);
         }
-    });
-
-    it("runAsRoot: blocked by default, passes under config/root.json with PSA labels, blocked without them", async () => {
-        const root = await program({ security: { runAsRoot: true } });
-        const blocked = await violations(root);
-        assert.ok(blocked.length > 0);
-        assert.deepEqual([...new Set(blocked.map((m) => m.split(":")[0]))].sort(), ["transfer-capabilities", "transfer-run-as-non-root"]);
-        assert.deepEqual(await violations(root, readConfigFile("root.json")), []);
-
-        const noPsa = await violations(await program({ security: { runAsRoot: true, podSecurityLabels: false } }), readConfigFile("root.json"));
-        assert.equal(noPsa.length, 4, noPsa.join("\n")); // 2 namespaces x (destination Deployment + source Job)
-        assert.ok(noPsa.every((m) => m.startsWith("root-needs-privileged-namespace: ")));
-    });
-
-    it("superPrivileged: passes only under config/super-privileged.json", async () => {
-        const objs = await program({ security: { runAsRoot: true, superPrivileged: true } });
-        assert.deepEqual(await violations(objs, readConfigFile("super-privileged.json")), []);
-        const underPrivileged = await violations(objs, readConfigFile("privileged.json"));
-        assert.ok(underPrivileged.length > 0 && underPrivileged.every((m) => m.startsWith("transfer-selinux-spc-t: ")), underPrivileged.join("\n"));
     });
 });
