@@ -68,6 +68,10 @@ export function kubeSource(kubeconfig: string | undefined, context: string | und
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const notFound = (e: { statusCode?: number; response?: { statusCode?: number }; body?: { code?: number } }) =>
         e && (e.statusCode === 404 || (e.response && e.response.statusCode === 404) || (e.body && e.body.code === 404));
+    const explain = (what: string, e: unknown) => {
+        const err = e as { statusCode?: number; body?: { message?: string }; message?: string };
+        return new Error(`source cluster: cannot ${what}: ${err.statusCode ? `HTTP ${err.statusCode}: ` : ""}${err.body?.message ?? err.message ?? String(e)}`);
+    };
     return {
         async job(namespace, name) {
             try {
@@ -83,11 +87,12 @@ export function kubeSource(kubeconfig: string | undefined, context: string | und
                 };
             } catch (e) {
                 if (notFound(e as never)) return undefined;
-                throw e;
+                throw explain(`read Job ${namespace}/${name}`, e);
             }
         },
         async pods(namespace, jobName) {
-            const res = await core.listNamespacedPod(namespace, undefined, undefined, undefined, undefined, `job-name=${jobName}`);
+            const res = await core.listNamespacedPod(namespace, undefined, undefined, undefined, undefined, `job-name=${jobName}`)
+                .catch((e: unknown) => { throw explain(`list the pods of Job ${namespace}/${jobName}`, e); });
             return res.body.items.map((p: { metadata: { name: string; creationTimestamp?: Date | string }; status?: { phase?: string; conditions?: { type: string; status: string; reason?: string; message?: string }[]; containerStatuses?: { name: string; restartCount: number; state?: { running?: object; waiting?: { reason?: string; message?: string }; terminated?: { exitCode: number; reason?: string; message?: string } } }[] } }) => {
                 const cs = (p.status?.containerStatuses ?? []).find((c) => c.name === "rsync");
                 const sched = (p.status?.conditions ?? []).find((c) => c.type === "PodScheduled" && c.status === "False");
@@ -108,7 +113,8 @@ export function kubeSource(kubeconfig: string | undefined, context: string | und
             });
         },
         async log(namespace, pod, container, previous) {
-            const res = await core.readNamespacedPodLog(pod, namespace, container, false, undefined, undefined, undefined, previous, undefined, undefined, true);
+            const res = await core.readNamespacedPodLog(pod, namespace, container, false, undefined, undefined, undefined, previous, undefined, undefined, true)
+                .catch((e: unknown) => { throw explain(`read the ${container} log of pod ${namespace}/${pod}`, e); });
             return typeof res.body === "string" ? res.body : String(res.body ?? "");
         },
     };

@@ -1,0 +1,207 @@
+// The real Kubernetes client path (@kubernetes/client-node with a kubeconfig) of the provider and of `dvm watch`,
+// against a local HTTP server that answers the Kubernetes API paths the code must call, serving the REAL captured
+// rsync logs; plus `dvm status` formatting and flag errors.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as http from "http";
+import * as os from "os";
+import * as path from "path";
+import { collectRows, kubeJobLister, main, newestPass, parseFlags, plainLine, pvcsFromArgs, statusTable } from "../../progress/cli";
+import { kubeSource, waitForTransfer } from "../../progress/provider";
+
+const DIR = path.join(__dirname, "..", "fixtures", "rsync");
+const fixture = (name: string) => fs.readFileSync(path.join(DIR, name), "utf8");
+const TOKEN = "fake-api-token-1234";
+
+interface FakeApi {
+    url: string;
+    requests: string[];
+    close(): Promise<void>;
+    setLog(text: string): void;
+    setJobDone(done: boolean): void;
+}
+
+async function fakeApi(): Promise<FakeApi> {
+    let log = "";
+    let done = false;
+    const requests: string[] = [];
+    const job = (name: string, pass: number) => ({
+        apiVersion: "batch/v1", kind: "Job",
+        metadata: { name, namespace: "billing", labels: { "dvm.io/role": "source-transfer", "dvm.io/wave": "wave-1", "dvm.io/pass": String(pass) } },
+        spec: { template: { spec: { containers: [
+            { name: "rsync", image: "x", args: ["--archive", "--info=PROGRESS2,STATS2", "--", "postgresql:postgresql", "uploads:uploads-new:verify"] },
+            { name: "stunnel", image: "x" },
+        ] } } },
+        status: done ? { succeeded: 1, conditions: [{ type: "Complete", status: "True" }] } : { active: 1 },
+    });
+    const server = http.createServer((req, res) => {
+        requests.push(`${req.method} ${req.url}`);
+        if (req.headers.authorization !== `Bearer ${TOKEN}`) {
+            res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", code: 401, message: "Unauthorized" }));
+            return;
+        }
+        const u = new URL(req.url!, "http://x");
+        const json = (body: unknown) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
+        if (u.pathname === "/apis/batch/v1/jobs" && u.searchParams.get("labelSelector") === "dvm.io/role=source-transfer") {
+            json({ kind: "JobList", apiVersion: "batch/v1", metadata: {}, items: [job("dvm-billing-p1", 1), job("dvm-billing-p2", 2)] });
+            return;
+        }
+        if (u.pathname === "/apis/batch/v1/namespaces/billing/jobs/dvm-billing-p2") {
+            json(job("dvm-billing-p2", 2));
+            return;
+        }
+        if (u.pathname === "/api/v1/namespaces/billing/pods" && u.searchParams.get("labelSelector") === "job-name=dvm-billing-p2") {
+            json({ kind: "PodList", apiVersion: "v1", metadata: {}, items: [{
+                metadata: { name: "dvm-billing-p2-abcde", namespace: "billing", creationTimestamp: "2026-11-21T05:00:00Z" },
+                status: { phase: done ? "Succeeded" : "Running", containerStatuses: [
+                    { name: "rsync", restartCount: 0, ready: !done, image: "x", imageID: "", state: done ? { terminated: { exitCode: 0, reason: "Completed" } } : { running: { startedAt: "2026-11-21T05:00:01Z" } } },
+                ] },
+            }] });
+            return;
+        }
+        if (u.pathname === "/api/v1/namespaces/billing/pods/dvm-billing-p2-abcde/log" && u.searchParams.get("container") === "rsync" && u.searchParams.get("timestamps") === "true") {
+            res.writeHead(200, { "content-type": "text/plain" }).end(log);
+            return;
+        }
+        res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", code: 404, message: `not found: ${u.pathname}` }));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    const port = (server.address() as { port: number }).port;
+    return {
+        url: `http://127.0.0.1:${port}`,
+        requests,
+        close: () => new Promise<void>((r) => server.close(() => r())),
+        setLog: (t) => { log = t; },
+        setJobDone: (d) => { done = d; },
+    };
+}
+
+const kubeconfigFor = (url: string) => `apiVersion: v1
+kind: Config
+clusters:
+- name: source
+  cluster:
+    server: ${url}
+users:
+- name: admin
+  user:
+    token: ${TOKEN}
+contexts:
+- name: source
+  context: {cluster: source, user: admin}
+current-context: source
+`;
+
+function capture(): { stream: NodeJS.WriteStream; text: () => string } {
+    let buf = "";
+    const stream = { isTTY: false, write: (s: string) => { buf += s; return true; } } as unknown as NodeJS.WriteStream;
+    return { stream, text: () => buf };
+}
+
+describe("progress: the Kubernetes client path against a local API server", () => {
+    let api: FakeApi;
+    let tmp: string;
+    beforeEach(async () => {
+        api = await fakeApi();
+        tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dvm-progress-"));
+    });
+    afterEach(async () => {
+        await api.close();
+        fs.rmSync(tmp, { recursive: true, force: true });
+    });
+
+    it("the provider's kubeSource reads Job, pods and --timestamps logs with the kubeconfig's credentials", async () => {
+        api.setLog(fixture("local-timestamps.log"));
+        api.setJobDone(true);
+        const out = await waitForTransfer(kubeSource(kubeconfigFor(api.url), "source"), {
+            namespace: "billing", jobName: "dvm-billing-p2", wave: "wave-1", pass: 2, render: false, timeoutSeconds: 30, pollSeconds: 0,
+            pvcs: [{ source: "postgresql", target: "postgresql" }, { source: "uploads", target: "uploads" }],
+        });
+        assert.strictEqual(out.phase, "Succeeded");
+        assert.ok(out.pvcs.postgresql.elapsedSeconds! > 1, "elapsed from the log timestamps");
+        assert.ok(api.requests.some((r) => r.startsWith("GET /api/v1/namespaces/billing/pods/dvm-billing-p2-abcde/log?container=rsync") && r.includes("timestamps=true")));
+        assert.ok(!api.requests.some((r) => r.includes("previous=true")), "no previous log asked for a container that never restarted");
+    });
+
+    it("a kubeconfig file path works as well as its content; a wrong token is a clear error", async () => {
+        const file = path.join(tmp, "source.yaml");
+        fs.writeFileSync(file, kubeconfigFor(api.url));
+        api.setJobDone(false);
+        assert.deepStrictEqual(await kubeSource(file, undefined).job("billing", "dvm-billing-p2"), { complete: false, failed: undefined, active: 1 });
+        assert.strictEqual(await kubeSource(file, undefined).job("billing", "gone"), undefined, "404 = no such Job");
+        await assert.rejects(kubeSource(kubeconfigFor(api.url).replace(TOKEN, "wrong"), undefined).job("billing", "dvm-billing-p2"),
+            /source cluster: cannot read Job billing\/dvm-billing-p2: HTTP 401: Unauthorized/);
+    });
+
+    it("dvm watch --once --plain: discovers the newest pass by label and prints one line per PVC", async () => {
+        const log = fixture("local-complete.log");
+        api.setLog(log.slice(0, log.indexOf("dvm: pvc-end pvc=postgresql") - 300));
+        const file = path.join(tmp, "source.yaml");
+        fs.writeFileSync(file, kubeconfigFor(api.url));
+        const out = capture();
+        const code = await main(["watch", "--kubeconfig", file, "--once", "--plain"], out.stream);
+        const text = out.text();
+        assert.strictEqual(code, 0);
+        assert.match(text, /Jobs labelled dvm\.io\/role=source-transfer/);
+        assert.match(text, /billing\/postgresql\s+Running\s+\d{1,2}%\s+\S+ \S+\/\S+ \S+/);
+        assert.match(text, /billing\/uploads\s+Pending\s+0%/);
+        assert.match(text, /attempt 1/);
+        assert.ok(!api.requests.some((r) => r.includes("dvm-billing-p1")), "the older pass is not read");
+    });
+
+    it("dvm watch ends with a summary and exit 0 when the Job completed", async () => {
+        api.setLog(fixture("local-complete.log"));
+        api.setJobDone(true);
+        const out = capture();
+        const code = await main(["watch", "--kubeconfig", path.join(tmp, "k.yaml"), "--plain"], out.stream).catch((e) => e);
+        assert.match(String(code), /kubeconfig .*k\.yaml \(from flags\) does not exist/);
+        fs.writeFileSync(path.join(tmp, "k.yaml"), kubeconfigFor(api.url));
+        const ok = await main(["watch", "--kubeconfig", path.join(tmp, "k.yaml"), "--plain", "--interval", "0.01"], out.stream);
+        assert.strictEqual(ok, 0);
+        assert.match(out.text(), /transfer finished:\n\s+billing\/postgresql\s+Succeeded\s+100%/);
+    });
+
+    it("collectRows reports a failed transfer as finished and failed once the Job says so", async () => {
+        api.setLog(fixture("local-failed-auth.log"));
+        const source = kubeSource(kubeconfigFor(api.url), undefined);
+        const lister = kubeJobLister(kubeconfigFor(api.url), undefined);
+        const running = await collectRows(lister, source, {});
+        assert.strictEqual(running.finished, false);
+        assert.strictEqual(running.rows.find((r) => r.pvc === "postgresql")!.record.reason, "AuthenticationFailed");
+        assert.match(plainLine(running.rows[0]), /Failed .*AuthenticationFailed: @ERROR: auth failed on module postgresql/);
+    });
+});
+
+describe("progress: dvm status and flags", () => {
+    it("prints the table of the stack output 'migration' with failures spelled out", () => {
+        const t = statusTable({
+            wave: "wave-1",
+            namespaces: {
+                billing: { phase: "Failed", pvcs: {
+                    postgresql: { phase: "Succeeded", attempts: 2, exitCode: 0, totalProgressPercentage: 100, transferredBytes: 7240000, throughput: 2868314, elapsedSeconds: 2.5 },
+                    uploads: { phase: "Failed", attempts: 1, exitCode: 11, totalProgressPercentage: 53, transferredBytes: 7180000, reason: "NoSpaceLeft", message: "rsync: [receiver] write failed on \"data/big.bin\" (in uploads): No space left on device (28)" },
+                } },
+            },
+        });
+        const lines = t.split("\n");
+        assert.strictEqual(lines[0], "wave: wave-1");
+        assert.match(lines[1], /^NAMESPACE\s+PVC\s+PHASE\s+ATTEMPTS\s+PROGRESS\s+TRANSFERRED\s+THROUGHPUT\s+ELAPSED\s+EXIT\s+REASON$/);
+        assert.match(lines[2], /^billing\s+postgresql\s+Succeeded\s+2\s+100%\s+6\.9 MiB\s+2\.7 MiB\/s\s+3s\s+0$/);
+        assert.match(lines[3], /^billing\s+uploads\s+Failed\s+1\s+53%\s+6\.8 MiB\s+-\s+-\s+11\s+NoSpaceLeft$/);
+        assert.match(t, /failures:\n  billing\/uploads: rsync: \[receiver\] write failed/);
+    });
+    it("reads PVCs from the Job args and keeps the newest pass per namespace", () => {
+        assert.deepStrictEqual(pvcsFromArgs(["-a", "--", "a:a", "b:c:verify"]), ["a", "b"]);
+        assert.deepStrictEqual(pvcsFromArgs(["-a"]), []);
+        const jobs = newestPass([
+            { namespace: "b", name: "b1", pass: 1, pvcs: [] }, { namespace: "a", name: "a2", pass: 2, pvcs: [] }, { namespace: "a", name: "a1", pass: 1, pvcs: [] },
+        ]);
+        assert.deepStrictEqual(jobs.map((j) => j.name), ["a2", "b1"]);
+    });
+    it("flag errors say what is wrong and show the usage", () => {
+        assert.throws(() => parseFlags(["--interval", "soon"]), /--interval must be a number of seconds > 0, e.g. --interval 5/);
+        assert.throws(() => parseFlags(["--stack"]), /--stack needs a value\nusage:/);
+        assert.throws(() => parseFlags(["--frobnicate"]), /unknown argument '--frobnicate'/);
+        assert.deepStrictEqual(parseFlags(["--stack=pair", "-n", "a", "--namespace", "b", "--once"]).namespaces, ["a", "b"]);
+    });
+});
