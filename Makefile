@@ -36,6 +36,12 @@ shellcheck:
 ## test: every tier CI runs
 test: unit
 
+## dataplane (scripts/dataplane.sh, test/dataplane/): the container scripts and rendered configs on real rsync and
+## stunnel between two network-namespace hosts - integrity, security, faults (root; a few minutes). Bigger data:
+## DVM_DATAPLANE_SMALL_FILES=30000 DVM_DATAPLANE_LARGE_MIB=1024 make dataplane
+dataplane: deps
+	bash scripts/dataplane.sh
+
 ## clusters (scripts/clusters-*.sh): a local pair of real Kubernetes clusters "src" and "dst" on this machine
 ## (Kubernetes built from its Go module, Debian's etcd/containerd/runc/CNI); kubeconfigs in $(DVM_CACHE)/clusters/*/
 clusters-up:
