@@ -468,6 +468,21 @@ export const transferReadOnlyRootFilesystem = podPolicy({
     },
 });
 
+export const transferNoServiceAccountToken = podPolicy({
+    name: "transfer-no-service-account-token",
+    description: "Transfer pods do not mount a Kubernetes API token (automountServiceAccountToken: false): rsync and stunnel never call the API.",
+    enforcementLevel: "advisory",
+    remediationSteps: "Set automountServiceAccountToken: false on the pod spec.",
+    check: (ref, _cfg, report, subject) => {
+        const automount = ref.spec.automountServiceAccountToken;
+        if (automount === true || (!ref.partial && automount !== false)) {
+            report(`${subject}: automountServiceAccountToken is ${automount === undefined ? "not set (a token is mounted by default)" : automount}; ` +
+                `a compromised transfer container could use the token against the API. ` +
+                `Fix: set ${ref.path}.automountServiceAccountToken: false.`);
+        }
+    },
+});
+
 // ---------------------------------------------------------------------------------------------------------------
 // Wave shape: single resources
 
@@ -772,6 +787,7 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     transferResources,
     transferSourceReadOnly,
     transferReadOnlyRootFilesystem,
+    transferNoServiceAccountToken,
     pvcCapacityCoversWave,
     endpointTlsPassthrough,
     configMapNoKeyMaterial,

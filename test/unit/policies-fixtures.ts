@@ -192,6 +192,7 @@ export function destinationDeployment(ns: string, mode: Mode = "nonroot"): Obj {
                     metadata: { labels: labels(ns, ROLE_DESTINATION) },
                     spec: {
                         securityContext: podSecurity(mode),
+                        automountServiceAccountToken: false,
                         containers: [container("rsyncd"), container("stunnel")],
                         volumes: [
                             { name: "config", configMap: { name: "dvm-config" } },
@@ -228,6 +229,7 @@ export function sourceJob(ns: string, mode: Mode = "nonroot"): Obj {
                     spec: {
                         restartPolicy: "Never",
                         securityContext: podSecurity(mode),
+                        automountServiceAccountToken: false,
                         containers: [container("rsync", true), container("stunnel", false)],
                         volumes: [
                             { name: "rsync-stunnel-ipc", emptyDir: {} },

@@ -277,6 +277,15 @@ describe("policy pack: pod-spec policies", () => {
         assertOne(await validate(P.transferReadOnlyRootFilesystem, writable), DEPLOYMENT, 'container "rsyncd"', "readOnlyRootFilesystem: true");
     });
 
+    it("transfer-no-service-account-token: advisory, reported when an API token would be mounted", async () => {
+        assert.equal(P.transferNoServiceAccountToken.enforcementLevel, "advisory");
+        const unset = edit(job(), (p) => { delete p.spec.template.spec.automountServiceAccountToken; });
+        assertOne(await validate(P.transferNoServiceAccountToken, unset), JOB, "not set (a token is mounted by default)",
+            "spec.template.spec.automountServiceAccountToken: false");
+        const on = edit(dep(), (p) => { p.spec.template.spec.automountServiceAccountToken = true; });
+        assertOne(await validate(P.transferNoServiceAccountToken, on), DEPLOYMENT, "automountServiceAccountToken is true");
+    });
+
     it("is not fooled by a different wrapper kind", async () => {
         const bad = { name: "x", image: "busybox", securityContext: { privileged: true, runAsUser: 0 } };
         const spec = { containers: [bad] };
