@@ -64,6 +64,17 @@ toolchain: deps
 engine: deps toolchain
 	bash scripts/engine-test.sh
 
+## watch / status (progress/cli.ts via bin/dvm.js): `make watch STACK=<stack>` shows one progress bar per PVC from the
+## source cluster while `pulumi up` runs (plain lines when not a TTY; source cluster from the stack's dvm:source, or
+## KUBECONFIG=... / DVM_WATCH_ARGS="--context src"); `make status STACK=<stack>` prints the recorded progress table.
+## The Pulumi CLI comes from PATH, else from `make toolchain`'s bin dir.
+DVM_PULUMI_PATH = $$(d=$$(bash scripts/toolchain.sh --bin 2>/dev/null) && printf '%s:' "$$d")$$PATH
+watch: deps
+	PATH="$(DVM_PULUMI_PATH)" node bin/dvm.js watch $(if $(STACK),--stack $(STACK)) $(DVM_WATCH_ARGS)
+
+status: deps
+	PATH="$(DVM_PULUMI_PATH)" node bin/dvm.js status $(if $(STACK),--stack $(STACK)) $(DVM_STATUS_ARGS)
+
 ## clean: remove build products (not the ~/.cache/dvm build cache)
 clean:
 	rm -rf build rendered

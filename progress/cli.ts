@@ -237,7 +237,9 @@ function readStackSource(stack: string | undefined): { kubeconfig?: string; cont
         const out = JSON.parse(pulumi(["config", "get", "dvm:source", "--json"], stack));
         const v = out.objectValue ?? (typeof out.value === "string" ? JSON.parse(out.value) : out.value);
         return v && typeof v === "object" ? v : undefined;
-    } catch {
+    } catch (e) {
+        // a stack named on the command line must be readable; without one, fall back to the ambient kubeconfig
+        if (stack) throw new Error(`cannot read dvm:source of stack ${stack}: ${(e as Error).message}`);
         return undefined;
     }
 }
@@ -258,8 +260,8 @@ async function watch(f: Flags, out: NodeJS.WriteStream): Promise<number> {
     const cliProgress = tty ? require("cli-progress") : undefined;
     const multibar = tty
         ? new cliProgress.MultiBar({
-              format: " {name} |{bar}| {percentage}% | {bytes} | {rate} | ETA {etaText} | attempt {attempts} | {phase}{reason}",
-              hideCursor: true, clearOnComplete: false, stopOnComplete: false, barsize: 30, autopadding: true,
+              format: "{name} {bar} {percentage}% {bytes} {rate} ETA {etaText} try {attempts} {phase}{reason}",
+              hideCursor: true, clearOnComplete: false, stopOnComplete: false, barsize: 20, autopadding: true,
           }, cliProgress.Presets.shades_classic)
         : undefined;
     const bars = new Map<string, { update: (v: number, p: object) => void }>();
@@ -285,9 +287,9 @@ async function watch(f: Flags, out: NodeJS.WriteStream): Promise<number> {
                 if (multibar) {
                     const key = `${row.namespace}/${row.pvc}`;
                     const payload = {
-                        name: key.padEnd(width), bytes: `${formatBytes(r.transferredBytes)}/${formatBytes(r.totalBytes)}`.padEnd(21),
-                        rate: `${formatBytes(r.phase === "Running" ? r.lastObservedTransferRate : r.throughput)}/s`.padEnd(12),
-                        etaText: formatDuration(etaSeconds(r)).padEnd(6), attempts: r.attempts, phase: r.phase,
+                        name: key.padEnd(width), bytes: `${formatBytes(r.transferredBytes)}/${formatBytes(r.totalBytes)}`.padEnd(19),
+                        rate: `${formatBytes(r.phase === "Running" ? r.lastObservedTransferRate : r.throughput)}/s`.padEnd(11),
+                        etaText: formatDuration(etaSeconds(r)).padEnd(5), attempts: r.attempts, phase: r.phase,
                         reason: r.reason ? ` ${r.reason}` : "",
                     };
                     const bar = bars.get(key) ?? multibar.create(100, 0, payload);
