@@ -78,11 +78,15 @@ export function podSpecsOf(type: string, props: any): PodSpecRef[] {
     }
     const partial = kind.endsWith("Patch");
     const base = partial ? kind.slice(0, -"Patch".length) : kind;
+    // For the workload kinds, a pod spec not known yet (preview) is not a pass: reading it throws UnknownValueError,
+    // which the engine reports as "can't run during preview" (and the check runs again, known, before creation).
+    // Other kinds are only probed for a pod spec.
+    const read = WORKLOAD_KINDS.has(base) ? <T>(f: () => T) => f() : known;
     const meta = known(() => props.metadata);
     const workloadLabels = labelsOf(meta);
     const nsValue = known(() => meta?.namespace);
     const namespace = typeof nsValue === "string" ? nsValue : undefined;
-    const spec = known(() => props.spec);
+    const spec = read(() => props.spec);
     const ref = (path: string, podSpec: any, template: any, pods: number | "per-node"): PodSpecRef => ({
         path,
         spec: podSpec,
@@ -95,25 +99,30 @@ export function podSpecsOf(type: string, props: any): PodSpecRef[] {
         return isObject(spec) ? [{ path: "spec", spec, labels: workloadLabels, namespace, pods: 1, partial }] : [];
     }
     if (base === "PodTemplate") {
-        const template = known(() => props.template);
-        const podSpec = known(() => template?.spec);
+        const template = read(() => props.template);
+        const podSpec = read(() => template?.spec);
         return isObject(podSpec) ? [ref("template.spec", podSpec, template, 1)] : [];
     }
     const found: PodSpecRef[] = [];
-    const template = known(() => spec?.template);
-    const podSpec = known(() => template?.spec);
+    const template = read(() => spec?.template);
+    const podSpec = read(() => template?.spec);
     if (isObject(podSpec)) {
         found.push(ref("spec.template.spec", podSpec, template, podsOf(base, spec)));
     }
-    const jobTemplate = known(() => spec?.jobTemplate);
-    const jobSpec = known(() => jobTemplate?.spec);
-    const jobPodTemplate = known(() => jobSpec?.template);
-    const jobPodSpec = known(() => jobPodTemplate?.spec);
+    const jobTemplate = read(() => spec?.jobTemplate);
+    const jobSpec = read(() => jobTemplate?.spec);
+    const jobPodTemplate = read(() => jobSpec?.template);
+    const jobPodSpec = read(() => jobPodTemplate?.spec);
     if (isObject(jobPodSpec)) {
         found.push(ref("spec.jobTemplate.spec.template.spec", jobPodSpec, jobPodTemplate, podsOf("Job", jobSpec)));
     }
     return found;
 }
+
+/** Kinds whose whole point is a pod spec. */
+const WORKLOAD_KINDS = new Set([
+    "Pod", "PodTemplate", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob",
+]);
 
 function podsOf(kind: string, spec: any): number | "per-node" {
     if (kind === "DaemonSet") {

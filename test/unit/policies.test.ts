@@ -495,6 +495,16 @@ describe("policy pack: values not known during preview", () => {
         assertOne(msgs, 'Deployment (resource "app-1-destination"), container "rsyncd"');
     });
 
+    it("a workload whose pod spec is not known yet is not passed: the check is left to the engine's preview advisory", async () => {
+        const UNKNOWN_OBJECT = "dd056dcd-154b-4c76-9bd3-c8f88648b5ff"; // unknownObjectValue
+        const job = edit(sourceJob("app-1"), (p) => { p.spec.template = UNKNOWN_OBJECT; });
+        await assert.rejects(validate(P.transferPrivileged, { ...job, props: previewProps(job.props) }),
+            (e: unknown) => e instanceof UnknownValueError && /spec\.template/.test((e as Error).message));
+        // other kinds are only probed for a pod spec: an unknown Service spec is simply not a pod
+        const svc = edit(service("app-1"), (p) => { p.spec = UNKNOWN_OBJECT; });
+        assert.deepEqual(await validate(P.transferPrivileged, { ...svc, props: previewProps(svc.props) }), []);
+    });
+
     it("a stack policy reports what it can and then the unknown (the engine makes that advisory)", async () => {
         const unknownNs = edit(sourceJob("app-3", "root"), (p) => { p.metadata.namespace = UNKNOWN_STRING; });
         const objs = [...wave("root", { psa: false }).filter((o) => o.name !== "app-3-source"), { ...unknownNs, props: previewProps(unknownNs.props) }];
