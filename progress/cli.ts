@@ -47,7 +47,7 @@ export function plainLine(row: WatchRow): string {
 interface StatusRecord extends Partial<ProgressRecord> { phase: ProgressRecord["phase"] }
 
 /** The `dvm status` table from the stack output `migration`. */
-export function statusTable(migration: { wave?: string; namespaces?: Record<string, { phase?: string; target?: string; pvcs?: Record<string, StatusRecord> }> }): string {
+export function statusTable(migration: { wave?: string; pass?: number; namespaces?: Record<string, { phase?: string; target?: string; pvcs?: Record<string, StatusRecord> }> }): string {
     const header = ["NAMESPACE", "PVC", "PHASE", "ATTEMPTS", "PROGRESS", "TRANSFERRED", "THROUGHPUT", "ELAPSED", "EXIT", "REASON"];
     const rows: string[][] = [];
     for (const [ns, n] of Object.entries(migration.namespaces ?? {})) {
@@ -61,7 +61,7 @@ export function statusTable(migration: { wave?: string; namespaces?: Record<stri
     }
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
-    const lines = [`wave: ${migration.wave ?? "?"}`, fmt(header), ...rows.map(fmt)];
+    const lines = [`wave: ${migration.wave ?? "?"}${migration.pass !== undefined ? ` (pass ${migration.pass})` : ""}`, fmt(header), ...rows.map(fmt)];
     const failed = Object.entries(migration.namespaces ?? {}).flatMap(([ns, n]) =>
         Object.entries(n.pvcs ?? {}).filter(([, r]) => r.phase === "Failed" && r.message).map(([pvc, r]) => `  ${ns}/${pvc}: ${r.message}`));
     if (failed.length) lines.push("", "failures:", ...failed);
@@ -327,7 +327,9 @@ function currentContext(): string | undefined {
 }
 
 function status(f: Flags, out: NodeJS.WriteStream): number {
-    const text = pulumi(["stack", "output", "--json", "migration"], f.stack);
+    // --show-secrets: the records hold no secrets (lines are scrubbed), but the engine may mark the output secret
+    // because the progress resource had a secret input (the source kubeconfig)
+    const text = pulumi(["stack", "output", "--json", "--show-secrets", "migration"], f.stack);
     const migration = JSON.parse(text);
     if (f.json) out.write(`${JSON.stringify(migration, null, 2)}\n`);
     else out.write(`${statusTable(migration)}\n`);

@@ -176,6 +176,7 @@ describe("progress: dvm status and flags", () => {
     it("prints the table of the stack output 'migration' with failures spelled out", () => {
         const t = statusTable({
             wave: "wave-1",
+            pass: 2,
             namespaces: {
                 billing: { phase: "Failed", pvcs: {
                     postgresql: { phase: "Succeeded", attempts: 2, exitCode: 0, totalProgressPercentage: 100, transferredBytes: 7240000, throughput: 2868314, elapsedSeconds: 2.5 },
@@ -184,7 +185,7 @@ describe("progress: dvm status and flags", () => {
             },
         });
         const lines = t.split("\n");
-        assert.strictEqual(lines[0], "wave: wave-1");
+        assert.strictEqual(lines[0], "wave: wave-1 (pass 2)");
         assert.match(lines[1], /^NAMESPACE\s+PVC\s+PHASE\s+ATTEMPTS\s+PROGRESS\s+TRANSFERRED\s+THROUGHPUT\s+ELAPSED\s+EXIT\s+REASON$/);
         assert.match(lines[2], /^billing\s+postgresql\s+Succeeded\s+2\s+100%\s+6\.9 MiB\s+2\.7 MiB\/s\s+3s\s+0$/);
         assert.match(lines[3], /^billing\s+uploads\s+Failed\s+1\s+53%\s+6\.8 MiB\s+-\s+-\s+11\s+NoSpaceLeft$/);
