@@ -47,9 +47,9 @@ if grep -rqs --include='*.ts' -E "from ['\"]@pulumi/command['\"]|require\(['\"]@
     needs_command=true
 fi
 
-# The cache key: versions, Go version, and a hash of the wrapper modules and the host's source.
-src_hash=$(cat toolchain/*/go.mod toolchain/*/go.sum toolchain/langhost/*.go | sha256sum | cut -c1-12)
-key="pulumi-v${PULUMI_VERSION}_k8s-v${K8S_RELEASE}_${go_version}_${src_hash}"
+# The cache key: versions and Go version. Each binary also records a hash of its inputs (wrapper module, sources,
+# build flags) in stamps/<name>; a binary whose inputs changed is rebuilt (from the Go build cache: seconds to a minute).
+key="pulumi-v${PULUMI_VERSION}_k8s-v${K8S_RELEASE}_${go_version}"
 [ "$needs_command" = true ] && key="${key}_command-v${COMMAND_VERSION}"
 root=$DVM_CACHE/toolchain/$key
 bin=$root/bin
@@ -57,10 +57,24 @@ bin=$root/bin
 expected=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-pulumi-nodejs)
 [ "$needs_command" = true ] && expected+=(pulumi-resource-command)
 
+inputs_of() {  # the hash of what a binary is built from
+    local name=$1 dir
+    case $name in
+        pulumi) dir=toolchain/pulumi ;;
+        pulumi-language-nodejs) dir=toolchain/langhost ;;
+        pulumi-resource-kubernetes) dir=toolchain/kubernetes ;;
+        pulumi-resource-command) dir=toolchain/command ;;
+        pulumi-resource-pulumi-nodejs) echo "npm:@pulumi/pulumi"; return ;;
+    esac
+    { echo "$name $PULUMI_VERSION $K8S_RELEASE $COMMAND_VERSION $GOFLAGS $CGO_ENABLED"; cat "$dir"/go.mod "$dir"/go.sum "$dir"/*.go 2>/dev/null; } \
+        | sha256sum | cut -c1-16
+}
+fresh() { [ -x "$bin/$1" ] && [ "$(cat "$root/stamps/$1" 2>/dev/null)" = "$(inputs_of "$1")" ]; }
+stamp() { mkdir -p "$root/stamps"; inputs_of "$1" >"$root/stamps/$1"; }
+
 complete() {
     local b
-    for b in "${expected[@]}"; do [ -x "$bin/$b" ] || return 1; done
-    [ -e "$root/complete" ]
+    for b in "${expected[@]}"; do fresh "$b" || return 1; done
 }
 
 if [ "${1:-}" = "--bin" ]; then
@@ -88,22 +102,26 @@ gobuild() {
     mv -f "$out.tmp" "$out"
 }
 
-if [ ! -x "$bin/pulumi" ]; then
+cold=false
+if ! fresh pulumi; then
+    cold=true
     log "building pulumi v$PULUMI_VERSION (the longest step: ~15-25 min cold on 2 cores)"
     (cd toolchain/pulumi && gobuild "$bin/pulumi" \
         -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
         github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+    stamp pulumi
 fi
 got=$("$bin/pulumi" version)
 [ "$got" = "v$PULUMI_VERSION" ] || die "built pulumi reports '$got', expected v$PULUMI_VERSION"
 
-if [ ! -x "$bin/pulumi-language-nodejs" ]; then
+if ! fresh pulumi-language-nodejs; then
     log "building pulumi-language-nodejs (dvm's minimal host, toolchain/langhost)"
     (cd toolchain/langhost && gobuild "$bin/pulumi-language-nodejs" \
         -ldflags "-s -w -X main.version=$PULUMI_VERSION-dvm" .)
+    stamp pulumi-language-nodejs
 fi
 
-if [ ! -x "$bin/pulumi-resource-kubernetes" ]; then
+if ! fresh pulumi-resource-kubernetes; then
     log "building pulumi-resource-kubernetes v$K8S_RELEASE"
     # The provider's main package embeds schema-embed.json and terraform-mapping-embed.json, which its own
     # build generates (go generate -> generate.go) from schema.json; module zips do not carry the generated
@@ -120,15 +138,17 @@ if [ ! -x "$bin/pulumi-resource-kubernetes" ]; then
     [ -s "$src/cmd/pulumi-resource-kubernetes/schema-embed.json" ] || die "schema generation produced no schema-embed.json"
     (cd "$src" && gobuild "$bin/pulumi-resource-kubernetes" \
         -ldflags "-s -w -X $K8S_MODULE/pkg/version.Version=$K8S_RELEASE" ./cmd/pulumi-resource-kubernetes)
+    stamp pulumi-resource-kubernetes
 fi
 
-if [ "$needs_command" = true ] && [ ! -x "$bin/pulumi-resource-command" ]; then
+if [ "$needs_command" = true ] && ! fresh pulumi-resource-command; then
     log "building pulumi-resource-command v$COMMAND_VERSION (the program imports @pulumi/command)"
     [ -f toolchain/command/go.mod ] || die "the program imports @pulumi/command but toolchain/command/go.mod" \
         "(wrapper for github.com/pulumi/pulumi-command/provider v$COMMAND_VERSION) does not exist yet"
     (cd toolchain/command && gobuild "$bin/pulumi-resource-command" \
         -ldflags "-s -w -X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$COMMAND_VERSION" \
         github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command)
+    stamp pulumi-resource-command
 fi
 
 # The dynamic-provider launcher ships in the @pulumi/pulumi npm package (the CLI release tarball carries the same
@@ -136,10 +156,14 @@ fi
 launcher=$repo/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs
 [ -f "$launcher" ] || die "$launcher is missing: run \`make deps\` (npm ci) first"
 install -m 0755 "$launcher" "$bin/pulumi-resource-pulumi-nodejs"
+stamp pulumi-resource-pulumi-nodejs
 
 elapsed=$(( $(date +%s) - start ))
-echo "$elapsed" >"$root/build-seconds"
 echo "$go_version" >"$root/go-version"
-touch "$root/complete"
-log "done: cold build took ${elapsed}s with $go_version"
+if [ "$cold" = true ]; then
+    echo "$elapsed" >"$root/build-seconds"
+    log "done: cold build took ${elapsed}s with $go_version"
+else
+    log "done: rebuilt what changed in ${elapsed}s with $go_version"
+fi
 echo "export PATH=$bin:\$PATH"

@@ -49,7 +49,7 @@ describe("engine toolchain (fixture program)", function () {
 
     it("up renders the manifests and runs the dynamic provider", function () {
         const r = pulumiOk(work, project, ["up", "--yes", "--skip-preview"]);
-        assert.match(r.output, /\+\s*6 created|6 created/, r.output);
+        assert.match(r.output, /\d+ created/, r.output);
 
         const docs = readManifests(rendered);
         const kinds = docs.map((d) => d.kind).sort();

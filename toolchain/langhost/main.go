@@ -47,12 +47,18 @@ type host struct {
 }
 
 func main() {
-	// The engine may prepend logging/tracing flags; accept and ignore them.
-	flag.Bool("logtostderr", false, "ignored")
-	flag.Bool("logflow", false, "ignored")
-	flag.String("tracing", "", "ignored")
-	flag.String("v", "", "ignored")
-	flag.String("root", "", "ignored")
+	// The engine may prepend logging/tracing flags (--logtostderr, -v=N, --logflow, --tracing URL); the SDK's
+	// logging package already defines some of them. Accept the rest and ignore them.
+	for _, name := range []string{"logtostderr", "logflow"} {
+		if flag.Lookup(name) == nil {
+			flag.Bool(name, false, "ignored")
+		}
+	}
+	for _, name := range []string{"v", "tracing", "root"} {
+		if flag.Lookup(name) == nil {
+			flag.String(name, "", "ignored")
+		}
+	}
 	flag.Parse()
 
 	h := &host{children: map[*os.Process]struct{}{}}
