@@ -359,6 +359,23 @@ async function runTransfer(inputs: TransferInputs, factory: SourceFactory | unde
 }
 
 /**
+ * A failed transfer is reported as a resource that failed to initialize (the error's id/properties/reasons): the
+ * engine stores `properties` as the resource's state. The dynamic-provider host adds the serialized provider
+ * (`__provider`) to normal results but not to these, and a state without it could not be diffed or deleted later.
+ */
+async function keepProvider<T>(p: Promise<T>, inputs: TransferInputs): Promise<T> {
+    try {
+        return await p;
+    } catch (e) {
+        const err = e as { id?: string; properties?: Record<string, unknown> };
+        const key = "__provider";
+        const serialized = (inputs as unknown as Record<string, unknown>)[key];
+        if (err && err.id && err.properties && serialized !== undefined) err.properties[key] = serialized;
+        throw e;
+    }
+}
+
+/**
  * The dynamic provider object. `factory` is for tests (a fake cluster); the real one builds the client from the
  * kubeconfig input each call.
  */
@@ -376,11 +393,11 @@ export function makeProvider(factory?: SourceFactory) {
             return diffTransfer(olds, news);
         },
         async create(inputs: TransferInputs) {
-            const outs = await runTransfer(inputs, factory);
+            const outs = await keepProvider(runTransfer(inputs, factory), inputs);
             return { id: `${inputs.namespace}/${inputs.jobName || "rendered"}`, outs };
         },
         async update(_id: string, _olds: TransferOutputs, news: TransferInputs) {
-            return { outs: await runTransfer(news, factory) };
+            return { outs: await keepProvider(runTransfer(news, factory), news) };
         },
         async delete() {
             // nothing to delete: the Job belongs to the Kubernetes provider; the record goes with the state

@@ -108,7 +108,9 @@ describe("progress provider: waiting for the transfer Job", () => {
     it("fails promptly (Job still active) naming namespace, PVC, reason and the last rsync lines", async () => {
         const cluster = new FakeCluster([{ name: "p", log: fixture("local-failed-nospace.log") }], () => running, 2);
         const provider = makeProvider(() => cluster);
-        await assert.rejects(provider.create(inputs()), (e: TransferFailedError) => {
+        await assert.rejects(provider.create({ ...inputs(), __provider: "exports.handler = serialized" } as TransferInputs), (e: TransferFailedError) => {
+            // kept in the failed resource's state, so a later diff/delete can still load the provider
+            assert.strictEqual((e.properties as unknown as Record<string, unknown>).__provider, "exports.handler = serialized");
             assert.match(e.message, /transfer failed in namespace billing/);
             assert.match(e.message, /PVC postgresql: NoSpaceLeft after 1 attempt\(s\), exit 11/);
             assert.match(e.message, /last rsync lines:\n.*\n?[\s\S]*No space left on device \(28\)/);
