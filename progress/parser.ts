@@ -71,6 +71,7 @@ export interface ParsedTransfer {
 // ---------------------------------------------------------------------------------------------------------------
 
 const TIMESTAMP_RE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) /;
+const TIMESTAMP_INNER_RE = /(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z) /g;
 // `      7.24M  53%    4.08MB/s    0:00:01 (xfr#61, to-chk=0/65)` (ir-chk while the file list is incomplete)
 const PROGRESS_RE =
     /^\s*([\d.,]+[KMGTP]?)\s+(\d{1,3})%\s+([\d.,]+)([kKMGTP]?)B\/s\s+(\d+):(\d\d):(\d\d)(?:\s+\(xfr#(\d+),\s*(?:ir|to)-chk=(\d+)\/(\d+)\))?\s*$/;
@@ -278,6 +279,14 @@ export function parseTransferLogs(input: string | LogSegment[], options: ParseOp
             if (t) {
                 ts = Date.parse(t[1]);
                 line = line.slice(t[0].length);
+                // the container runtime splits long lines (rsync's \r progress runs) into partial entries, and
+                // `logs --timestamps` prefixes each: drop those inner stamps, keep the newest as the line's time
+                if (TIMESTAMP_INNER_RE.test(line)) {
+                    line = line.replace(TIMESTAMP_INNER_RE, (_m, stamp: string) => {
+                        ts = Date.parse(stamp);
+                        return "";
+                    });
+                }
             }
             for (const frag of line.split("\r")) {
                 let text = frag.replace(/\s+$/, "");

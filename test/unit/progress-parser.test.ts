@@ -200,6 +200,25 @@ describe("progress parser on real rsync output", () => {
         assert.strictEqual(running.postgresql.elapsedSeconds, 42);
     });
 
+    it("kubelet's partial-line timestamps inside a long \\r progress run are dropped", () => {
+        const text = fixture("local-timestamps.log");
+        // what `logs --timestamps` shows when the runtime split a long line: a stamp at each 16 KiB-ish chunk
+        const split = text.split("\n").map((line) => {
+            if (line.length < 400 || !line.includes("\r")) return line;
+            const at = line.indexOf("\r", 200) + 7; // inside a progress fragment
+            return `${line.slice(0, at)}2026-11-21T05:17:52.999999999Z ${line.slice(at)}`;
+        }).join("\n");
+        assert.notStrictEqual(split, text, "the fixture has long progress lines");
+        const a = parseTransferLogs(text, { pvcs: PVCS }).pvcs;
+        const b = parseTransferLogs(split, { pvcs: PVCS }).pvcs;
+        for (const pvc of PVCS) {
+            assert.strictEqual(b[pvc].phase, "Succeeded");
+            assert.strictEqual(b[pvc].transferredBytes, a[pvc].transferredBytes);
+            assert.strictEqual(b[pvc].filesTransferred, a[pvc].filesTransferred);
+            assert.ok(!b[pvc].lastLines!.some((l) => /\d{4}-\d\d-\d\dT/.test(l)), "no stamp left in the lines");
+        }
+    });
+
     it("a pod killed mid-transfer (OOM) and the Job's next pod: attempts add up across pods", () => {
         const text = fixture("local-complete.log");
         const cut = text.indexOf("dvm: pvc-end pvc=postgresql");
