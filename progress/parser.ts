@@ -281,7 +281,7 @@ export function parseTransferLogs(input: string | LogSegment[], options: ParseOp
                 line = line.slice(t[0].length);
                 // the container runtime splits long lines (rsync's \r progress runs) into partial entries, and
                 // `logs --timestamps` prefixes each: drop those inner stamps, keep the newest as the line's time
-                if (TIMESTAMP_INNER_RE.test(line)) {
+                if (line.includes("Z ")) {
                     line = line.replace(TIMESTAMP_INNER_RE, (_m, stamp: string) => {
                         ts = Date.parse(stamp);
                         return "";
