@@ -261,7 +261,7 @@ async function watch(f: Flags, out: NodeJS.WriteStream): Promise<number> {
     const multibar = tty
         ? new cliProgress.MultiBar({
               format: "{name} {bar} {percentage}% {bytes} {rate} ETA {etaText} try {attempts} {phase}{reason}",
-              hideCursor: true, clearOnComplete: false, stopOnComplete: false, barsize: 20, autopadding: true,
+              hideCursor: true, clearOnComplete: false, stopOnComplete: false, barsize: 20, autopadding: true, stream: out,
           }, cliProgress.Presets.shades_classic)
         : undefined;
     const bars = new Map<string, { update: (v: number, p: object) => void }>();

@@ -161,6 +161,29 @@ describe("progress: the Kubernetes client path against a local API server", () =
         assert.match(out.text(), /transfer finished:\n\s+billing\/postgresql\s+Succeeded\s+100%/);
     });
 
+    it("dvm watch on a TTY draws one cli-progress bar per PVC", async () => {
+        api.setLog(fixture("local-retried.log"));
+        api.setJobDone(true);
+        fs.writeFileSync(path.join(tmp, "k.yaml"), kubeconfigFor(api.url));
+        let buf = "";
+        const tty = {
+            isTTY: true, columns: 140, rows: 40,
+            write: (s: string) => { buf += s; return true; },
+            on: () => tty, once: () => tty, removeListener: () => tty, off: () => tty,
+            cursorTo: (_x: number, _y?: number, cb?: () => void) => { cb?.(); return true; },
+            moveCursor: (_x: number, _y: number, cb?: () => void) => { cb?.(); return true; },
+            clearLine: (_d: number, cb?: () => void) => { cb?.(); return true; },
+            clearScreenDown: (cb?: () => void) => { cb?.(); return true; },
+            getWindowSize: () => [140, 40],
+        } as unknown as NodeJS.WriteStream;
+        const code = await main(["watch", "--kubeconfig", path.join(tmp, "k.yaml"), "--interval", "0.01"], tty);
+        assert.strictEqual(code, 0);
+        const plain = buf.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "");
+        assert.match(plain, /billing\/postgresql █{20} 100% \S+ MiB\/\S+ MiB\s+\S+ MiB\/s\s+ETA -\s+try 2 Succeeded/);
+        assert.match(plain, /billing\/uploads\s+█{20} 100% .*try 1 Succeeded/);
+        assert.match(plain, /transfer finished:/);
+    });
+
     it("collectRows reports a failed transfer as finished and failed once the Job says so", async () => {
         api.setLog(fixture("local-failed-auth.log"));
         const source = kubeSource(kubeconfigFor(api.url), undefined);
