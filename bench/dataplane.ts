@@ -1,0 +1,370 @@
+// Data-plane throughput (issue 8, items 1-3) on the data-plane tier's network-namespace host pair
+// (test/dataplane/harness.ts: the veth link, "containers", the destination and source transfer pods running the real
+// container scripts and rendered configs). Three configurations over the same link, timed the same way:
+//
+// - raw:       `tar | nc` - no TLS, no rsync: the limit of this link and these disks;
+// - generated: dvm exactly as the program generates it: rsyncClientArgs(DEFAULT_RSYNC) + rsync-client.sh in the
+//              source pod, renderRsyncdConf/renderStunnel*Conf + the scripts in the destination pod (harness pods);
+// - mtc:       MTC's default configuration (bench/mtc/: its rsync flags, TLS 1.2 stunnel with its socket options,
+//              its rsyncd.conf), in "containers" of the same harness.
+//
+// rsync-based runs are timed from the `dvm: pvc-start` to the `dvm: pvc-end` line of the rsync container's log (seen
+// through inotify), so pod start-up and the tunnel probe are not counted as transfer time; they are reported apart.
+import { ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { PvcPlan, RsyncOptions } from "../config/plan";
+import { DEFAULT_RSYNC } from "../config/validate";
+import * as L from "../components/layout";
+import { rsyncClientArgs } from "../components/transfer/rsync";
+import {
+    container, DestinationPod, findProcess, generateCredentials, listening, NET, Proc, Rendered, sh, sleep, SourcePod, waitFor,
+} from "../test/dataplane/harness";
+import { changeFraction } from "../test/dataplane/dataset";
+
+export type ConfigName = "raw" | "generated" | "mtc" | string;
+
+export interface Dataset {
+    name: "large" | "small";
+    dir: string;
+    files: number;
+    bytes: number;
+}
+
+export interface RunSample {
+    dataset: string;
+    config: ConfigName;
+    rep: number;
+    /** "full" (empty destination) or "incremental" (after changing 1% of the files) */
+    pass: "full" | "incremental";
+    seconds: number;
+    bytes: number;
+    files: number;
+    /** pod start until the transfer began (tunnel probe, container start); rsync configurations only */
+    startupSeconds?: number;
+    /** CPU seconds over the transfer window, from /proc (utime+stime; scripts include their reaped children) */
+    cpu: Record<string, number>;
+    loadavg: string;
+}
+
+// ---------------------------------------------------------------- /proc CPU accounting
+
+const CLK_TCK = Number(sh("getconf", ["CLK_TCK"]).out.trim());
+
+/** utime+stime of a process (all its threads); with `children`, plus the reaped children's cutime+cstime. */
+export function procCpu(pid: number | undefined, children = false): number {
+    if (pid === undefined) return NaN;
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        // fields 14-17 of proc(5): utime stime cutime cstime (index 11.. after the "state" field)
+        const ticks = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
+        return ticks / CLK_TCK;
+    } catch {
+        return NaN;
+    }
+}
+
+const loadavg = () => fs.readFileSync("/proc/loadavg", "utf8").trim();
+
+// ---------------------------------------------------------------- data sets
+
+/** `mib` MiB of incompressible data in files of at most 256 MiB. */
+export function makeLarge(dir: string, mib: number): Dataset {
+    fs.mkdirSync(dir, { recursive: true });
+    let left = mib;
+    let files = 0;
+    for (let i = 0; left > 0; i++) {
+        const n = Math.min(left, 256);
+        const fd = fs.openSync(path.join(dir, `large-${i}.bin`), "w");
+        for (let j = 0; j < n; j += 4) {
+            const len = Math.min(4, n - j) << 20;
+            fs.writeSync(fd, randomBytes(len), 0, len);
+        }
+        fs.closeSync(fd);
+        left -= n;
+        files++;
+    }
+    return { name: "large", dir, files, bytes: mib * 1048576 };
+}
+
+/** `count` files of `kib` KiB, 100 per directory, content cut from a random pool (no two files alike). */
+export function makeSmall(dir: string, count: number, kib: number): Dataset {
+    const pool = randomBytes(8 << 20);
+    const size = kib * 1024;
+    for (let i = 0; i < count; i++) {
+        const d = path.join(dir, `d${Math.floor(i / 10000)}`, `e${Math.floor(i / 100) % 100}`);
+        if (i % 100 === 0) fs.mkdirSync(d, { recursive: true });
+        const off = (i * 7919 * 16) % (pool.length - size);
+        fs.writeFileSync(path.join(d, `f${i}.dat`), pool.subarray(off, off + size));
+    }
+    return { name: "small", dir, files: count, bytes: count * size };
+}
+
+/** Regular files and their total size under `dir` (the check that a run really copied everything). */
+export function tally(dir: string): { files: number; bytes: number } {
+    let files = 0;
+    let bytes = 0;
+    const walk = (d: string) => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+            const p = path.join(d, e.name);
+            if (e.isDirectory()) walk(p);
+            else if (e.isFile()) { files++; bytes += fs.statSync(p).size; }
+        }
+    };
+    walk(dir);
+    return { files, bytes };
+}
+
+export function clearDir(dir: string): void {
+    fs.mkdirSync(dir, { recursive: true });
+    for (const e of fs.readdirSync(dir)) fs.rmSync(path.join(dir, e), { recursive: true, force: true });
+}
+
+function expectCopy(src: string, dst: string, what: string): void {
+    const a = tally(src);
+    const b = tally(dst);
+    if (a.files !== b.files || a.bytes !== b.bytes) {
+        throw new Error(`${what}: destination has ${b.files} files / ${b.bytes} bytes, source ${a.files} / ${a.bytes}: the run did not copy everything`);
+    }
+}
+
+// ---------------------------------------------------------------- log timing
+
+/** Watches a container log for the `dvm: pvc-start` / `dvm: pvc-end` lines and calls back the moment they appear. */
+class LogTimer {
+    private offset = 0;
+    private buf = "";
+    private watcher?: fs.FSWatcher;
+    private poll?: NodeJS.Timeout;
+    start?: number;
+    end?: number;
+    endLine?: string;
+    constructor(readonly file: string, readonly onStart: () => void, readonly onEnd: () => void) {}
+    begin(): this {
+        const check = () => this.read();
+        this.watcher = fs.watch(this.file, check);
+        this.poll = setInterval(check, 50); // belt and braces: inotify may coalesce the last event
+        return this;
+    }
+    private read(): void {
+        let fd: number;
+        try { fd = fs.openSync(this.file, "r"); } catch { return; }
+        try {
+            const st = fs.fstatSync(fd);
+            if (st.size <= this.offset) return;
+            const b = Buffer.alloc(st.size - this.offset);
+            fs.readSync(fd, b, 0, b.length, this.offset);
+            this.offset = st.size;
+            this.buf += b.toString("latin1");
+        } finally {
+            fs.closeSync(fd);
+        }
+        const lines = this.buf.split(/[\r\n]/);
+        this.buf = lines.pop() ?? "";
+        for (const l of lines) {
+            if (this.start === undefined && l.startsWith("dvm: pvc-start ")) { this.start = performance.now(); this.onStart(); }
+            if (this.end === undefined && l.startsWith("dvm: pvc-end ")) { this.end = performance.now(); this.endLine = l; this.onEnd(); }
+        }
+    }
+    stop(): void {
+        this.read();
+        this.watcher?.close();
+        if (this.poll) clearInterval(this.poll);
+    }
+    seconds(what: string, log: () => string): number {
+        if (this.start === undefined || this.end === undefined) throw new Error(`${what}: no pvc-start/pvc-end lines in ${this.file}:\n${log().slice(-3000)}`);
+        if (!/ exit=0( |$)/.test(this.endLine ?? "")) throw new Error(`${what}: the transfer failed: ${this.endLine}\n${log().slice(-3000)}`);
+        return (this.end - this.start) / 1000;
+    }
+}
+
+// ---------------------------------------------------------------- the configurations
+
+export interface Env {
+    work: string;
+    logs: string;
+}
+
+/** `tar | nc` over the veth link: the link's limit without TLS and rsync. */
+export async function runRaw(env: Env, ds: Dataset, dst: string): Promise<{ seconds: number; cpu: Record<string, number> }> {
+    clearDir(dst);
+    const port = 9000;
+    const spawnIn = (ns: string, script: string, log: string): ChildProcess => {
+        const fd = fs.openSync(path.join(env.logs, log), "a");
+        const p = spawn("ip", ["netns", "exec", ns, "bash", "-c", script], { stdio: ["ignore", fd, fd] });
+        fs.closeSync(fd);
+        return p;
+    };
+    const exited = (p: ChildProcess) => new Promise<number>((r) => p.on("exit", (c) => r(c ?? 128)));
+    const recv = spawnIn(NET.dst, `set -o pipefail; nc -l ${NET.dstIp} ${port} | tar -xf - -C '${dst}'`, "raw-recv.log");
+    const recvExit = exited(recv);
+    await waitFor("nc listening", () => listening(NET.dst, port).length > 0, 10000, 20);
+    const t0 = performance.now();
+    const send = spawnIn(NET.src, `set -o pipefail; tar -cf - -C '${ds.dir}' . | nc -N ${NET.dstIp} ${port}`, "raw-send.log");
+    const [sc, rc] = await Promise.all([exited(send), recvExit]);
+    const seconds = (performance.now() - t0) / 1000;
+    if (sc !== 0 || rc !== 0) throw new Error(`raw tar|nc failed: sender ${sc}, receiver ${rc}; see ${env.logs}/raw-*.log`);
+    expectCopy(ds.dir, dst, "raw");
+    return { seconds, cpu: {} };
+}
+
+/** The destination pod and rendered configs of the generated configuration (kept up for the whole benchmark, like
+ * the destination Deployment of a wave). */
+export class Generated {
+    rendered!: Rendered;
+    dest!: DestinationPod;
+    readonly pvcs: PvcPlan[] = [{ source: "data", target: "data", capacity: "10Gi", accessModes: ["ReadWriteOnce"], verify: false }];
+    constructor(readonly env: Env, readonly name: string, readonly srcDir: string, readonly dstDir: string,
+        readonly rsync: RsyncOptions = DEFAULT_RSYNC, readonly tweak?: (configDir: string) => void) {}
+    /** The rsync container's args, exactly as the program generates them from `dvm:rsync`. */
+    args(): string[] { return rsyncClientArgs(this.rsync, this.pvcs); }
+    /** Renders the configs once; the destination pod itself is started for each run (see run()). */
+    prepare(): this {
+        fs.mkdirSync(this.dstDir, { recursive: true });
+        this.rendered = new Rendered(path.join(this.env.work, `rendered-${this.name}`), { creds: generateCredentials(), modules: ["data"], runAsRoot: true });
+        if (this.tweak) this.tweak(this.rendered.config);
+        return this;
+    }
+    /** One transfer: the destination pod is started for it and stopped after it (the variants share the destination
+     * host's ports; the destination directory, and so an earlier pass's copy, stays). */
+    async run(label: string, srcDir = this.srcDir): Promise<{ seconds: number; startupSeconds: number; cpu: Record<string, number> }> {
+        this.dest = await new DestinationPod(this.rendered, { data: this.dstDir }, { runAsRoot: true, logDir: this.env.logs }).start();
+        try {
+            return await this.transfer(label, srcDir);
+        } finally {
+            await this.dest.stop();
+        }
+    }
+    private async transfer(label: string, srcDir: string): Promise<{ seconds: number; startupSeconds: number; cpu: Record<string, number> }> {
+        const pod = new SourcePod(this.rendered, { data: srcDir }, this.args(), { runAsRoot: true, logDir: this.env.logs, name: `${this.name}-${label}` });
+        const t0 = performance.now();
+        pod.start();
+        const logFile = path.join(this.env.logs, `${this.name}-${label}-rsync.log`);
+        const at: Record<string, number>[] = [];
+        const sample = () => {
+            const stunnelClient = findProcess(pod.stunnel.pid, (c) => c.startsWith("stunnel "));
+            const rsync = findProcess(pod.rsync.pid, (c) => c.startsWith("rsync "));
+            at.push({
+                stunnelServer: procCpu(this.dest.stunnel.pid),
+                stunnelClient: procCpu(stunnelClient),
+                sidecarLoop: procCpu(pod.stunnel.pid, true),
+                rsyncClient: procCpu(rsync),
+                rsyncd: procCpu(this.dest.rsyncd.pid, true),
+            });
+        };
+        const timer = new LogTimer(logFile, sample, sample).begin();
+        const res = await pod.wait(20 * 60 * 1000);
+        timer.stop();
+        const seconds = timer.seconds(`${this.name} ${label}`, () => res.log);
+        if (res.rsyncExit !== 0) throw new Error(`${this.name} ${label}: rsync container exited ${res.rsyncExit}:\n${res.log.slice(-3000)}`);
+        const cpu: Record<string, number> = {};
+        if (at.length === 2) for (const k of Object.keys(at[0])) cpu[k] = at[1][k] - at[0][k];
+        // the rsync client's own CPU: its process is gone by the end line, so take it from the script's reaped children
+        return { seconds, startupSeconds: (timer.start! - t0) / 1000, cpu };
+    }
+}
+
+/** MTC's default configuration (bench/mtc/), in containers of the same harness. */
+export class Mtc {
+    private stunnelServer!: Proc;
+    private rsyncd!: Proc;
+    private stunnelClient!: Proc;
+    private secret!: string;
+    private ipc!: string;
+    readonly files = path.join(__dirname, "mtc");
+    constructor(readonly env: Env, readonly dstDir: string) {}
+    async start(): Promise<void> {
+        fs.mkdirSync(this.dstDir, { recursive: true });
+        this.secret = path.join(this.env.work, "mtc-secret");
+        fs.mkdirSync(this.secret, { recursive: true });
+        // MTC generates a self-signed certificate per migration and shares it between both sides
+        sh("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=dvm-bench-mtc-baseline",
+            "-keyout", path.join(this.secret, "tls.key"), "-out", path.join(this.secret, "tls.crt")]);
+        const password = randomBytes(16).toString("hex");
+        fs.writeFileSync(path.join(this.secret, "mtc-rsyncd.secrets"), `crane:${password}\n`, { mode: 0o600 });
+        fs.writeFileSync(path.join(this.secret, "password"), password, { mode: 0o600 });
+        this.ipc = path.join(this.env.work, "mtc-ipc");
+        fs.mkdirSync(this.ipc, { recursive: true });
+        const ro: [string, string][] = [[this.files, L.CONFIG_DIR], [this.secret, L.SECRET_DIR]];
+        this.rsyncd = container("mtc-rsyncd", path.join(this.env.logs, "mtc-rsyncd.log"),
+            { netns: NET.dst, ro, rw: [[this.dstDir, `${L.TARGET_ROOT}/data`]] },
+            ["rsync", "--daemon", "--no-detach", `--config=${L.CONFIG_DIR}/rsyncd.conf`]);
+        this.stunnelServer = container("mtc-stunnel-server", path.join(this.env.logs, "mtc-stunnel-server.log"), { netns: NET.dst, ro },
+            ["stunnel", `${L.CONFIG_DIR}/stunnel-server.conf`]);
+        this.stunnelClient = container("mtc-stunnel-client", path.join(this.env.logs, "mtc-stunnel-client.log"), { netns: NET.src, ro },
+            ["stunnel", `${L.CONFIG_DIR}/stunnel-client.conf`]);
+        await waitFor("MTC baseline rsyncd, stunnel server and client listening", () => {
+            for (const p of [this.rsyncd, this.stunnelServer, this.stunnelClient]) {
+                if (p.exitCode !== undefined) throw new Error(`MTC baseline ${p.name} exited ${p.exitCode}:\n${p.log().slice(-2000)}`);
+            }
+            return listening(NET.dst, 9873).length > 0 && listening(NET.dst, 9443).length > 0 && listening(NET.src, 3222).length > 0;
+        });
+    }
+    async run(label: string, srcDir: string): Promise<{ seconds: number; startupSeconds: number; cpu: Record<string, number> }> {
+        const logFile = path.join(this.env.logs, `mtc-${label}-rsync.log`);
+        const t0 = performance.now();
+        const at: Record<string, number>[] = [];
+        const sample = () => at.push({
+            stunnelServer: procCpu(this.stunnelServer.pid),
+            stunnelClient: procCpu(this.stunnelClient.pid),
+            rsyncd: procCpu(this.rsyncd.pid, true),
+        });
+        const p = container(`mtc-${label}`, logFile, {
+            netns: NET.src,
+            ro: [[this.files, L.SCRIPTS_DIR], [srcDir, `${L.SOURCE_ROOT}/data`]],
+            env: { RSYNC_PASSWORD: fs.readFileSync(path.join(this.secret, "password"), "utf8") },
+        }, [`${L.SCRIPTS_DIR}/rsync-mtc.sh`, `${L.SOURCE_ROOT}/data`, "data"]);
+        const timer = new LogTimer(logFile, sample, sample).begin();
+        const code = await p.exited;
+        timer.stop();
+        const seconds = timer.seconds(`mtc ${label}`, () => p.log());
+        if (code !== 0) throw new Error(`MTC baseline rsync exited ${code}:\n${p.log().slice(-3000)}`);
+        const cpu: Record<string, number> = {};
+        if (at.length === 2) for (const k of Object.keys(at[0])) cpu[k] = at[1][k] - at[0][k];
+        return { seconds, startupSeconds: (timer.start! - t0) / 1000, cpu };
+    }
+    async stop(): Promise<void> {
+        await Promise.all([this.stunnelClient, this.stunnelServer, this.rsyncd].filter(Boolean).map((p) => p.stop()));
+    }
+}
+
+// ---------------------------------------------------------------- waiting loops
+
+export interface IdleSample {
+    seconds: number;
+    /** share of one core: rsync-client.sh waiting for the tunnel (probe + sleep 2), sleeps included */
+    rsyncWaitLoop: number;
+    /** share of one core: stunnel-client.sh waiting for the done-file (sleep 1), sleeps included, stunnel excluded */
+    sidecarLoop: number;
+    /** share of one core: the stunnel client process itself while it answers the probes */
+    stunnelClient: number;
+}
+
+/** A source pod whose destination never answers: both waiting loops run for `seconds`, and nothing else does. */
+export async function measureIdle(env: Env, seconds: number): Promise<IdleSample> {
+    const src = path.join(env.work, "idle-src");
+    fs.mkdirSync(src, { recursive: true });
+    // the destination port is closed: stunnel accepts each probe and fails to connect, the probe sees no greeting
+    const r = new Rendered(path.join(env.work, "rendered-idle"), { creds: generateCredentials(), modules: ["data"], runAsRoot: true, connectPort: 9 });
+    const pod = new SourcePod(r, { data: src }, rsyncClientArgs(DEFAULT_RSYNC, [{ source: "data", target: "data", capacity: "1Gi", accessModes: ["ReadWriteOnce"], verify: false }]),
+        { runAsRoot: true, logDir: env.logs, name: "idle", env: { DVM_STUNNEL_WAIT_SECONDS: seconds + 60 } }).start();
+    await sleep(3000); // past start-up
+    const stunnelPid = findProcess(pod.stunnel.pid, (c) => c.startsWith("stunnel "));
+    const a = { rsync: procCpu(pod.rsync.pid, true), loop: procCpu(pod.stunnel.pid, true), stunnel: procCpu(stunnelPid), t: performance.now() };
+    await sleep(seconds * 1000);
+    const b = { rsync: procCpu(pod.rsync.pid, true), loop: procCpu(pod.stunnel.pid, true), stunnel: procCpu(stunnelPid), t: performance.now() };
+    const wall = (b.t - a.t) / 1000;
+    pod.rsync.kill("SIGTERM");
+    await pod.wait(30000);
+    if (!/dvm: tunnel-wait /.test(pod.rsync.log())) throw new Error(`idle: the rsync container never waited for the tunnel:\n${pod.rsync.log()}`);
+    return {
+        seconds: wall,
+        rsyncWaitLoop: (b.rsync - a.rsync) / wall,
+        sidecarLoop: (b.loop - a.loop) / wall,
+        stunnelClient: (b.stunnel - a.stunnel) / wall,
+    };
+}
+
+export { changeFraction, loadavg };

@@ -1,0 +1,210 @@
+// Summaries of a benchmark run: medians, ratios, targets; bench/results.json, bench/results.md, bench/throughput.png.
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { Results } from "./run";
+
+export function median(xs: number[]): number {
+    const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+    if (v.length === 0) return NaN;
+    const m = Math.floor(v.length / 2);
+    return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
+const pct = (x: number, d = 2) => (Number.isFinite(x) ? `${(x * 100).toFixed(d)}%` : "n/a");
+
+export const LABELS: Record<string, string> = {
+    raw: "raw `tar \\| nc` (limit)",
+    generated: "**dvm generated**",
+    mtc: "MTC default",
+};
+
+export interface Row {
+    dataset: string;
+    config: string;
+    reps: number;
+    seconds: number;
+    min: number;
+    max: number;
+    mbps: number;
+    filesPerSecond: number;
+    vsRaw: number;
+    vsMtc: number;
+    startupSeconds: number;
+    /** CPU seconds of both stunnel processes per GB (1e9 bytes) of payload */
+    stunnelCpuPerGB: number;
+    /** share of a core the stunnel-client.sh loop used during the transfer */
+    sidecarDuringTransfer: number;
+}
+
+export function summarize(r: Results) {
+    const configs = [...new Set(r.runs.map((x) => x.config))];
+    const datasets = [...new Set(r.runs.map((x) => x.dataset))];
+    const full = (ds: string, c: string) => r.runs.filter((x) => x.dataset === ds && x.config === c && x.pass === "full");
+    const rows: Row[] = [];
+    for (const ds of datasets) {
+        const raw = median(full(ds, "raw").map((x) => x.seconds));
+        const mtc = median(full(ds, "mtc").map((x) => x.seconds));
+        for (const c of configs) {
+            const runs = full(ds, c);
+            if (runs.length === 0) continue;
+            const s = median(runs.map((x) => x.seconds));
+            const bytes = runs[0].bytes;
+            rows.push({
+                dataset: ds, config: c, reps: runs.length, seconds: s,
+                min: Math.min(...runs.map((x) => x.seconds)), max: Math.max(...runs.map((x) => x.seconds)),
+                mbps: bytes / 1e6 / s, filesPerSecond: runs[0].files / s,
+                vsRaw: raw / s, vsMtc: mtc / s,
+                startupSeconds: median(runs.map((x) => x.startupSeconds ?? NaN)),
+                stunnelCpuPerGB: median(runs.map((x) => ((x.cpu.stunnelServer ?? NaN) + (x.cpu.stunnelClient ?? NaN)) / (x.bytes / 1e9))),
+                sidecarDuringTransfer: median(runs.map((x) => (x.cpu.sidecarLoop ?? NaN) / x.seconds)),
+            });
+        }
+    }
+    const incremental = configs.map((c) => {
+        const incr = r.runs.filter((x) => x.config === c && x.pass === "incremental");
+        const fractions = incr.map((i) => {
+            const base = r.runs.find((x) => x.config === c && x.pass === "full" && x.dataset === i.dataset && x.rep === i.rep);
+            return base ? i.seconds / base.seconds : NaN;
+        });
+        return { config: c, reps: incr.length, seconds: median(incr.map((x) => x.seconds)), fraction: median(fractions), changedFiles: incr[0]?.files ?? 0 };
+    }).filter((x) => x.reps > 0);
+    const sizes = [...new Set(r.scale.map((s) => s.pvcs))].sort((a, b) => a - b);
+    const scale = sizes.map((n) => {
+        const ss = r.scale.filter((s) => s.pvcs === n);
+        return {
+            pvcs: n, namespaces: ss[0].namespaces, resources: ss[0].resources, reps: ss.length,
+            constructSeconds: median(ss.map((s) => s.constructSeconds)), peakRssMiB: median(ss.map((s) => s.peakRssMiB)),
+            baseRssMiB: median(ss.map((s) => s.baseRssMiB)), loadSeconds: median(ss.map((s) => s.loadSeconds)),
+        };
+    });
+    const row = (ds: string, c: string) => rows.find((x) => x.dataset === ds && x.config === c);
+    const genIncr = incremental.find((x) => x.config === "generated");
+    const biggest = scale[scale.length - 1];
+    const targets = [
+        { target: "generated/raw, large files", goal: ">= 0.90", value: row("large", "generated")?.vsRaw, ok: (v: number) => v >= 0.9, fmt: (v: number) => f(v) },
+        { target: "generated/raw, small files", goal: ">= 0.80", value: row("small", "generated")?.vsRaw, ok: (v: number) => v >= 0.8, fmt: (v: number) => f(v) },
+        { target: "generated vs MTC default, small files", goal: ">= 1.30x", value: row("small", "generated")?.vsMtc, ok: (v: number) => v >= 1.3, fmt: (v: number) => `${f(v)}x` },
+        { target: "generated vs MTC default, large files", goal: "never slower (>= 1.00x)", value: row("large", "generated")?.vsMtc, ok: (v: number) => v >= 1.0, fmt: (v: number) => `${f(v)}x` },
+        { target: "waiting loops (rsync-client.sh + stunnel-client.sh, idle)", goal: "< 1% of a core", value: r.idle ? r.idle.rsyncWaitLoop + r.idle.sidecarLoop : undefined, ok: (v: number) => v < 0.01, fmt: (v: number) => pct(v, 3) },
+        { target: "incremental pass (1% of small files changed)", goal: "<= 0.10 of the full pass", value: genIncr?.fraction, ok: (v: number) => v <= 0.1, fmt: (v: number) => f(v, 3) },
+        { target: `program construction, ${biggest?.pvcs ?? 1000} PVCs (mocks)`, goal: "< 10 s", value: biggest?.pvcs === 1000 ? biggest.constructSeconds : undefined, ok: (v: number) => v < 10, fmt: (v: number) => `${f(v, 1)} s` },
+        { target: `program peak memory, ${biggest?.pvcs ?? 1000} PVCs (mocks)`, goal: "< 1 GiB", value: biggest?.pvcs === 1000 ? biggest.peakRssMiB : undefined, ok: (v: number) => v < 1024, fmt: (v: number) => `${f(v, 0)} MiB` },
+    ].map((t) => ({
+        target: t.target, goal: t.goal, value: t.value ?? null,
+        shown: t.value === undefined || !Number.isFinite(t.value) ? "not measured" : t.fmt(t.value),
+        met: t.value === undefined || !Number.isFinite(t.value) ? null : t.ok(t.value),
+    }));
+    return { rows, incremental, scale, targets };
+}
+
+export function markdown(r: Results, s: ReturnType<typeof summarize>): string {
+    const m = r.machine;
+    const out: string[] = [];
+    const label = (c: string) => LABELS[c] ?? `variant \`${c}\``;
+    out.push(`Machine: ${m.cpu}, ${m.cores} cores${m.aes ? " (AES-NI)" : ""}, ${m.memoryGiB} GiB, Linux ${m.kernel}; ${m.rsync.replace(/\s+/g, " ").replace(/ protocol.*$/, "")}, ${m.stunnel.split(" on ")[0]}, ${m.openssl.split(" (")[0]}, Node ${m.node}.`);
+    out.push(`Commit ${m.commit}, ${m.startedAt}; load average at start ${m.loadavgStart.split(" ").slice(0, 3).join(" ")}, at end ${m.loadavgEnd.split(" ").slice(0, 3).join(" ")}; whole run ${f(m.seconds / 60, 1)} min.`);
+    if (r.datasets) {
+        out.push(`Data sets on tmpfs, over a veth pair between two network namespaces: large = ${r.datasets.large.files} files, ${f(r.datasets.large.bytes / 2 ** 20, 0)} MiB; small = ${r.datasets.small.files} files of ${r.params.smallKiB} KiB. Medians of ${r.params.reps} repetitions, configurations interleaved; MB = 10^6 bytes of payload.`);
+        out.push("");
+        out.push("| data set | configuration | median s (min-max) | MB/s | files/s | vs raw | vs MTC default |");
+        out.push("|---|---|---|---|---|---|---|");
+        for (const x of s.rows) {
+            out.push(`| ${x.dataset} | ${label(x.config)} | ${f(x.seconds)} (${f(x.min)}-${f(x.max)}) | ${f(x.mbps, 1)} | ${f(x.filesPerSecond, 0)} | ${f(x.vsRaw)} | ${x.config === "raw" ? "" : `${f(x.vsMtc)}x`} |`);
+        }
+        out.push("");
+        if (s.incremental.length > 0) {
+            out.push(`Incremental pass after changing 1% of the small files (${s.incremental[0].changedFiles} files):`);
+            out.push("");
+            out.push("| configuration | median s | fraction of the full pass |");
+            out.push("|---|---|---|");
+            for (const x of s.incremental) out.push(`| ${label(x.config)} | ${f(x.seconds)} | ${f(x.fraction, 3)} |`);
+            out.push("");
+        }
+        out.push("CPU from /proc (utime+stime):");
+        out.push("");
+        out.push("| data set | configuration | stunnel CPU s per GB (client + server) | sidecar loop during transfer | pod start to first byte |");
+        out.push("|---|---|---|---|---|");
+        for (const x of s.rows.filter((y) => y.config !== "raw")) {
+            out.push(`| ${x.dataset} | ${label(x.config)} | ${f(x.stunnelCpuPerGB)} | ${Number.isFinite(x.sidecarDuringTransfer) ? pct(x.sidecarDuringTransfer, 3) : "n/a"} | ${Number.isFinite(x.startupSeconds) ? `${f(x.startupSeconds)} s` : "n/a"} |`);
+        }
+        out.push("");
+    }
+    if (r.idle) {
+        out.push(`Waiting loops, source pod whose tunnel never comes up, ${f(r.idle.seconds, 0)} s: rsync-client.sh (probe + sleep 2) ${pct(r.idle.rsyncWaitLoop, 3)} of a core, stunnel-client.sh (sleep 1) ${pct(r.idle.sidecarLoop, 3)}, the stunnel client answering the probes ${pct(r.idle.stunnelClient, 3)}.`);
+        out.push("");
+    }
+    if (s.scale.length > 0) {
+        out.push(`Program scale under Pulumi mocks (waves of 10 PVCs per namespace; fresh Node process per run, medians of ${r.params.scaleReps}; module loading ${f(s.scale[0].loadSeconds, 1)} s not included):`);
+        out.push("");
+        out.push("| PVCs | namespaces | resources | construction s | peak RSS MiB |");
+        out.push("|---|---|---|---|---|");
+        for (const x of s.scale) out.push(`| ${x.pvcs} | ${x.namespaces} | ${x.resources} | ${f(x.constructSeconds)} | ${f(x.peakRssMiB, 0)} |`);
+        out.push("");
+        out.push(`Growth exponent (least squares on log-log): construction time ~ PVCs^${f(r.scaleExponent.time)}, memory above the idle process ~ PVCs^${f(r.scaleExponent.memory)}.`);
+        out.push("");
+    }
+    out.push("Targets (reported, not enforced):");
+    out.push("");
+    out.push("| target | goal | measured | met |");
+    out.push("|---|---|---|---|");
+    for (const t of s.targets) out.push(`| ${t.target} | ${t.goal} | ${t.shown} | ${t.met === null ? "-" : t.met ? "yes" : "**no**"} |`);
+    out.push("");
+    out.push(`End-to-end wave time: not measured - ${r.e2e.reason}.`);
+    if (r.variants.length > 0) {
+        out.push("");
+        out.push("Variants (the generated configuration with one change each):");
+        out.push("");
+        for (const v of r.variants) out.push(`- \`${v.name}\`: ${v.description}`);
+    }
+    return out.join("\n");
+}
+
+/** A bar chart of throughput per configuration (gnuplot); returns false when gnuplot is not there. */
+export function chart(r: Results, s: ReturnType<typeof summarize>, png: string): boolean {
+    if (s.rows.length === 0) return false;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dvm-bench-chart-"));
+    try {
+        const name = (c: string) => (c === "generated" ? "dvm" : c === "mtc" ? "MTC default" : c === "raw" ? "raw tar|nc" : c);
+        const write = (ds: string, col: (x: Row) => number) => {
+            const file = path.join(dir, `${ds}.dat`);
+            fs.writeFileSync(file, s.rows.filter((x) => x.dataset === ds).map((x) => `"${name(x.config)}" ${col(x).toFixed(2)}`).join("\n") + "\n");
+            return file;
+        };
+        const large = write("large", (x) => x.mbps);
+        const small = write("small", (x) => x.filesPerSecond);
+        const script = [
+            `set terminal pngcairo size 1100,460 font "sans,11"`,
+            `set output "${png}"`,
+            `set multiplot layout 1,2 title "dvm data plane: throughput per configuration (medians of ${r.params.reps}; ${r.machine.cores} cores, ${r.machine.cpu.replace(/"/g, "")})"`,
+            `set style data histograms`, `set style histogram clustered gap 0.4`, `set style fill solid 0.8 border -1`, `set grid ytics`, `unset key`,
+            `set yrange [0:*]`, `set xtics nomirror rotate by -20`,
+            `set title "large files (${r.datasets ? f(r.datasets.large.bytes / 2 ** 30, 1) : "?"} GiB): MB/s"`,
+            `plot "${large}" using 2:xtic(1) lc rgb "#3b75af", "" using 0:2:(sprintf("%.0f",$2)) with labels offset 0,0.7`,
+            `set title "small files (${r.datasets?.small.files ?? "?"} x ${r.params.smallKiB} KiB): files/s"`,
+            `plot "${small}" using 2:xtic(1) lc rgb "#e1812c", "" using 0:2:(sprintf("%.0f",$2)) with labels offset 0,0.7`,
+            `unset multiplot`,
+        ].join("\n");
+        const res = spawnSync("gnuplot", [], { input: script, encoding: "utf8" });
+        if (res.error || res.status !== 0) {
+            process.stderr.write(`bench: chart not drawn: ${res.error?.message ?? res.stderr}\n`);
+            return false;
+        }
+        return true;
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/** Writes results.json, results.md and throughput.png into `out`; returns the markdown. */
+export function writeReports(r: Results, out: string): string {
+    fs.mkdirSync(out, { recursive: true });
+    const s = summarize(r);
+    fs.writeFileSync(path.join(out, "results.json"), `${JSON.stringify({ ...r, summary: s }, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2)}\n`);
+    const md = markdown(r, s);
+    const drawn = r.runs.length > 0 && chart(r, s, path.join(out, "throughput.png"));
+    fs.writeFileSync(path.join(out, "results.md"), `# dvm benchmark results\n\nWritten by \`make bench\` (bench/run.ts).\n\n${md}\n${drawn ? "\n![throughput per configuration](throughput.png)\n" : ""}`);
+    return md;
+}

@@ -1,0 +1,237 @@
+// `make bench` (scripts/bench.sh): the benchmarks of issue 8, side by side in one run, several repetitions, medians.
+// Writes bench/results.json, bench/results.md and bench/throughput.png, and prints the table.
+//
+// Sizes and repetitions (environment):
+//   DVM_BENCH_LARGE_MIB (1024)  DVM_BENCH_SMALL_FILES (30000)  DVM_BENCH_SMALL_KIB (4)  DVM_BENCH_REPS (3)
+//   DVM_BENCH_SCALE ("10,100,1000")  DVM_BENCH_SCALE_REPS (3)  DVM_BENCH_IDLE_SECONDS (20)
+//   DVM_BENCH_ONLY ("dataplane,scale": run a subset)  DVM_BENCH_VARIANTS (unset: also run the experimental
+//   variants of bench/variants.ts, e.g. "all" or "whole-file,aes128")  DVM_BENCH_OUT (bench/: where results go)
+//   DVM_BENCH_TMP (/var/tmp/dvm-bench: a tmpfs is mounted there for the data sets, so the disks of a shared
+//   machine do not decide the result)
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { NET, netDown, netUp, sh, stopAll } from "../test/dataplane/harness";
+import {
+    changeFraction, clearDir, Dataset, Env, Generated, IdleSample, loadavg, makeLarge, makeSmall, measureIdle, Mtc, RunSample, runRaw,
+} from "./dataplane";
+import { writeReports } from "./report";
+import { growthExponent, runScale, ScaleSample } from "./scale";
+import { VARIANTS, Variant } from "./variants";
+
+// Own namespace and veth names, so that `make bench` and `make dataplane` (whose netUp/netDown delete the harness's
+// default names) can run at the same time on a shared machine. The harness reads NET at call time.
+Object.assign(NET as { -readonly [K in keyof typeof NET]: string }, { src: "dvmbench-src", dst: "dvmbench-dst", vethSrc: "dvmbench-s", vethDst: "dvmbench-d" });
+
+function num(name: string, def: number, min: number): number {
+    const v = process.env[name];
+    if (v === undefined || v === "") return def;
+    if (!/^[0-9]+$/.test(v) || Number(v) < min) throw new Error(`${name} must be a whole number >= ${min}, got ${JSON.stringify(v)}; example: ${name}=${def}`);
+    return Number(v);
+}
+
+function list(name: string, def: string, allowed?: string[]): string[] {
+    const v = (process.env[name] ?? def).trim();
+    const items = v === "" ? [] : v.split(",").map((s) => s.trim());
+    if (allowed) {
+        for (const i of items) {
+            if (!allowed.includes(i)) throw new Error(`${name}: ${JSON.stringify(i)} is not one of ${allowed.join(", ")}; example: ${name}=${def || allowed.join(",")}`);
+        }
+    }
+    return items;
+}
+
+export const params = () => {
+    const variantNames = Object.keys(VARIANTS);
+    const variants = list("DVM_BENCH_VARIANTS", "", ["all", ...variantNames]);
+    return {
+        largeMiB: num("DVM_BENCH_LARGE_MIB", 1024, 1),
+        smallFiles: num("DVM_BENCH_SMALL_FILES", 30000, 100),
+        smallKiB: num("DVM_BENCH_SMALL_KIB", 4, 1),
+        reps: num("DVM_BENCH_REPS", 3, 1),
+        scale: list("DVM_BENCH_SCALE", "10,100,1000").map((s) => {
+            if (!/^[0-9]+$/.test(s) || Number(s) < 1) throw new Error(`DVM_BENCH_SCALE: ${JSON.stringify(s)} is not a PVC count; example: DVM_BENCH_SCALE=10,100,1000`);
+            return Number(s);
+        }),
+        scaleReps: num("DVM_BENCH_SCALE_REPS", 3, 1),
+        idleSeconds: num("DVM_BENCH_IDLE_SECONDS", 20, 5),
+        only: list("DVM_BENCH_ONLY", "dataplane,scale", ["dataplane", "scale"]),
+        variants: variants.includes("all") ? variantNames : variants,
+        out: process.env.DVM_BENCH_OUT || __dirname,
+        tmp: process.env.DVM_BENCH_TMP || "/var/tmp/dvm-bench",
+    };
+};
+export type Params = ReturnType<typeof params>;
+
+function machine() {
+    const cpu = /^model name\s*:\s*(.*)$/m.exec(fs.readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "unknown";
+    const first = (cmd: string, args: string[]) => { try { return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).split("\n")[0].trim(); } catch (e) { return `unavailable (${(e as Error).message.split("\n")[0]})`; } };
+    let commit = "unknown";
+    try { commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8", cwd: path.join(__dirname, "..") }).trim(); } catch { /* not a git checkout */ }
+    return {
+        host: os.hostname(),
+        cpu,
+        cores: os.cpus().length,
+        aes: /\baes\b/.test(fs.readFileSync("/proc/cpuinfo", "utf8")),
+        memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+        kernel: os.release(),
+        node: process.version,
+        rsync: first("rsync", ["--version"]),
+        stunnel: sh("stunnel", ["-version"], { allowFail: true }).err.split("\n").find((l) => l.startsWith("stunnel ")) ?? "unknown",
+        openssl: first("openssl", ["version"]),
+        commit,
+        loadavgStart: loadavg(),
+        startedAt: new Date().toISOString(),
+    };
+}
+
+function log(s: string): void {
+    process.stderr.write(`bench: ${s}\n`);
+}
+
+async function dataplane(p: Params, variants: Variant[]): Promise<{ runs: RunSample[]; idle: IdleSample; datasets: Record<string, { files: number; bytes: number }> }> {
+    if (process.getuid?.() !== 0) throw new Error("the data-plane benchmark needs root (network and mount namespaces, tmpfs); run `sudo make bench` or DVM_BENCH_ONLY=scale");
+    fs.mkdirSync(p.tmp, { recursive: true });
+    const sizeMiB = Math.ceil(2.2 * (p.largeMiB + (p.smallFiles * (p.smallKiB + 1)) / 1024)) + 512;
+    sh("mount", ["-t", "tmpfs", "-o", `size=${sizeMiB}m,mode=0755`, "dvm-bench", p.tmp]);
+    const env: Env = { work: p.tmp, logs: path.join(p.tmp, "logs") };
+    const runs: RunSample[] = [];
+    let generated: Generated | undefined;
+    let mtc: Mtc | undefined;
+    const others: Generated[] = [];
+    try {
+        fs.mkdirSync(env.logs);
+        netUp();
+        let t = Date.now();
+        const large = makeLarge(path.join(p.tmp, "src", "large"), p.largeMiB);
+        const small = makeSmall(path.join(p.tmp, "src", "small"), p.smallFiles, p.smallKiB);
+        log(`data sets: ${large.files} large files (${p.largeMiB} MiB), ${small.files} small files of ${p.smallKiB} KiB, on tmpfs ${p.tmp} (${Date.now() - t} ms)`);
+
+        const dst = (c: string) => path.join(p.tmp, "dst", c);
+        generated = new Generated(env, "generated", large.dir, dst("generated"));
+        mtc = new Mtc(env, dst("mtc"));
+        generated.prepare();
+        await mtc.start();
+        for (const v of variants) others.push(new Generated(env, v.name, large.dir, dst(v.name), v.rsync?.(), v.tweakConfig).prepare());
+        log(`rsync args as generated: ${generated.args().join(" ")}`);
+
+        type Runner = { name: string; full: (ds: Dataset, rep: number) => Promise<Omit<RunSample, "dataset" | "config" | "rep" | "pass" | "bytes" | "files" | "loadavg">>; incr?: (ds: Dataset, rep: number) => ReturnType<Generated["run"]> };
+        const runners: Runner[] = [
+            { name: "raw", full: async (ds) => runRaw(env, ds, dst("raw")) },
+            {
+                name: "generated",
+                full: async (ds, rep) => { clearDir(dst("generated")); return generated!.run(`${ds.name}-${rep}`, ds.dir); },
+                incr: async (ds, rep) => generated!.run(`${ds.name}-${rep}-incr`, ds.dir),
+            },
+            {
+                name: "mtc",
+                full: async (ds, rep) => { clearDir(dst("mtc")); return mtc!.run(`${ds.name}-${rep}`, ds.dir); },
+                incr: async (ds, rep) => mtc!.run(`${ds.name}-${rep}-incr`, ds.dir),
+            },
+            ...others.map((g): Runner => ({
+                name: g.name,
+                full: async (ds, rep) => { clearDir(g.dstDir); return g.run(`${ds.name}-${rep}`, ds.dir); },
+                incr: async (ds, rep) => g.run(`${ds.name}-${rep}-incr`, ds.dir),
+            })),
+        ];
+
+        // warm-up (not recorded): every configuration once on a tiny tree
+        const tiny = makeSmall(path.join(p.tmp, "src", "tiny"), 200, 4);
+        for (const r of runners) await r.full({ ...tiny, name: "small" }, 0);
+        for (const r of runners) clearDir(dst(r.name));
+
+        for (let rep = 1; rep <= p.reps; rep++) {
+            for (const ds of [large, small]) {
+                // rotate the order each repetition, so that drift in the machine's load does not favour one configuration
+                const order = runners.map((_, i) => runners[(i + rep - 1) % runners.length]);
+                for (const r of order) {
+                    t = Date.now();
+                    const res = await r.full(ds, rep);
+                    runs.push({ dataset: ds.name, config: r.name, rep, pass: "full", bytes: ds.bytes, files: ds.files, loadavg: loadavg(), ...res });
+                    log(`rep ${rep} ${ds.name} ${r.name}: ${res.seconds.toFixed(2)} s, ${(ds.bytes / 1e6 / res.seconds).toFixed(1)} MB/s, ${(ds.files / res.seconds).toFixed(0)} files/s`);
+                }
+                if (ds.name === "small") {
+                    // 1% of the files change; every rsync configuration still holds its copy of the full pass
+                    const changed = changeFraction(ds.dir, ".", 0.01);
+                    for (const r of order.filter((x) => x.incr)) {
+                        const res = await r.incr!(ds, rep);
+                        runs.push({ dataset: ds.name, config: r.name, rep, pass: "incremental", bytes: ds.bytes, files: changed.length, loadavg: loadavg(), ...res });
+                        log(`rep ${rep} ${ds.name} ${r.name} incremental (${changed.length} changed files): ${res.seconds.toFixed(2)} s`);
+                    }
+                }
+                for (const r of runners) clearDir(dst(r.name)); // free the tmpfs before the next data set
+            }
+        }
+        const idle = await measureIdle(env, p.idleSeconds);
+        log(`waiting loops over ${idle.seconds.toFixed(0)} s: rsync-client.sh ${(idle.rsyncWaitLoop * 100).toFixed(3)}% of a core, stunnel-client.sh ${(idle.sidecarLoop * 100).toFixed(3)}%`);
+        return { runs, idle, datasets: { large: { files: large.files, bytes: large.bytes }, small: { files: small.files, bytes: small.bytes } } };
+    } finally {
+        await mtc?.stop().catch(() => undefined);
+        await stopAll();
+        netDown();
+        if (process.env.DVM_BENCH_KEEP === "1") log(`kept ${p.tmp} (unmount it yourself: umount ${p.tmp})`);
+        else sh("umount", [p.tmp], { allowFail: true });
+    }
+}
+
+function e2eStatus(): { measured: false; reason: string } {
+    const root = path.join(__dirname, "..");
+    const scripts = fs.readdirSync(path.join(root, "scripts")).filter((f) => /^e2e.*\.sh$/.test(f));
+    if (scripts.length === 0) {
+        return { measured: false, reason: "no end-to-end tier yet (scripts/e2e*.sh does not exist when this run was made), so there is no wave through real clusters and the Pulumi engine to time" };
+    }
+    return { measured: false, reason: `scripts/${scripts.join(", scripts/")} exist${scripts.length === 1 ? "s" : ""} but the benchmark does not drive the end-to-end tier yet (the clusters and engine build take longer than this benchmark's 15-minute budget)` };
+}
+
+async function main(): Promise<void> {
+    const p = params();
+    const m = machine();
+    const started = Date.now();
+    log(`machine: ${m.cpu}, ${m.cores} cores, load ${m.loadavgStart}`);
+    const variants = p.variants.map((n) => VARIANTS[n]);
+    let dp: Awaited<ReturnType<typeof dataplane>> | undefined;
+    let scale: ScaleSample[] = [];
+    if (p.only.includes("dataplane")) dp = await dataplane(p, variants);
+    if (p.only.includes("scale") && p.scale.length > 0) scale = runScale(p.scale, p.scaleReps, log);
+    const exponent = {
+        time: growthExponent(scale.map((s) => [s.pvcs, s.constructSeconds])),
+        memory: growthExponent(scale.map((s) => [s.pvcs, s.peakRssMiB - s.baseRssMiB])),
+    };
+    const results = {
+        machine: { ...m, loadavgEnd: loadavg(), seconds: (Date.now() - started) / 1000 },
+        params: p,
+        variants: variants.map((v) => ({ name: v.name, description: v.description })),
+        datasets: dp?.datasets,
+        runs: dp?.runs ?? [],
+        idle: dp?.idle,
+        scale,
+        scaleExponent: exponent,
+        e2e: e2eStatus(),
+    };
+    const table = writeReports(results, p.out);
+    process.stdout.write(`${table}\n`);
+    log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote ${path.join(p.out, "results.json")}, results.md, throughput.png`);
+}
+
+export type Results = {
+    machine: ReturnType<typeof machine> & { loadavgEnd: string; seconds: number };
+    params: Params;
+    variants: { name: string; description: string }[];
+    datasets?: Record<string, { files: number; bytes: number }>;
+    runs: RunSample[];
+    idle?: IdleSample;
+    scale: ScaleSample[];
+    scaleExponent: { time: number; memory: number };
+    e2e: { measured: false; reason: string };
+};
+
+if (require.main === module) {
+    const stop = () => { netDown(); process.exit(130); };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    main().catch((e) => {
+        process.stderr.write(`bench: FAILED: ${(e as Error).stack ?? e}\n`);
+        process.exit(1);
+    });
+}

@@ -1,0 +1,130 @@
+// Program scale under Pulumi mocks (issue 8, item 4): how long the program takes to construct a wave of N PVCs
+// (10 per namespace) and how much memory it needs, measured in a fresh Node process per run so that one size cannot
+// warm up or bloat the next.
+//
+//   child:  node -r ts-node/register/transpile-only bench/scale.ts --child <pvcs>   -> one JSON line on stdout
+//   parent: runScale([10, 100, 1000], reps) from bench/run.ts
+//
+// The mocks are the unit tier's (test/unit/mocks.ts): every resource registration is answered in-process, so this
+// measures the program (config -> plan -> components -> resource registrations), not an engine or a cluster.
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+export interface ScaleSample {
+    pvcs: number;
+    namespaces: number;
+    resources: number;
+    /** module loading (pulumi, kubernetes provider SDK, components) */
+    loadSeconds: number;
+    /** new MigrationWave(...) until its `migration` output resolved and every registration was seen */
+    constructSeconds: number;
+    /** VmHWM of the child process: peak resident memory, Node itself included */
+    peakRssMiB: number;
+    /** resident memory after loading the modules, before construction */
+    baseRssMiB: number;
+    heapUsedMiB: number;
+}
+
+function vm(field: "VmHWM" | "VmRSS"): number {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(fs.readFileSync("/proc/self/status", "utf8"));
+    if (!m) throw new Error(`/proc/self/status has no ${field} line`);
+    return Number(m[1]) / 1024;
+}
+
+/** A wave of `pvcs` PVCs, 10 per namespace (the last namespace takes the remainder). */
+export function scaleWave(pvcs: number): unknown {
+    const perNs = 10;
+    const namespaces = [];
+    for (let n = 0; n * perNs < pvcs; n++) {
+        const count = Math.min(perNs, pvcs - n * perNs);
+        namespaces.push({
+            name: `app-${n}`,
+            pvcs: Array.from({ length: count }, (_, i) => ({ name: `data-${i}`, capacity: "10Gi", accessModes: ["ReadWriteOnce"] })),
+        });
+    }
+    return { name: `scale-${pvcs}`, namespaces };
+}
+
+async function child(pvcs: number): Promise<void> {
+    const t0 = process.hrtime.bigint();
+    // the same order as the unit tests: mocks before the components are loaded
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const mocks = require("../test/unit/mocks") as typeof import("../test/unit/mocks");
+    mocks.installMocks();
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { MigrationWave } = require("../components/wave") as typeof import("../components/wave");
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { validateStackConfig, validateWave } = require("../config/validate") as typeof import("../config/validate");
+    const t1 = process.hrtime.bigint();
+    const baseRss = vm("VmRSS");
+
+    const c = validateStackConfig({
+        source: { context: "src" },
+        destination: { context: "dst", endpoint: { type: "route", subdomain: "apps.dst.example.com" } },
+        wave: "waves/scale.yaml",
+    });
+    const w = validateWave(scaleWave(pvcs), "waves/scale.yaml");
+    const plan = {
+        ...c, wave: { name: w.name, file: c.wave },
+        namespaces: w.namespaces.map((ns) => ({ ...ns, pvcs: ns.pvcs.map((p) => ({ ...p, verify: p.verify || c.rsync.verify })) })),
+    };
+    const wave = new MigrationWave("wave", { plan, sourceKubeconfig: "apiVersion: v1\nkind: Config\n", destinationKubeconfig: "apiVersion: v1\nkind: Config\n" });
+    const migration = await mocks.promiseOf(wave.migration) as { namespaces: Record<string, unknown> };
+    await mocks.settle();
+    const t2 = process.hrtime.bigint();
+    if (Object.keys(migration.namespaces).length !== plan.namespaces.length) {
+        throw new Error(`the wave output lists ${Object.keys(migration.namespaces).length} namespaces, expected ${plan.namespaces.length}`);
+    }
+    const sample: ScaleSample = {
+        pvcs,
+        namespaces: plan.namespaces.length,
+        resources: mocks.declared.length,
+        loadSeconds: Number(t1 - t0) / 1e9,
+        // settle() waits until no registration arrived for 30 ms: that quiet period is not construction
+        constructSeconds: Math.max(0, Number(t2 - t1) / 1e9 - 0.03),
+        peakRssMiB: vm("VmHWM"),
+        baseRssMiB: baseRss,
+        heapUsedMiB: process.memoryUsage().heapUsed / 1048576,
+    };
+    process.stdout.write(`${JSON.stringify(sample)}\n`);
+}
+
+/** Runs one child per (size, repetition), sizes interleaved. */
+export function runScale(sizes: number[], reps: number, log: (s: string) => void = () => undefined): ScaleSample[] {
+    const root = path.join(__dirname, "..");
+    const out: ScaleSample[] = [];
+    for (let r = 0; r < reps; r++) {
+        for (const n of sizes) {
+            const res = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "scale.ts"), "--child", String(n)], {
+                cwd: root, encoding: "utf8", maxBuffer: 64 << 20, env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" },
+            });
+            if (res.status !== 0) throw new Error(`scale child for ${n} PVCs failed (${res.status}):\n${res.stderr}\n${res.stdout}`);
+            const line = res.stdout.trim().split("\n").pop() ?? "";
+            const s = JSON.parse(line) as ScaleSample;
+            log(`scale: ${n} PVCs (${s.namespaces} namespaces, ${s.resources} resources): ${s.constructSeconds.toFixed(2)} s, peak ${s.peakRssMiB.toFixed(0)} MiB`);
+            out.push(s);
+        }
+    }
+    return out;
+}
+
+/** Least-squares slope of log(y) over log(x): y ~ x^k. */
+export function growthExponent(points: [number, number][]): number {
+    const p = points.filter(([x, y]) => x > 0 && y > 0).map(([x, y]) => [Math.log(x), Math.log(y)]);
+    if (p.length < 2) return NaN;
+    const mx = p.reduce((a, [x]) => a + x, 0) / p.length;
+    const my = p.reduce((a, [, y]) => a + y, 0) / p.length;
+    const sxy = p.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
+    const sxx = p.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+    return sxy / sxx;
+}
+
+if (require.main === module && process.argv[2] === "--child") {
+    const n = Number(process.argv[3]);
+    if (!Number.isInteger(n) || n < 1) {
+        process.stderr.write(`bench/scale.ts --child: PVC count must be a whole number >= 1, got ${JSON.stringify(process.argv[3])}; example: --child 100\n`);
+        process.exit(2);
+    }
+    child(n).catch((e) => { process.stderr.write(`${(e as Error).stack ?? e}\n`); process.exit(1); });
+}

@@ -1,0 +1,61 @@
+// Experimental variants of the generated configuration (DVM_BENCH_VARIANTS=all or a comma-separated list): each is the
+// generated configuration with ONE change, run side by side with it, so the table shows what that change buys. They
+// exist to find out why a target is missed; a variant that helps is a proposal for the renderers
+// (components/transfer, components/transport), not something the program does.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { RsyncOptions } from "../config/plan";
+import { DEFAULT_RSYNC } from "../config/validate";
+import { CONFIG_FILES } from "../components/layout";
+
+export interface Variant {
+    name: string;
+    description: string;
+    /** `dvm:rsync` for this variant (the generated default when absent) */
+    rsync?: () => RsyncOptions;
+    /** edits the rendered config directory (stunnel-*.conf, rsyncd.conf) before the destination pod starts */
+    tweakConfig?: (configDir: string) => void;
+}
+
+function editConf(dir: string, file: string, edit: (text: string) => string): void {
+    const f = path.join(dir, file);
+    fs.chmodSync(f, 0o644);
+    fs.writeFileSync(f, edit(fs.readFileSync(f, "utf8")));
+    fs.chmodSync(f, 0o444);
+}
+
+/** Adds lines to the [rsync] service of both stunnel configs. */
+function stunnelLines(lines: string[]) {
+    return (dir: string) => {
+        for (const f of [CONFIG_FILES.stunnelServer, CONFIG_FILES.stunnelClient]) {
+            editConf(dir, f, (t) => t.replace("[rsync]\n", `[rsync]\n${lines.join("\n")}\n`));
+        }
+    };
+}
+
+export const VARIANTS: Record<string, Variant> = {
+    "whole-file": {
+        name: "whole-file",
+        description: "dvm:rsync.extras [--whole-file]: no delta-transfer algorithm (rsync's default for local copies only)",
+        rsync: () => ({ ...DEFAULT_RSYNC, extras: ["--whole-file"] }),
+    },
+    "info-lean": {
+        name: "info-lean",
+        description: "dvm:rsync.info PROGRESS2,STATS2,DEL2,SKIP2: no per-file COPY2/FLIST2 lines in the log",
+        rsync: () => ({ ...DEFAULT_RSYNC, info: "PROGRESS2,STATS2,DEL2,SKIP2" }),
+    },
+    nodelay: {
+        name: "nodelay",
+        description: "stunnel socket = l:TCP_NODELAY=1 and r:TCP_NODELAY=1 on both sides (MTC's server options)",
+        tweakConfig: stunnelLines(["socket = l:TCP_NODELAY=1", "socket = r:TCP_NODELAY=1"]),
+    },
+    aes128: {
+        name: "aes128",
+        description: "stunnel ciphersuites TLS_AES_128_GCM_SHA256 first (AES-128-GCM instead of AES-256-GCM)",
+        tweakConfig: (dir) => {
+            for (const f of [CONFIG_FILES.stunnelServer, CONFIG_FILES.stunnelClient]) {
+                editConf(dir, f, (t) => t.replace(/^ciphersuites = .*$/m, "ciphersuites = TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"));
+            }
+        },
+    },
+};
