@@ -42,6 +42,12 @@ test: unit
 dataplane: deps
 	bash scripts/dataplane.sh
 
+## bench (scripts/bench.sh, bench/): throughput of the generated data plane vs raw tar|nc vs MTC's default
+## configuration on the data-plane host pair, waiting-loop and stunnel CPU, program scale under mocks (root; not in
+## make test; ~10 min). Writes bench/results.json, bench/results.md, bench/throughput.png. Sizes: see bench/run.ts
+bench: deps
+	bash scripts/bench.sh
+
 ## clusters (scripts/clusters-*.sh): a local pair of real Kubernetes clusters "src" and "dst" on this machine
 ## (Kubernetes built from its Go module, Debian's etcd/containerd/runc/CNI); kubeconfigs in $(DVM_CACHE)/clusters/*/
 clusters-up:
