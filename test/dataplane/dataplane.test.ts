@@ -49,7 +49,7 @@ describe("data plane on real rsync + stunnel between two network namespaces", fu
         dst["db-new"] = path.join(work, "dst", "db-new");
         const t0 = Date.now();
         markers = generate(src.data, opts);
-        generate(src.db, { smallFiles: 200, largeMiB: 4, owners: asRoot }, 2);
+        generate(src.db, { smallFiles: 200, largeMiB: 4, owners: asRoot, sparseMiB: 102 }, 2);
         for (const d of Object.values(dst)) fs.mkdirSync(d, { recursive: true });
         console.log(`      dataset: ${opts.smallFiles} small files, ${opts.largeMiB} MiB large, in ${work} (${Date.now() - t0} ms)`);
         rendered = new Rendered(path.join(work, "ns-app"), { creds, modules: Object.keys(dst), runAsRoot: true });
@@ -363,7 +363,7 @@ describe("data plane on real rsync + stunnel between two network namespaces", fu
     it("non-root pods (MTC default): rsyncd without chroot, client with fsGroup-readable secrets", async function () {
         const nrSrc = path.join(work, "src-nonroot", "app");
         const nrDst = path.join(work, "dst-nonroot", "app");
-        generate(nrSrc, { smallFiles: 300, largeMiB: 2, owners: false }, 1);
+        generate(nrSrc, { smallFiles: 300, largeMiB: 2, owners: false, sparseMiB: 102 }, 1);
         // a volume the non-root user owns (as fsGroup would make it): readable files only
         fs.rmSync(path.join(nrSrc, "modes", "none"));
         fs.rmSync(path.join(nrSrc, "lost+found"), { recursive: true });

@@ -9,6 +9,8 @@ export interface DatasetOptions {
     largeMiB: number;
     /** chown files to assorted owners (needs root) */
     owners: boolean;
+    /** apparent size of the sparse file (2 MiB of it data) */
+    sparseMiB?: number;
 }
 
 export function datasetOptions(): DatasetOptions {
@@ -74,13 +76,13 @@ export function generate(root: string, o: DatasetOptions, markerCount = 8): stri
         left -= mib;
     }
 
-    // sparse: 256 MiB apparent, 2 MiB of data
+    // sparse: 256 MiB apparent (default), 2 MiB of data
     fs.mkdirSync(path.join(root, "sparse"));
     const sp = path.join(root, "sparse", "disk.img");
     const fd = fs.openSync(sp, "w");
     fs.writeSync(fd, randomBytes(1 << 20), 0, 1 << 20, 0);
-    fs.writeSync(fd, randomBytes(1 << 20), 0, 1 << 20, 100 << 20);
-    fs.ftruncateSync(fd, 256 << 20);
+    fs.writeSync(fd, randomBytes(1 << 20), 0, 1 << 20, 100 << 20); // the second data block ends at 101 MiB
+    fs.ftruncateSync(fd, Math.max(o.sparseMiB ?? 256, 102) << 20);
     fs.closeSync(fd);
 
     // odd names, files and directories

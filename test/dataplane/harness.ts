@@ -265,11 +265,13 @@ export function pvc(source: string, target = source, verify = false): PvcPlan {
 
 export { generateCredentials };
 
-/** CPU seconds (user+system) a process has used, from /proc/<pid>/stat. */
+/** CPU seconds (user+system) a process has used, with its reaped children (each `sleep` a loop starts), from
+ * /proc/<pid>/stat. */
 export function cpuSeconds(pid: number): number {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
+    // utime, stime, cutime, cstime (stat fields 14-17)
+    const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
     return ticks / Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
 }
 
@@ -321,7 +323,7 @@ export class Capture {
         this.proc.kill("SIGINT");
         await this.exited;
         const err = fs.readFileSync(`${this.file}.stderr`, "utf8");
-        const m = /received\/dropped on interface [^:]*: ([0-9]+)\/([0-9]+)/.exec(err);
+        const m = /received\/dropped on interface '.*?': ([0-9]+)\/([0-9]+)/.exec(err);
         if (!m) throw new Error(`no packet counts in dumpcap's output: ${err}`);
         return { bytes: fs.readFileSync(this.file), received: Number(m[1]), dropped: Number(m[2]) };
     }
