@@ -81,8 +81,8 @@ teardown() {
         [ -d "$mnt$CGROUP_ROOT" ] || continue
         find "$mnt$CGROUP_ROOT" -depth -type d -exec rmdir {} \; 2>/dev/null || true
     done < <(awk '$3 == "cgroup" || $3 == "cgroup2" {print $2}' /proc/mounts)
-    if ip netns list | grep -qw "$NETNS"; then ip netns delete "$NETNS"; fi
-    ip link show "$VETH_HOST" >/dev/null 2>&1 && ip link delete "$VETH_HOST"
+    if ip netns list | grep -qw "$NETNS"; then ip netns delete "$NETNS" || true; fi
+    ip link delete "$VETH_HOST" >/dev/null 2>&1 || true
     rm -rf "$RUN" "$DIR"
 }
 
@@ -96,7 +96,7 @@ done
 left=0
 for n in "${CLUSTERS[@]}"; do cluster_vars "$n"; [ -d "$DIR" ] && left=1; done
 if [ $left -eq 0 ]; then
-    ip link show "$HOST_BRIDGE" >/dev/null 2>&1 && ip link delete "$HOST_BRIDGE"
+    ip link delete "$HOST_BRIDGE" >/dev/null 2>&1 || true
     if [ -s "$CLUSTERS_DIR/host-sysctls" ]; then
         while IFS= read -r kv; do sysctl -qw "$kv" >/dev/null 2>&1 || true; done <"$CLUSTERS_DIR/host-sysctls"
         rm -f "$CLUSTERS_DIR/host-sysctls"

@@ -61,8 +61,10 @@ cluster_vars() {
 log() { printf '%s clusters: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { printf 'clusters: error: %s\n' "$*" >&2; exit 1; }
 
-# in_ns CMD...: run in the current cluster's network namespace.
-in_ns() { ip netns exec "$NETNS" "$@"; }
+# in_ns CMD...: run in the current cluster's network namespace. Only the network namespace: `ip netns exec` would
+# also give each process a mount namespace of its own (with a fresh /sys), hiding the cgroup mounts from the kubelet
+# and containerd's mounts from each other.
+in_ns() { nsenter --net="/run/netns/$NETNS" -- "$@"; }
 
 kc() { "$K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" "$@"; }
 

@@ -48,7 +48,8 @@ start_proc() {
     local pidf=$DIR/pids/$name.pid
     mkdir -p "$DIR/pids" "$DIR/logs"
     if [ -s "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then return 0; fi
-    ip netns exec "$NETNS" setsid "$@" >>"$DIR/logs/$name.log" 2>&1 </dev/null &
+    # nsenter and setsid exec the program: the pid of this background job is the program's own pid
+    nsenter --net="/run/netns/$NETNS" -- setsid "$@" >>"$DIR/logs/$name.log" 2>&1 </dev/null &
     echo $! >"$pidf"
 }
 
@@ -138,6 +139,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   sandbox_image = "$PAUSE_IMAGE"
   enable_selinux = false
   max_container_log_line_size = 16384
+  netns_mounts_under_state_dir = true
+  # this machine grants no CAP_SYS_RESOURCE: never ask for an oom_score_adj below containerd's own
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "$CNI_BIN"
     conf_dir = "$DIR/cni/net.d"
@@ -214,6 +218,7 @@ EOF
     cat >"$c/kube-proxy.yaml" <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
+oomScoreAdj: 0
 mode: iptables
 clientConnection: {kubeconfig: $c/kube-proxy.kubeconfig}
 hostnameOverride: $NODE_NAME
