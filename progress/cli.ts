@@ -6,6 +6,7 @@ import * as path from "path";
 import type { ProgressRecord } from "./parser";
 import { formatBytes, formatDuration, namespacePhase, parseTransferLogs } from "./parser";
 import { kubeSource, readSegments, TransferSource } from "./provider";
+import { resolveKubeconfig } from "../config/load";
 
 const ROLE_LABEL = "dvm.io/role";
 const ROLE_SOURCE = "source-transfer";
@@ -103,7 +104,7 @@ export function kubeJobLister(kubeconfig: string | undefined, context: string | 
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const k8s = require("@kubernetes/client-node");
     const kc = new k8s.KubeConfig();
-    if (kubeconfig && !kubeconfig.includes("\n")) kc.loadFromFile(kubeconfig);
+    if (kubeconfig && !kubeconfig.includes("\n") && fs.existsSync(kubeconfig)) kc.loadFromFile(kubeconfig);
     else if (kubeconfig) kc.loadFromString(kubeconfig);
     else kc.loadFromDefault();
     if (context) kc.setCurrentContext(context);
@@ -221,9 +222,16 @@ export function resolveSource(f: Flags, readConfig: (stack: string | undefined) 
     if (f.kubeconfig || f.context) return { kubeconfig: f.kubeconfig && path.resolve(f.kubeconfig), context: f.context, from: "flags" };
     const cfg = readConfig(f.stack);
     if (cfg && (cfg.kubeconfig || cfg.context)) {
-        let kubeconfig = cfg.kubeconfig;
-        if (kubeconfig && !kubeconfig.includes("\n")) kubeconfig = path.resolve(kubeconfig);
-        return { kubeconfig, context: cfg.context, from: `stack config dvm:source${f.stack ? ` (${f.stack})` : ""}` };
+        const from = `stack config dvm:source${f.stack ? ` (${f.stack})` : ""}`;
+        // the same resolution as the program: inline content, a path (relative to the project, ~ expanded), or the
+        // ambient kubeconfig when only a context is named
+        let kubeconfig: string;
+        try {
+            kubeconfig = resolveKubeconfig(cfg, process.cwd());
+        } catch (e) {
+            throw new Error(`cannot read the source kubeconfig from ${from}: ${(e as Error).message}`);
+        }
+        return { kubeconfig, context: cfg.context, from };
     }
     const home = process.env.HOME ?? "";
     if (!process.env.KUBECONFIG && !fs.existsSync(path.join(home, ".kube", "config"))) {
@@ -246,7 +254,7 @@ function readStackSource(stack: string | undefined): { kubeconfig?: string; cont
 
 async function watch(f: Flags, out: NodeJS.WriteStream): Promise<number> {
     const src = resolveSource(f, readStackSource);
-    if (src.kubeconfig && !src.kubeconfig.includes("\n") && !fs.existsSync(src.kubeconfig)) {
+    if (src.from === "flags" && src.kubeconfig && !fs.existsSync(src.kubeconfig)) {
         throw new Error(`kubeconfig ${src.kubeconfig} (from ${src.from}) does not exist; pass --kubeconfig <file> or --context <ctx>`);
     }
     const lister = kubeJobLister(src.kubeconfig, src.context);

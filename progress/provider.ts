@@ -197,15 +197,21 @@ export function mergeRecords(prev: Record<string, ProgressRecord>, next: Record<
     return out;
 }
 
+/**
+ * Thrown by create/update: the dynamic-provider host turns an error with `id` + `properties` + `reasons` into
+ * ErrorResourceInitFailed, so the engine keeps the records in the state; `pulumi up` prints `reasons` as the error
+ * text, hence the whole message (with the last rsync lines) is the one reason.
+ */
 export class TransferFailedError extends Error {
+    public readonly reasons: string[];
     constructor(
         message: string,
         public readonly id: string,
         public readonly properties: TransferOutputs,
-        public readonly reasons: string[],
     ) {
         super(message);
         this.name = "TransferFailedError";
+        this.reasons = [message];
     }
 }
 
@@ -266,7 +272,7 @@ export async function waitForTransfer(source: TransferSource, inputs: TransferIn
             // created just before us (dependsOn), so absence means it was deleted: say so rather than wait forever
             if (++missing >= 3) {
                 const out = outputsOf(inputs, failAll(records, names, "Other", `the transfer Job ${id} does not exist on the source cluster (deleted?)`));
-                throw new TransferFailedError(failureMessage(out, "transfer Job missing"), id, out, [`Job ${id} not found`]);
+                throw new TransferFailedError(failureMessage(out, "transfer Job missing"), id, out);
             }
         } else missing = 0;
         const pods = job ? await source.pods(inputs.namespace, inputs.jobName) : [];
@@ -282,13 +288,13 @@ export async function waitForTransfer(source: TransferSource, inputs: TransferIn
         // was cut off (eviction, node loss, kill) may be followed by the Job's next pod: the Job's status decides
         if (Object.values(records).some((r) => r.phase === "Failed" && r.reason !== "ContainerTerminated" && r.reason !== "NotStarted")) {
             const out = outputsOf(inputs, records);
-            throw new TransferFailedError(failureMessage(out, "transfer failed"), id, out, reasonsOf(records));
+            throw new TransferFailedError(failureMessage(out, "transfer failed"), id, out);
         }
         if (job?.failed || (job && !job.complete && job.active === 0 && Object.values(records).some((r) => r.phase === "Failed") && ++settled >= 3)) {
             const failure = job?.failed ?? { reason: "Failed", message: "the Job has no active pod and did not complete" };
             const reason = failure.reason === "DeadlineExceeded" ? "Timeout" : "Other";
             const out = outputsOf(inputs, failAll(records, names, reason, `the Job failed: ${failure.reason}: ${failure.message}${problems.length ? `; ${problems.join("; ")}` : ""}`));
-            throw new TransferFailedError(failureMessage(out, "transfer Job failed"), id, out, reasonsOf(out.pvcs));
+            throw new TransferFailedError(failureMessage(out, "transfer Job failed"), id, out);
         }
         if (job?.complete) {
             for (const n of names) {
@@ -302,7 +308,7 @@ export async function waitForTransfer(source: TransferSource, inputs: TransferIn
         }
         if (now() >= deadline) {
             const out = outputsOf(inputs, failAll(records, names, "Timeout", `no result after ${inputs.timeoutSeconds}s (dvm:transferTimeoutMinutes)${problems.length ? `; ${problems.join("; ")}` : ""}`));
-            throw new TransferFailedError(failureMessage(out, "transfer timed out"), id, out, reasonsOf(out.pvcs));
+            throw new TransferFailedError(failureMessage(out, "transfer timed out"), id, out);
         }
         // poll often at first (quick failures), then less often on long transfers
         const pollSeconds = inputs.pollSeconds ?? (poll < 12 ? 5 : poll < 40 ? 15 : 30);
@@ -321,11 +327,6 @@ function failAll(records: Record<string, ProgressRecord>, names: string[], reaso
     return out;
 }
 
-function reasonsOf(records: Record<string, ProgressRecord>): string[] {
-    return Object.entries(records)
-        .filter(([, r]) => r.phase === "Failed")
-        .map(([pvc, r]) => scrubSecrets(`${pvc}: ${r.reason ?? "Other"}${r.message ? `: ${r.message}` : ""}`));
-}
 
 // ------------------------------------------------------------------------------------------------- the provider
 

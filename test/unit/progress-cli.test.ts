@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
-import { collectRows, kubeJobLister, main, newestPass, parseFlags, plainLine, pvcsFromArgs, statusTable } from "../../progress/cli";
+import { collectRows, kubeJobLister, main, newestPass, parseFlags, plainLine, pvcsFromArgs, resolveSource, statusTable } from "../../progress/cli";
 import { kubeSource, waitForTransfer } from "../../progress/provider";
 
 const DIR = path.join(__dirname, "..", "fixtures", "rsync");
@@ -221,6 +221,24 @@ describe("progress: dvm status and flags", () => {
             { namespace: "b", name: "b1", pass: 1, pvcs: [] }, { namespace: "a", name: "a2", pass: 2, pvcs: [] }, { namespace: "a", name: "a1", pass: 1, pvcs: [] },
         ]);
         assert.deepStrictEqual(jobs.map((j) => j.name), ["a2", "b1"]);
+    });
+    it("the source cluster: flags first, else the stack's dvm:source resolved like the program does", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dvm-src-"));
+        const cwd = process.cwd();
+        try {
+            fs.writeFileSync(path.join(dir, "src.yaml"), kubeconfigFor("http://127.0.0.1:1"));
+            process.chdir(dir);
+            const none = () => { throw new Error("must not read the stack when flags name the cluster"); };
+            assert.deepStrictEqual(resolveSource(parseFlags(["--kubeconfig", "src.yaml"]), none), { kubeconfig: path.join(dir, "src.yaml"), context: undefined, from: "flags" });
+            const fromStack = resolveSource(parseFlags(["--stack", "pair"]), (stack) => (stack === "pair" ? { kubeconfig: "src.yaml", context: "source" } : undefined));
+            assert.strictEqual(fromStack.kubeconfig, kubeconfigFor("http://127.0.0.1:1"), "a relative path is read from the project directory");
+            assert.strictEqual(fromStack.context, "source");
+            assert.throws(() => resolveSource(parseFlags(["--stack", "pair"]), () => ({ kubeconfig: "missing.yaml" })),
+                /cannot read the source kubeconfig from stack config dvm:source \(pair\): .*missing\.yaml/);
+        } finally {
+            process.chdir(cwd);
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
     it("flag errors say what is wrong and show the usage", () => {
         assert.throws(() => parseFlags(["--interval", "soon"]), /--interval must be a number of seconds > 0, e.g. --interval 5/);
