@@ -107,14 +107,27 @@ function schema(...keys: (keyof PackConfig)[]): PolicyConfigSchema {
     return { properties };
 }
 
-/** The policy's configuration with the pack defaults filled in (the engine fills them too; tests may not). */
-export function configOf(args: { getConfig<T extends object>(): T }): PackConfig {
-    const given = (args.getConfig<Partial<PackConfig>>() ?? {}) as Partial<PackConfig>;
+/**
+ * The policy's configuration with the pack defaults filled in (the engine fills them too; tests may not). The engine
+ * validates the config file against each policy's schema first; this repeats the check so that a wrong value can
+ * never be read as "allowed".
+ */
+export function configOf(policy: string, args: { getConfig<T extends object>(): T }): PackConfig {
+    const given = (args.getConfig<Partial<PackConfig>>() ?? {}) as Record<string, unknown>;
     const cfg: PackConfig = { ...PACK_DEFAULTS, allowedCapabilities: [...PACK_DEFAULTS.allowedCapabilities] };
     for (const k of Object.keys(PACK_DEFAULTS) as (keyof PackConfig)[]) {
-        if (given[k] !== undefined && given[k] !== null) {
-            (cfg as any)[k] = given[k];
+        const v = given[k];
+        if (v === undefined || v === null) {
+            continue;
         }
+        const isList = Array.isArray(PACK_DEFAULTS[k]);
+        const ok = isList ? Array.isArray(v) && v.every((x) => typeof x === "string") : typeof v === "boolean";
+        if (!ok) {
+            const example = isList ? (k === "allowedCapabilities" ? ["CHOWN", "SETUID"] : ["app-3"]) : true;
+            throw new Error(`policy pack config: "${policy}".${k} is ${JSON.stringify(v)}, but must be ` +
+                `${isList ? "a list of strings" : "true or false"}; example: ${configHint(policy, { [k]: example })}`);
+        }
+        (cfg as any)[k] = v;
     }
     return cfg;
 }
@@ -146,7 +159,7 @@ function podPolicy(p: PodPolicyArgs): ResourceValidationPolicy {
             if (refs.length === 0) {
                 return;
             }
-            const cfg = configOf(args);
+            const cfg = configOf(p.name, args);
             const subject = describe(args.type, args.name, args.props);
             for (const ref of refs) {
                 const where = refs.length > 1 ? `${subject} (${ref.path})` : subject;
@@ -734,7 +747,7 @@ export const rootNeedsPrivilegedNamespace = {
     remediationSteps: "Set dvm:security.podSecurityLabels: true, or list namespaces labelled outside the stack in privilegedNamespaces.",
     configSchema: schema("privilegedNamespaces"),
     validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
-        const cfg = configOf(args);
+        const cfg = configOf("root-needs-privileged-namespace", args);
         const clusterOf = (r: PolicyResource) => r.provider?.urn ?? "";
         // Namespace labels the stack manages, per cluster: the destination Namespaces and the source NamespacePatches.
         const labelled = new Map<string, Record<string, string>>();

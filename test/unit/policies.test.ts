@@ -119,6 +119,13 @@ describe("policy pack: contract with the program", () => {
         }
     });
 
+    it("refuses a config value of the wrong type, naming the policy and key, instead of reading it as allowed", async () => {
+        await assert.rejects(validate(P.transferRunAsNonRoot, destinationDeployment("app-1", "root"), { "transfer-run-as-non-root": { allowRoot: "yes" } }),
+            /policy pack config: "transfer-run-as-non-root".allowRoot is "yes", but must be true or false; example: \{"transfer-run-as-non-root":\{"allowRoot":true\}\}/);
+        await assert.rejects(validate(P.transferCapabilities, destinationDeployment("app-1", "root"), { "transfer-capabilities": { allowRoot: true, allowedCapabilities: "CHOWN" } }),
+            /"transfer-capabilities".allowedCapabilities is "CHOWN", but must be a list of strings/);
+    });
+
     it("is loadable by the pulumi CLI: PulumiPolicy.yaml runtime nodejs with an existing main, SDK pinned to the program's", () => {
         const yaml = fs.readFileSync(path.join(POLICIES_DIR, "PulumiPolicy.yaml"), "utf8");
         assert.match(yaml, /^runtime: nodejs$/m);
