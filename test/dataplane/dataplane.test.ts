@@ -108,6 +108,7 @@ describe("data plane on real rsync + stunnel between two network namespaces", fu
         assert.ok(versions.length >= 1, "at least one TLS handshake captured");
         for (const v of versions) assert.equal(v, "0x0304", "every ServerHello selects TLS 1.3");
         console.log(`      first pass: ${run.seconds.toFixed(1)} s, ${wireBytes.length} bytes captured, TLS versions ${[...new Set(versions)].join(",")}`);
+        for (const f of ["veth.pcap", "lo.pcap"]) fs.rmSync(path.join(work, f)); // hundreds of MB each
     });
 
     it("the source PVCs are read-only in the rsync container, even for root", async function () {

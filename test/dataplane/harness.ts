@@ -14,11 +14,13 @@ import { renderRsyncdConf } from "../../components/transfer/rsyncd";
 import { generateCredentials, secretFiles, TunnelCredentials } from "../../components/transport/credentials";
 import { renderStunnelClientConf, renderStunnelServerConf } from "../../components/transport/stunnel";
 
+// names carry the pid so that two runs (make dataplane, make bench) on one machine never share a namespace
+const id = process.pid.toString(36);
 export const NET = {
-    src: "dvmdp-src",
-    dst: "dvmdp-dst",
-    vethSrc: "dvmdp-s",
-    vethDst: "dvmdp-d",
+    src: `dvmdp-${id}-src`,
+    dst: `dvmdp-${id}-dst`,
+    vethSrc: `dvs-${id}`,
+    vethDst: `dvd-${id}`,
     srcIp: "10.213.0.1",
     dstIp: "10.213.0.2",
 } as const;
