@@ -658,7 +658,7 @@ export const waveOneTransferPodPerNamespace = {
     severity: "high",
     remediationSteps: "One Deployment (1 replica) per destination namespace and one Job (parallelism 1) per source namespace, labelled dvm.io/role and dvm.io/source-namespace.",
     validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
-        const counts = new Map<string, { [ROLE_DESTINATION]: number; [ROLE_SOURCE]: number; urns: string[] }>();
+        const counts = new Map<string, { [ROLE_DESTINATION]: number; [ROLE_SOURCE]: number }>();
         eachResource(args, (r) => {
             for (const ref of podSpecsOf(r.type, r.props)) {
                 if (ref.partial) {
@@ -679,9 +679,8 @@ export const waveOneTransferPodPerNamespace = {
                         `counted for its namespace. Fix: label its pod template ${LABELS.namespace}: <source namespace>.`, r.urn);
                     continue;
                 }
-                const entry = counts.get(ns) ?? { [ROLE_DESTINATION]: 0, [ROLE_SOURCE]: 0, urns: [] };
+                const entry = counts.get(ns) ?? { [ROLE_DESTINATION]: 0, [ROLE_SOURCE]: 0 };
                 entry[role] += ref.pods === "per-node" ? Infinity : ref.pods;
-                entry.urns.push(r.urn);
                 counts.set(ns, entry);
                 if (ref.pods === "per-node") {
                     reportViolation(`${subject}: a DaemonSet runs one ${role} pod per node. Fix: use a ` +
