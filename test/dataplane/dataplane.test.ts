@@ -1,6 +1,7 @@
 // The data plane on real rsync and stunnel between two network-namespace hosts (issue 3). Run by `make dataplane`
 // (root). Sizes: DVM_DATAPLANE_SMALL_FILES (default 3000), DVM_DATAPLANE_LARGE_MIB (default 96).
 import * as assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as L from "../../components/layout";
@@ -355,6 +356,38 @@ describe("data plane on real rsync + stunnel between two network namespaces", fu
             assert.deepEqual(dvmLines(run.log, "pvc-end").map((e) => e.result), ["retry", "fatal"]);
             assert.ok(run.doneFile);
             fixture("dataplane-failed-unwritable.log", run.log);
+        } finally {
+            await pod2.stop();
+            await dest.start();
+        }
+    });
+
+    it("a live source: files vanishing during the copy end as done with a warning (rsync 24), not as a failure", async function () {
+        const live = path.join(work, "src-live", "live");
+        const liveDst = path.join(work, "dst", "live");
+        fs.mkdirSync(path.join(live, "b"), { recursive: true });
+        fs.mkdirSync(liveDst, { recursive: true });
+        // "a.bin" is sent first, slowly; the files in b/ are in the file list by then and vanish before their turn
+        fs.writeFileSync(path.join(live, "a.bin"), randomBytes(24 << 20));
+        for (let i = 0; i < 200; i++) fs.writeFileSync(path.join(live, "b", `f-${i}`), `file ${i}\n`);
+        const logDir = path.join(work, "ns-live");
+        const r = new Rendered(logDir, { creds, modules: ["live"], runAsRoot: true });
+        await dest.stop();
+        const pod2 = new DestinationPod(r, { live: liveDst }, { runAsRoot: true, logDir });
+        try {
+            await pod2.start();
+            const pod = new SourcePod(r, { live }, clientArgs({ bwlimit: 8192 }, [pvc("live")]), { runAsRoot: true, logDir, name: "vanished" }).start();
+            await waitFor("a.bin under way", () => fs.readdirSync(liveDst).some((n) => n.includes("a.bin") && fs.statSync(path.join(liveDst, n)).size > 1 << 20), 60000, 100);
+            fs.rmSync(path.join(live, "b"), { recursive: true });
+            fs.mkdirSync(path.join(live, "b"));
+            const run = await pod.wait();
+            assert.match(run.log, /file has vanished/, explain(run));
+            assert.equal(run.rsyncExit, 0, explain(run));
+            const end = dvmLines(run.log, "pvc-end");
+            assert.deepEqual(end.map((e) => [e.exit, e.result]), [["24", "ok"]]);
+            assert.match(end[0].warning, /vanished/);
+            assert.equal(fs.statSync(path.join(liveDst, "a.bin")).size, 24 << 20);
+            fixture("dataplane-vanished.log", run.log);
         } finally {
             await pod2.stop();
             await dest.start();
