@@ -11,17 +11,32 @@ names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${CLUSTERS[@]}")
 for n in "${names[@]}"; do cluster_vars "$n" >/dev/null; done
 
-# stop_proc NAME: TERM (then KILL) the process of pid file NAME if it still is the program we started
-stop_proc() {
-    local pidf=$DIR/pids/$1.pid pid
-    [ -s "$pidf" ] || return 0
-    pid=$(cat "$pidf")
-    if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$2"; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    rm -f "$pidf"
+# stop_procs NAME...: TERM (then KILL after 15s) the processes of those pid files that still are the programs we
+# started (the command line must name the program), all at once
+stop_procs() {
+    local name pidf pid pids=()
+    for name in "$@"; do
+        pidf=$DIR/pids/$name.pid
+        [ -s "$pidf" ] || continue
+        pid=$(cat "$pidf")
+        if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$name"; then
+            kill -TERM "$pid" 2>/dev/null || true
+            pids+=("$pid")
+        fi
+        rm -f "$pidf"
+    done
+    local deadline=$((SECONDS + 15)) alive
+    while :; do
+        alive=()
+        for pid in "${pids[@]}"; do
+            # a zombie has exited: only its parent's reaping is left
+            [ -e "/proc/$pid" ] && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] && alive+=("$pid")
+        done
+        [ ${#alive[@]} -eq 0 ] && return 0
+        [ $SECONDS -ge $deadline ] && break
+        sleep 0.2
+    done
+    kill -KILL "${alive[@]}" 2>/dev/null || true
 }
 
 containerd_up() { [ -S "$CONTAINERD_SOCK" ] && ctr --address "$CONTAINERD_SOCK" version >/dev/null 2>&1; }
@@ -46,8 +61,7 @@ teardown() {
         local deadline=$((SECONDS + 60))
         while [ $SECONDS -lt $deadline ] && [ -n "$(kc get pods -A -o name 2>/dev/null)" ]; do sleep 1; done
     fi
-    stop_proc kube-proxy kube-proxy
-    stop_proc kubelet kubelet
+    stop_procs kube-proxy kubelet
     if containerd_up; then
         # whatever is left: kill the tasks, note their pod network namespaces
         for id in $(ctr --address "$CONTAINERD_SOCK" -n k8s.io containers ls -q 2>/dev/null); do
@@ -63,11 +77,9 @@ teardown() {
         done
     fi
     for pid in $(own_shims); do kill -KILL "$pid" 2>/dev/null || true; done
-    stop_proc containerd containerd
-    stop_proc kube-scheduler kube-scheduler
-    stop_proc kube-controller-manager kube-controller-manager
-    stop_proc kube-apiserver kube-apiserver
-    stop_proc etcd etcd
+    stop_procs containerd kube-scheduler kube-controller-manager
+    stop_procs kube-apiserver
+    stop_procs etcd
     for path in "${ns_paths[@]}"; do
         if [ -e "$path" ]; then umount "$path" 2>/dev/null || true; rm -f "$path"; fi
     done

@@ -11,6 +11,8 @@ set -euo pipefail
 
 TRANSFER_PACKAGES=(rsync stunnel4 bash netcat-openbsd coreutils procps findutils)
 SUITE=bookworm
+# bump when the way an image is made changes (the cache key is this, the suite and the package list / pause sources)
+RECIPE=1
 
 mirror() {
     # the mirror apt already uses (deb822 or one-line format), so the build needs no other host
@@ -20,9 +22,8 @@ mirror() {
     echo "${m:-http://deb.debian.org/debian}"
 }
 
-self_hash() { sha256sum "$0" | cut -c1-12; }
-transfer_key() { { printf '%s\n' "$SUITE" "${TRANSFER_PACKAGES[@]}"; self_hash; } | sha256sum | cut -c1-16; }
-pause_key() { { cat "$REPO_ROOT/clusters/pause/main.go" "$REPO_ROOT/clusters/pause/go.mod"; go env GOVERSION; self_hash; } | sha256sum | cut -c1-16; }
+transfer_key() { printf '%s\n' "$RECIPE" "$SUITE" "${TRANSFER_PACKAGES[@]}" | sha256sum | cut -c1-16; }
+pause_key() { { echo "$RECIPE"; cat "$REPO_ROOT/clusters/pause/main.go" "$REPO_ROOT/clusters/pause/go.mod"; go env GOVERSION; } | sha256sum | cut -c1-16; }
 transfer_dir() { echo "$DVM_CACHE/images/transfer-$(transfer_key)"; }
 pause_dir() { echo "$DVM_CACHE/images/pause-$(pause_key)"; }
 

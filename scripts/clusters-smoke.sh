@@ -61,6 +61,7 @@ apiVersion: v1
 kind: Pod
 metadata: {name: listener, labels: {app: listener}}
 spec:
+  terminationGracePeriodSeconds: 1
   containers:
   - name: listener
     image: $TRANSFER_IMAGE
@@ -103,6 +104,7 @@ kind: Pod
 metadata: {name: client}
 spec:
   restartPolicy: Never
+  terminationGracePeriodSeconds: 1
   containers:
   - name: client
     image: $TRANSFER_IMAGE

@@ -65,7 +65,7 @@ clusters:
     server: $server
     certificate-authority-data: $(base64 -w0 <"$PKI/ca.crt")
 users:
-- name: $who
+- name: dvm-$CLUSTER-$who
   user:
     client-certificate-data: $(base64 -w0 <"$PKI/$who.crt")
     client-key-data: $(base64 -w0 <"$PKI/$who.key")
@@ -73,7 +73,7 @@ contexts:
 - name: dvm-$CLUSTER
   context:
     cluster: dvm-$CLUSTER
-    user: $who
+    user: dvm-$CLUSTER-$who
 current-context: dvm-$CLUSTER
 EOF
     chmod 600 "$file.tmp"
@@ -289,7 +289,7 @@ import_images() {
         if grep -qx "$ref" <<<"$have" && [ "$(cat "$stamp" 2>/dev/null)" = "$archive" ]; then continue; fi
         log "$CLUSTER: importing $ref"
         ctr --address "$CONTAINERD_SOCK" -n k8s.io images import --base-name "${ref%:*}" "$archive" >/dev/null
-        ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q | grep -qx "$ref" \
+        grep -qx "$ref" <<<"$(ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q)" \
             || die "$CLUSTER: $ref not present in containerd after import"
         echo "$archive" >"$stamp"
     done < <(bash "$REPO_ROOT/scripts/clusters-images.sh" paths)
@@ -309,48 +309,6 @@ node_ready() {
     [ "$(kc get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]
 }
 
-# Local PersistentVolumes (one directory each) and their StorageClass, so PVCs bind in both clusters.
-storage() {
-    local i manifest=$DIR/config/storage.yaml
-    {
-        cat <<EOF
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: $STORAGE_CLASS
-  annotations: {storageclass.kubernetes.io/is-default-class: "true"}
-provisioner: kubernetes.io/no-provisioner
-volumeBindingMode: Immediate
-reclaimPolicy: Retain
-EOF
-        for i in $(seq -w 1 "$PV_COUNT"); do
-            mkdir -p "$DIR/volumes/pv-$i"
-            chmod 0777 "$DIR/volumes/pv-$i"
-            cat <<EOF
----
-apiVersion: v1
-kind: PersistentVolume
-metadata:
-  name: $CLUSTER-pv-$i
-  labels: {dvm.io/local-pv: "true"}
-spec:
-  capacity: {storage: $PV_CAPACITY}
-  accessModes: [ReadWriteOnce, ReadWriteMany]
-  persistentVolumeReclaimPolicy: Retain
-  storageClassName: $STORAGE_CLASS
-  volumeMode: Filesystem
-  local: {path: $DIR/volumes/pv-$i}
-  nodeAffinity:
-    required:
-      nodeSelectorTerms:
-      - matchExpressions:
-        - {key: kubernetes.io/hostname, operator: In, values: [$NODE_NAME]}
-EOF
-        done
-    } >"$manifest"
-    kc apply -f "$manifest" >/dev/null
-}
-
 for n in "${names[@]}"; do
     cluster_vars "$n"
     log "$CLUSTER: network namespace $NETNS, node $NODE_ADDR, API $API_URL"
@@ -366,7 +324,13 @@ for n in "${names[@]}"; do
     wait_for 180 "node $NODE_NAME Ready" node_ready || die "$CLUSTER: node not Ready; logs in $DIR/logs (kubelet.log)"
     wait_for 60 "default service account in $CLUSTER" kc get serviceaccount default -n default \
         || die "$CLUSTER: no default service account; see $DIR/logs/kube-controller-manager.log"
-    storage
+    bash "$REPO_ROOT/scripts/clusters-storage.sh" "$CLUSTER"
     log "$CLUSTER: ready (kubeconfig $KUBECONFIG_FILE)"
 done
-log "clusters up in $((SECONDS - t0))s: ${names[*]}"
+# one file with both contexts (dvm-src, dvm-dst): what stacks/Pulumi.local.yaml names
+files=()
+for n in "${CLUSTERS[@]}"; do cluster_vars "$n"; [ -s "$KUBECONFIG_FILE" ] && files+=("$KUBECONFIG_FILE"); done
+KUBECONFIG=$(IFS=:; echo "${files[*]}") "$K8S_BIN/kubectl" config view --flatten >"$CLUSTERS_DIR/kubeconfig.tmp"
+chmod 600 "$CLUSTERS_DIR/kubeconfig.tmp"
+mv "$CLUSTERS_DIR/kubeconfig.tmp" "$CLUSTERS_DIR/kubeconfig"
+log "clusters up in $((SECONDS - t0))s: ${names[*]} (both contexts: KUBECONFIG=$CLUSTERS_DIR/kubeconfig)"
