@@ -81,6 +81,9 @@ describe("data plane on real rsync + stunnel between two network namespaces", fu
         assert.deepEqual(dvmLines(run.log, "pvc-end").map((r) => [r.pvc, r.result, r.exit]), [["data", "ok", "0"], ["db", "ok", "0"]]);
         assert.deepEqual(dvmLines(run.log, "done"), [{ exit: "0" }]);
         fixture("dataplane-first-pass.log", run.log);
+        // the destination pod's rsyncd logs to its container log (stdout)
+        assert.match(dest.rsyncd.log(), /rsync allowed access on module data from localhost \(127\.0\.0\.1\)/);
+        assert.match(dest.rsyncd.log(), /rsync allowed access on module db-new/);
 
         // integrity: content, type, mode, mtime, link targets, hard-link groups, owners; lost+found left behind
         assert.deepEqual(diff(snapshot(src.data, ["lost+found"]), snapshot(dst.data), { owners: asRoot }), []);
@@ -201,6 +204,7 @@ describe("data plane on real rsync + stunnel between two network namespaces", fu
         assert.equal(run.rsyncExit, 5, explain(run));
         assert.deepEqual(dvmLines(run.log, "pvc-end").map((r) => [r.attempt, r.exit, r.result]), [["1", "5", "fatal"]]);
         assert.match(run.log, /auth failed on module data/);
+        assert.match(dest.rsyncd.log(), /auth failed on module data from localhost \(127\.0\.0\.1\) for dvm/);
         assert.ok(run.doneFile);
         fixture("dataplane-auth-failed.log", run.log);
     });

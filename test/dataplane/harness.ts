@@ -62,12 +62,18 @@ export class Proc {
     readonly exited: Promise<number>;
     exitCode: number | undefined;
     constructor(readonly name: string, readonly logFile: string, args: string[]) {
+        // stdout/stderr are pipes, as a container runtime gives them: a daemon that reopens /dev/stdout (rsyncd's
+        // `log file`) must work with a pipe; a file here would sit on a mount the container cannot see
+        this.child = spawn(CONTAINER_SH, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
         const fd = fs.openSync(logFile, "a");
-        this.child = spawn(CONTAINER_SH, args, { stdio: ["ignore", fd, fd], detached: true });
-        fs.closeSync(fd);
+        const write = (b: Buffer) => fs.writeSync(fd, b);
+        this.child.stdout!.on("data", write);
+        this.child.stderr!.on("data", write);
         all.add(this);
         this.exited = new Promise((resolve) => {
-            this.child.on("exit", (code, signal) => {
+            // "close": the process exited and its output is written
+            this.child.on("close", (code, signal) => {
+                fs.closeSync(fd);
                 this.exitCode = code ?? 128 + (signal ? os.constants.signals[signal] : 0);
                 all.delete(this);
                 resolve(this.exitCode);

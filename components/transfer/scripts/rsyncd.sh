@@ -5,5 +5,10 @@ set -euo pipefail
 
 config=${DVM_CONFIG_DIR:-/etc/dvm/config}/rsyncd.conf
 [ -r "$config" ] || { printf 'dvm: usage-error message="%s is missing (config ConfigMap not mounted?)"\n' "$config"; exit 98; }
+# rsyncd writes its log by reopening /dev/stdout (`log file` in rsyncd.conf). That works on the pipe a container
+# runtime gives, but not on a socket (ENXIO), where rsyncd would log nowhere: then put a pipe in between.
+if ! { : >>/dev/stdout; } 2>/dev/null; then
+    exec > >(cat) 2>&1
+fi
 printf 'dvm: rsyncd-start config=%s\n' "$config"
 exec rsync --daemon --no-detach --config="$config"
