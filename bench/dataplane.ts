@@ -36,8 +36,8 @@ export interface RunSample {
     dataset: string;
     config: ConfigName;
     rep: number;
-    /** "full" (empty destination) or "incremental" (after changing 1% of the files) */
-    pass: "full" | "incremental";
+    /** "full" (empty destination), "incremental" (after changing 1% of the files), "unchanged" (nothing changed) */
+    pass: "full" | "incremental" | "unchanged";
     seconds: number;
     bytes: number;
     files: number;
@@ -67,6 +67,19 @@ export function procCpu(pid: number | undefined, children = false): number {
 }
 
 const loadavg = () => fs.readFileSync("/proc/loadavg", "utf8").trim();
+
+/** Adds `total`, the sum of the parts (NaN when one is unknown). */
+function withTotal(parts: Record<string, number>): Record<string, number> {
+    return { ...parts, total: Object.values(parts).reduce((a, b) => a + b, 0) };
+}
+
+/** Sum of the two lines of bash's `times` output (the shell; its children): "0m0.010s 0m0.020s". */
+export function shellTimes(file: string): number {
+    const text = fs.readFileSync(file, "utf8");
+    const all = [...text.matchAll(/([0-9]+)m([0-9.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+    if (all.length !== 4) throw new Error(`${file}: expected bash 'times' output (two lines of user and system time), got ${JSON.stringify(text)}`);
+    return all.reduce((a, b) => a + b, 0);
+}
 
 // ---------------------------------------------------------------- data sets
 
@@ -141,7 +154,11 @@ class LogTimer {
     start?: number;
     end?: number;
     endLine?: string;
-    constructor(readonly file: string, readonly onStart: () => void, readonly onEnd: () => void) {}
+    constructor(readonly file: string, readonly onStart: () => void, readonly onEnd: () => void) {
+        // create it before the container appends to it, and start after what an earlier run left in it
+        fs.appendFileSync(file, "");
+        this.offset = fs.statSync(file).size;
+    }
     begin(): this {
         const check = () => this.read();
         this.watcher = fs.watch(this.file, check);
@@ -198,16 +215,30 @@ export async function runRaw(env: Env, ds: Dataset, dst: string): Promise<{ seco
         return p;
     };
     const exited = (p: ChildProcess) => new Promise<number>((r) => p.on("exit", (c) => r(c ?? 128)));
-    const recv = spawnIn(NET.dst, `set -o pipefail; nc -l ${NET.dstIp} ${port} | tar -xf - -C '${dst}'`, "raw-recv.log");
+    // `times` (the shell's and its reaped children's user and system CPU) after the pipeline, into a file of its own
+    const times = { send: path.join(env.logs, "raw-send.times"), recv: path.join(env.logs, "raw-recv.times") };
+    const recv = spawnIn(NET.dst, `set -o pipefail; nc -l ${NET.dstIp} ${port} | tar -xf - -C '${dst}'; rc=$?; times >'${times.recv}'; exit $rc`, "raw-recv.log");
     const recvExit = exited(recv);
     await waitFor("nc listening", () => listening(NET.dst, port).length > 0, 10000, 20);
     const t0 = performance.now();
-    const send = spawnIn(NET.src, `set -o pipefail; tar -cf - -C '${ds.dir}' . | nc -N ${NET.dstIp} ${port}`, "raw-send.log");
+    const send = spawnIn(NET.src, `set -o pipefail; tar -cf - -C '${ds.dir}' . | nc -N ${NET.dstIp} ${port}; rc=$?; times >'${times.send}'; exit $rc`, "raw-send.log");
     const [sc, rc] = await Promise.all([exited(send), recvExit]);
     const seconds = (performance.now() - t0) / 1000;
     if (sc !== 0 || rc !== 0) throw new Error(`raw tar|nc failed: sender ${sc}, receiver ${rc}; see ${env.logs}/raw-*.log`);
     expectCopy(ds.dir, dst, "raw");
-    return { seconds, cpu: {} };
+    return { seconds, cpu: withTotal({ sender: shellTimes(times.send), receiver: shellTimes(times.recv) }) };
+}
+
+/** What a variant of the generated configuration changes (bench/variants.ts); nothing for the generated one. */
+export interface Tweaks {
+    /** `dvm:rsync` (the program's default when absent) */
+    rsync?: () => RsyncOptions;
+    /** edits the generated rsync container args (for what `dvm:rsync` cannot express) */
+    args?: (generated: string[]) => string[];
+    /** edits the rendered config directory (stunnel-*.conf, rsyncd.conf) before the pods start */
+    tweakConfig?: (configDir: string) => void;
+    /** edits the copies of the container scripts the pods run (never the files in the repository) */
+    tweakScripts?: (scriptsDir: string) => void;
 }
 
 /** The destination pod and rendered configs of the generated configuration (kept up for the whole benchmark, like
@@ -217,14 +248,18 @@ export class Generated {
     dest!: DestinationPod;
     readonly pvcs: PvcPlan[] = [{ source: "data", target: "data", capacity: "10Gi", accessModes: ["ReadWriteOnce"], verify: false }];
     constructor(readonly env: Env, readonly name: string, readonly srcDir: string, readonly dstDir: string,
-        readonly rsync: RsyncOptions = DEFAULT_RSYNC, readonly tweak?: (configDir: string) => void) {}
-    /** The rsync container's args, exactly as the program generates them from `dvm:rsync`. */
-    args(): string[] { return rsyncClientArgs(this.rsync, this.pvcs); }
+        readonly change: Tweaks = {}) {}
+    /** The rsync container's args, exactly as the program generates them from `dvm:rsync` (a variant may edit them). */
+    args(): string[] {
+        const a = rsyncClientArgs(this.change.rsync?.() ?? DEFAULT_RSYNC, this.pvcs);
+        return this.change.args ? this.change.args(a) : a;
+    }
     /** Renders the configs once; the destination pod itself is started for each run (see run()). */
     prepare(): this {
         fs.mkdirSync(this.dstDir, { recursive: true });
         this.rendered = new Rendered(path.join(this.env.work, `rendered-${this.name}`), { creds: generateCredentials(), modules: ["data"], runAsRoot: true });
-        if (this.tweak) this.tweak(this.rendered.config);
+        this.change.tweakConfig?.(this.rendered.config);
+        this.change.tweakScripts?.(this.rendered.scripts);
         return this;
     }
     /** One transfer: the destination pod is started for it and stopped after it (the variants share the destination
@@ -239,29 +274,35 @@ export class Generated {
     }
     private async transfer(label: string, srcDir: string): Promise<{ seconds: number; startupSeconds: number; cpu: Record<string, number> }> {
         const pod = new SourcePod(this.rendered, { data: srcDir }, this.args(), { runAsRoot: true, logDir: this.env.logs, name: `${this.name}-${label}` });
+        const logFile = path.join(this.env.logs, `${this.name}-${label}-rsync.log`);
+        // CPU from /proc: at pvc-start, at pvc-end (the rsync client has been reaped by its script, the stunnel client
+        // still runs), and after the pod is gone (the destination daemons have reaped their connection children)
+        let s0: Record<string, number> = {};
+        let s1: Record<string, number> = {};
+        const stunnelClientPid = () => findProcess(pod.stunnel.pid, (c) => c.startsWith("stunnel "));
+        const onStart = () => {
+            s0 = {
+                rsyncClient: procCpu(pod.rsync.pid, true), sidecarLoop: procCpu(pod.stunnel.pid, true), stunnelClient: procCpu(stunnelClientPid()),
+                stunnelServer: procCpu(this.dest.stunnel.pid), rsyncd: procCpu(this.dest.rsyncd.pid, true),
+            };
+        };
+        const onEnd = () => {
+            s1 = { rsyncClient: procCpu(pod.rsync.pid, true), sidecarLoop: procCpu(pod.stunnel.pid, true), stunnelClient: procCpu(stunnelClientPid()) };
+        };
+        const timer = new LogTimer(logFile, onStart, onEnd);
         const t0 = performance.now();
         pod.start();
-        const logFile = path.join(this.env.logs, `${this.name}-${label}-rsync.log`);
-        const at: Record<string, number>[] = [];
-        const sample = () => {
-            const stunnelClient = findProcess(pod.stunnel.pid, (c) => c.startsWith("stunnel "));
-            const rsync = findProcess(pod.rsync.pid, (c) => c.startsWith("rsync "));
-            at.push({
-                stunnelServer: procCpu(this.dest.stunnel.pid),
-                stunnelClient: procCpu(stunnelClient),
-                sidecarLoop: procCpu(pod.stunnel.pid, true),
-                rsyncClient: procCpu(rsync),
-                rsyncd: procCpu(this.dest.rsyncd.pid, true),
-            });
-        };
-        const timer = new LogTimer(logFile, sample, sample).begin();
+        timer.begin();
         const res = await pod.wait(20 * 60 * 1000);
         timer.stop();
+        const s2 = { stunnelServer: procCpu(this.dest.stunnel.pid), rsyncd: procCpu(this.dest.rsyncd.pid, true) };
         const seconds = timer.seconds(`${this.name} ${label}`, () => res.log);
         if (res.rsyncExit !== 0) throw new Error(`${this.name} ${label}: rsync container exited ${res.rsyncExit}:\n${res.log.slice(-3000)}`);
-        const cpu: Record<string, number> = {};
-        if (at.length === 2) for (const k of Object.keys(at[0])) cpu[k] = at[1][k] - at[0][k];
-        // the rsync client's own CPU: its process is gone by the end line, so take it from the script's reaped children
+        const cpu = withTotal({
+            rsyncClient: s1.rsyncClient - s0.rsyncClient, stunnelClient: s1.stunnelClient - s0.stunnelClient,
+            stunnelServer: s2.stunnelServer - s0.stunnelServer, rsyncd: s2.rsyncd - s0.rsyncd,
+        });
+        cpu.sidecarLoop = s1.sidecarLoop - s0.sidecarLoop;
         return { seconds, startupSeconds: (timer.start! - t0) / 1000, cpu };
     }
 }
@@ -304,25 +345,28 @@ export class Mtc {
     }
     async run(label: string, srcDir: string): Promise<{ seconds: number; startupSeconds: number; cpu: Record<string, number> }> {
         const logFile = path.join(this.env.logs, `mtc-${label}-rsync.log`);
+        let s0: Record<string, number> = {};
+        let s1: Record<string, number> = {};
+        const daemons = () => ({ stunnelServer: procCpu(this.stunnelServer.pid), stunnelClient: procCpu(this.stunnelClient.pid), rsyncd: procCpu(this.rsyncd.pid, true) });
+        let p: Proc | undefined;
+        const timer = new LogTimer(logFile, () => { s0 = { ...daemons(), rsyncClient: procCpu(p?.pid, true) }; }, () => { s1 = { rsyncClient: procCpu(p?.pid, true) }; });
         const t0 = performance.now();
-        const at: Record<string, number>[] = [];
-        const sample = () => at.push({
-            stunnelServer: procCpu(this.stunnelServer.pid),
-            stunnelClient: procCpu(this.stunnelClient.pid),
-            rsyncd: procCpu(this.rsyncd.pid, true),
-        });
-        const p = container(`mtc-${label}`, logFile, {
+        p = container(`mtc-${label}`, logFile, {
             netns: NET.src,
             ro: [[this.files, L.SCRIPTS_DIR], [srcDir, `${L.SOURCE_ROOT}/data`]],
             env: { RSYNC_PASSWORD: fs.readFileSync(path.join(this.secret, "password"), "utf8") },
         }, [`${L.SCRIPTS_DIR}/rsync-mtc.sh`, `${L.SOURCE_ROOT}/data`, "data"]);
-        const timer = new LogTimer(logFile, sample, sample).begin();
+        timer.begin();
         const code = await p.exited;
         timer.stop();
-        const seconds = timer.seconds(`mtc ${label}`, () => p.log());
+        await sleep(300); // the daemons reap their connection children
+        const s2 = daemons();
+        const seconds = timer.seconds(`mtc ${label}`, () => p!.log());
         if (code !== 0) throw new Error(`MTC baseline rsync exited ${code}:\n${p.log().slice(-3000)}`);
-        const cpu: Record<string, number> = {};
-        if (at.length === 2) for (const k of Object.keys(at[0])) cpu[k] = at[1][k] - at[0][k];
+        const cpu = withTotal({
+            rsyncClient: s1.rsyncClient - s0.rsyncClient, stunnelClient: s2.stunnelClient - s0.stunnelClient,
+            stunnelServer: s2.stunnelServer - s0.stunnelServer, rsyncd: s2.rsyncd - s0.rsyncd,
+        });
         return { seconds, startupSeconds: (timer.start! - t0) / 1000, cpu };
     }
     async stop(): Promise<void> {

@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Results } from "./run";
+import { SCALE_EXPERIMENTS } from "./scale";
 
 export function median(xs: number[]): number {
     const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -33,6 +34,11 @@ export interface Row {
     vsRaw: number;
     vsMtc: number;
     startupSeconds: number;
+    /** CPU seconds of every process of the transfer (rsync client and daemon, both stunnels; tar and nc for raw) per
+     * GB (1e9 bytes) of payload: what the copy costs, much less sensitive to a busy machine than the wall time */
+    cpuPerGB: number;
+    /** cpuPerGB over raw's */
+    cpuVsRaw: number;
     /** CPU seconds of both stunnel processes per GB (1e9 bytes) of payload */
     stunnelCpuPerGB: number;
     /** share of a core the stunnel-client.sh loop used during the transfer */
@@ -47,6 +53,7 @@ export function summarize(r: Results) {
     for (const ds of datasets) {
         const raw = median(full(ds, "raw").map((x) => x.seconds));
         const mtc = median(full(ds, "mtc").map((x) => x.seconds));
+        const rawCpu = median(full(ds, "raw").map((x) => (x.cpu.total ?? NaN) / (x.bytes / 1e9)));
         for (const c of configs) {
             const runs = full(ds, c);
             if (runs.length === 0) continue;
@@ -58,6 +65,8 @@ export function summarize(r: Results) {
                 mbps: bytes / 1e6 / s, filesPerSecond: runs[0].files / s,
                 vsRaw: raw / s, vsMtc: mtc / s,
                 startupSeconds: median(runs.map((x) => x.startupSeconds ?? NaN)),
+                cpuPerGB: median(runs.map((x) => (x.cpu.total ?? NaN) / (x.bytes / 1e9))),
+                cpuVsRaw: median(runs.map((x) => (x.cpu.total ?? NaN) / (x.bytes / 1e9))) / rawCpu,
                 stunnelCpuPerGB: median(runs.map((x) => ((x.cpu.stunnelServer ?? NaN) + (x.cpu.stunnelClient ?? NaN)) / (x.bytes / 1e9))),
                 sidecarDuringTransfer: median(runs.map((x) => (x.cpu.sidecarLoop ?? NaN) / x.seconds)),
             });
@@ -69,15 +78,34 @@ export function summarize(r: Results) {
             const base = r.runs.find((x) => x.config === c && x.pass === "full" && x.dataset === i.dataset && x.rep === i.rep);
             return base ? i.seconds / base.seconds : NaN;
         });
-        return { config: c, reps: incr.length, seconds: median(incr.map((x) => x.seconds)), fraction: median(fractions), changedFiles: incr[0]?.files ?? 0 };
+        const same = r.runs.filter((x) => x.config === c && x.pass === "unchanged");
+        const sameFractions = same.map((i) => {
+            const base = r.runs.find((x) => x.config === c && x.pass === "full" && x.dataset === i.dataset && x.rep === i.rep);
+            return base ? i.seconds / base.seconds : NaN;
+        });
+        return {
+            config: c, reps: incr.length, seconds: median(incr.map((x) => x.seconds)), fraction: median(fractions), changedFiles: incr[0]?.files ?? 0,
+            unchangedSeconds: median(same.map((x) => x.seconds)), unchangedFraction: median(sameFractions),
+        };
     }).filter((x) => x.reps > 0);
-    const sizes = [...new Set(r.scale.map((s) => s.pvcs))].sort((a, b) => a - b);
+    const plain = r.scale.filter((s) => (s.experiments ?? []).length === 0);
+    const sizes = [...new Set(plain.map((s) => s.pvcs))].sort((a, b) => a - b);
     const scale = sizes.map((n) => {
-        const ss = r.scale.filter((s) => s.pvcs === n);
+        const ss = plain.filter((s) => s.pvcs === n);
         return {
             pvcs: n, namespaces: ss[0].namespaces, resources: ss[0].resources, reps: ss.length,
             constructSeconds: median(ss.map((s) => s.constructSeconds)), peakRssMiB: median(ss.map((s) => s.peakRssMiB)),
             baseRssMiB: median(ss.map((s) => s.baseRssMiB)), loadSeconds: median(ss.map((s) => s.loadSeconds)),
+        };
+    });
+    const keys = [...new Set(r.scale.filter((s) => (s.experiments ?? []).length > 0).map((s) => s.experiments.join("+")))];
+    const scaleExperiments = keys.map((k) => {
+        const ss = r.scale.filter((s) => s.experiments.join("+") === k);
+        const base = scale.find((x) => x.pvcs === ss[0].pvcs);
+        const t = median(ss.map((s) => s.constructSeconds));
+        return {
+            experiments: k, pvcs: ss[0].pvcs, reps: ss.length, constructSeconds: t, peakRssMiB: median(ss.map((s) => s.peakRssMiB)),
+            timeVsProgram: base ? t / base.constructSeconds : NaN,
         };
     });
     const row = (ds: string, c: string) => rows.find((x) => x.dataset === ds && x.config === c);
@@ -97,7 +125,7 @@ export function summarize(r: Results) {
         shown: t.value === undefined || !Number.isFinite(t.value) ? "not measured" : t.fmt(t.value),
         met: t.value === undefined || !Number.isFinite(t.value) ? null : t.ok(t.value),
     }));
-    return { rows, incremental, scale, targets };
+    return { rows, incremental, scale, scaleExperiments, targets };
 }
 
 export function markdown(r: Results, s: ReturnType<typeof summarize>): string {
@@ -118,17 +146,18 @@ export function markdown(r: Results, s: ReturnType<typeof summarize>): string {
         if (s.incremental.length > 0) {
             out.push(`Incremental pass after changing 1% of the small files (${s.incremental[0].changedFiles} files):`);
             out.push("");
-            out.push("| configuration | median s | fraction of the full pass |");
-            out.push("|---|---|---|");
-            for (const x of s.incremental) out.push(`| ${label(x.config)} | ${f(x.seconds)} | ${f(x.fraction, 3)} |`);
+            out.push("| configuration | median s | fraction of the full pass | nothing changed: s (fraction) |");
+            out.push("|---|---|---|---|");
+            for (const x of s.incremental) out.push(`| ${label(x.config)} | ${f(x.seconds)} | ${f(x.fraction, 3)} | ${f(x.unchangedSeconds)} (${f(x.unchangedFraction, 3)}) |`);
             out.push("");
         }
         out.push("CPU from /proc (utime+stime):");
         out.push("");
-        out.push("| data set | configuration | stunnel CPU s per GB (client + server) | sidecar loop during transfer | pod start to first byte |");
-        out.push("|---|---|---|---|---|");
-        for (const x of s.rows.filter((y) => y.config !== "raw")) {
-            out.push(`| ${x.dataset} | ${label(x.config)} | ${f(x.stunnelCpuPerGB)} | ${Number.isFinite(x.sidecarDuringTransfer) ? pct(x.sidecarDuringTransfer, 3) : "n/a"} | ${Number.isFinite(x.startupSeconds) ? `${f(x.startupSeconds)} s` : "n/a"} |`);
+        out.push("| data set | configuration | CPU s per GB, all processes (vs raw) | of which stunnel (client + server) | sidecar loop during transfer | pod start to first byte |");
+        out.push("|---|---|---|---|---|---|");
+        for (const x of s.rows) {
+            const raw = x.config === "raw";
+            out.push(`| ${x.dataset} | ${label(x.config)} | ${f(x.cpuPerGB)}${raw ? "" : ` (${f(x.cpuVsRaw)}x)`} | ${raw ? "" : f(x.stunnelCpuPerGB)} | ${Number.isFinite(x.sidecarDuringTransfer) ? pct(x.sidecarDuringTransfer, 3) : ""} | ${Number.isFinite(x.startupSeconds) ? `${f(x.startupSeconds)} s` : ""} |`);
         }
         out.push("");
     }
@@ -143,8 +172,22 @@ export function markdown(r: Results, s: ReturnType<typeof summarize>): string {
         out.push("|---|---|---|---|---|");
         for (const x of s.scale) out.push(`| ${x.pvcs} | ${x.namespaces} | ${x.resources} | ${f(x.constructSeconds)} | ${f(x.peakRssMiB, 0)} |`);
         out.push("");
-        out.push(`Growth exponent (least squares on log-log): construction time ~ PVCs^${f(r.scaleExponent.time)}, memory above the idle process ~ PVCs^${f(r.scaleExponent.memory)}.`);
+        const last = s.scale.slice(-2);
+        const local = (a: number, b: number) => Math.log(b / a) / Math.log(last[1].pvcs / last[0].pvcs);
+        if (last.length === 2) {
+            out.push(`Growth exponent between the two largest waves (${last[0].pvcs} -> ${last[1].pvcs} PVCs): construction time ~ PVCs^${f(local(last[0].constructSeconds, last[1].constructSeconds))}, memory above the idle process ~ PVCs^${f(local(last[0].peakRssMiB - last[0].baseRssMiB, last[1].peakRssMiB - last[1].baseRssMiB))}; least squares over all sizes: time ^${f(r.scaleExponent.time)}, memory ^${f(r.scaleExponent.memory)} (fixed costs flatten the small end).`);
+        }
         out.push("");
+        if (s.scaleExperiments.length > 0) {
+            out.push(`Where the construction time goes - the largest wave with one change in the child process (never in the repository's code; ${r.params.scaleExperimentReps} run(s) each):`);
+            out.push("");
+            out.push("| experiment | construction s | vs the program | peak RSS MiB |");
+            out.push("|---|---|---|---|");
+            for (const x of s.scaleExperiments) out.push(`| \`${x.experiments}\` | ${f(x.constructSeconds)} | ${f(x.timeVsProgram)} | ${f(x.peakRssMiB, 0)} |`);
+            out.push("");
+            for (const [k, v] of Object.entries(SCALE_EXPERIMENTS)) out.push(`- \`${k}\`: ${v.description}`);
+            out.push("");
+        }
     }
     out.push("Targets (reported, not enforced):");
     out.push("");

@@ -3,8 +3,9 @@
 //
 // Sizes and repetitions (environment):
 //   DVM_BENCH_LARGE_MIB (1024)  DVM_BENCH_SMALL_FILES (30000)  DVM_BENCH_SMALL_KIB (4)  DVM_BENCH_REPS (3)
-//   DVM_BENCH_SCALE ("10,100,1000")  DVM_BENCH_SCALE_REPS (3)  DVM_BENCH_IDLE_SECONDS (20)
-//   DVM_BENCH_ONLY ("dataplane,scale": run a subset)  DVM_BENCH_VARIANTS (unset: also run the experimental
+//   DVM_BENCH_SCALE ("10,100,1000")  DVM_BENCH_SCALE_REPS (3)  DVM_BENCH_SCALE_EXPERIMENTS ("each": bench/scale.ts;
+//   "" for none; at the largest size)  DVM_BENCH_SCALE_EXPERIMENT_REPS (1)  DVM_BENCH_IDLE_SECONDS (20)
+//   DVM_BENCH_ONLY ("dataplane,scale": run a subset)  DVM_BENCH_DATASETS ("large,small")  DVM_BENCH_VARIANTS (unset: also run the experimental
 //   variants of bench/variants.ts, e.g. "all" or "whole-file,aes128")  DVM_BENCH_OUT (bench/: where results go)
 //   DVM_BENCH_TMP (/var/tmp/dvm-bench: a tmpfs is mounted there for the data sets, so the disks of a shared
 //   machine do not decide the result)
@@ -17,7 +18,7 @@ import {
     changeFraction, clearDir, Dataset, Env, Generated, IdleSample, loadavg, makeLarge, makeSmall, measureIdle, Mtc, RunSample, runRaw,
 } from "./dataplane";
 import { writeReports } from "./report";
-import { growthExponent, runScale, ScaleSample } from "./scale";
+import { growthExponent, runScale, SCALE_EXPERIMENTS, ScaleSample } from "./scale";
 import { VARIANTS, Variant } from "./variants";
 
 // Own namespace and veth names, so that `make bench` and `make dataplane` (whose netUp/netDown delete the harness's
@@ -42,6 +43,21 @@ function list(name: string, def: string, allowed?: string[]): string[] {
     return items;
 }
 
+function scaleExperiments(): string[][] {
+    const names = Object.keys(SCALE_EXPERIMENTS);
+    const items = list("DVM_BENCH_SCALE_EXPERIMENTS", "each");
+    const out: string[][] = [];
+    for (const i of items) {
+        if (i === "each") { out.push(...names.map((n) => [n]), names); continue; }
+        const parts = i.split("+");
+        for (const part of parts) {
+            if (!names.includes(part)) throw new Error(`DVM_BENCH_SCALE_EXPERIMENTS: ${JSON.stringify(part)} is not one of ${names.join(", ")}; example: DVM_BENCH_SCALE_EXPERIMENTS=each or =${names.join("+")}`);
+        }
+        out.push(parts);
+    }
+    return out;
+}
+
 export const params = () => {
     const variantNames = Object.keys(VARIANTS);
     const variants = list("DVM_BENCH_VARIANTS", "", ["all", ...variantNames]);
@@ -55,8 +71,12 @@ export const params = () => {
             return Number(s);
         }),
         scaleReps: num("DVM_BENCH_SCALE_REPS", 3, 1),
+        // each item: experiments joined by "+", run at the largest size; "each" = every experiment alone, then all together
+        scaleExperiments: scaleExperiments(),
+        scaleExperimentReps: num("DVM_BENCH_SCALE_EXPERIMENT_REPS", 1, 1),
         idleSeconds: num("DVM_BENCH_IDLE_SECONDS", 20, 5),
         only: list("DVM_BENCH_ONLY", "dataplane,scale", ["dataplane", "scale"]),
+        datasets: list("DVM_BENCH_DATASETS", "large,small", ["large", "small"]),
         variants: variants.includes("all") ? variantNames : variants,
         out: process.env.DVM_BENCH_OUT || __dirname,
         tmp: process.env.DVM_BENCH_TMP || "/var/tmp/dvm-bench",
@@ -93,7 +113,10 @@ function log(s: string): void {
 async function dataplane(p: Params, variants: Variant[]): Promise<{ runs: RunSample[]; idle: IdleSample; datasets: Record<string, { files: number; bytes: number }> }> {
     if (process.getuid?.() !== 0) throw new Error("the data-plane benchmark needs root (network and mount namespaces, tmpfs); run `sudo make bench` or DVM_BENCH_ONLY=scale");
     fs.mkdirSync(p.tmp, { recursive: true });
-    const sizeMiB = Math.ceil(2.2 * (p.largeMiB + (p.smallFiles * (p.smallKiB + 1)) / 1024)) + 512;
+    // source + one large copy at a time (cleared after each run) + every configuration's small copy (kept for the
+    // incremental pass) + logs; tmpfs takes memory only for what is written
+    const smallMiB = (p.smallFiles * (p.smallKiB + 1)) / 1024;
+    const sizeMiB = Math.ceil(2 * p.largeMiB + (p.variants.length + 4) * smallMiB) + 512;
     sh("mount", ["-t", "tmpfs", "-o", `size=${sizeMiB}m,mode=0755`, "dvm-bench", p.tmp]);
     const env: Env = { work: p.tmp, logs: path.join(p.tmp, "logs") };
     const runs: RunSample[] = [];
@@ -104,7 +127,7 @@ async function dataplane(p: Params, variants: Variant[]): Promise<{ runs: RunSam
         fs.mkdirSync(env.logs);
         netUp();
         let t = Date.now();
-        const large = makeLarge(path.join(p.tmp, "src", "large"), p.largeMiB);
+        const large = makeLarge(path.join(p.tmp, "src", "large"), p.datasets.includes("large") ? p.largeMiB : 1);
         const small = makeSmall(path.join(p.tmp, "src", "small"), p.smallFiles, p.smallKiB);
         log(`data sets: ${large.files} large files (${p.largeMiB} MiB), ${small.files} small files of ${p.smallKiB} KiB, on tmpfs ${p.tmp} (${Date.now() - t} ms)`);
 
@@ -113,26 +136,26 @@ async function dataplane(p: Params, variants: Variant[]): Promise<{ runs: RunSam
         mtc = new Mtc(env, dst("mtc"));
         generated.prepare();
         await mtc.start();
-        for (const v of variants) others.push(new Generated(env, v.name, large.dir, dst(v.name), v.rsync?.(), v.tweakConfig).prepare());
+        for (const v of variants) others.push(new Generated(env, v.name, large.dir, dst(v.name), v).prepare());
         log(`rsync args as generated: ${generated.args().join(" ")}`);
 
-        type Runner = { name: string; full: (ds: Dataset, rep: number) => Promise<Omit<RunSample, "dataset" | "config" | "rep" | "pass" | "bytes" | "files" | "loadavg">>; incr?: (ds: Dataset, rep: number) => ReturnType<Generated["run"]> };
+        type Runner = { name: string; full: (ds: Dataset, rep: number) => Promise<Omit<RunSample, "dataset" | "config" | "rep" | "pass" | "bytes" | "files" | "loadavg">>; incr?: (ds: Dataset, label: string) => ReturnType<Generated["run"]> };
         const runners: Runner[] = [
             { name: "raw", full: async (ds) => runRaw(env, ds, dst("raw")) },
             {
                 name: "generated",
                 full: async (ds, rep) => { clearDir(dst("generated")); return generated!.run(`${ds.name}-${rep}`, ds.dir); },
-                incr: async (ds, rep) => generated!.run(`${ds.name}-${rep}-incr`, ds.dir),
+                incr: async (ds, label) => generated!.run(label, ds.dir),
             },
             {
                 name: "mtc",
                 full: async (ds, rep) => { clearDir(dst("mtc")); return mtc!.run(`${ds.name}-${rep}`, ds.dir); },
-                incr: async (ds, rep) => mtc!.run(`${ds.name}-${rep}-incr`, ds.dir),
+                incr: async (ds, label) => mtc!.run(label, ds.dir),
             },
             ...others.map((g): Runner => ({
                 name: g.name,
                 full: async (ds, rep) => { clearDir(g.dstDir); return g.run(`${ds.name}-${rep}`, ds.dir); },
-                incr: async (ds, rep) => g.run(`${ds.name}-${rep}-incr`, ds.dir),
+                incr: async (ds, label) => g.run(label, ds.dir),
             })),
         ];
 
@@ -142,7 +165,7 @@ async function dataplane(p: Params, variants: Variant[]): Promise<{ runs: RunSam
         for (const r of runners) clearDir(dst(r.name));
 
         for (let rep = 1; rep <= p.reps; rep++) {
-            for (const ds of [large, small]) {
+            for (const ds of [large, small].filter((d) => p.datasets.includes(d.name))) {
                 // rotate the order each repetition, so that drift in the machine's load does not favour one configuration
                 const order = runners.map((_, i) => runners[(i + rep - 1) % runners.length]);
                 for (const r of order) {
@@ -150,14 +173,21 @@ async function dataplane(p: Params, variants: Variant[]): Promise<{ runs: RunSam
                     const res = await r.full(ds, rep);
                     runs.push({ dataset: ds.name, config: r.name, rep, pass: "full", bytes: ds.bytes, files: ds.files, loadavg: loadavg(), ...res });
                     log(`rep ${rep} ${ds.name} ${r.name}: ${res.seconds.toFixed(2)} s, ${(ds.bytes / 1e6 / res.seconds).toFixed(1)} MB/s, ${(ds.files / res.seconds).toFixed(0)} files/s`);
+                    if (ds.name === "large") clearDir(dst(r.name)); // room for the next configuration's copy
                 }
                 if (ds.name === "small") {
                     // 1% of the files change; every rsync configuration still holds its copy of the full pass
                     const changed = changeFraction(ds.dir, ".", 0.01);
                     for (const r of order.filter((x) => x.incr)) {
-                        const res = await r.incr!(ds, rep);
+                        const res = await r.incr!(ds, `${ds.name}-${rep}-incremental`);
                         runs.push({ dataset: ds.name, config: r.name, rep, pass: "incremental", bytes: ds.bytes, files: changed.length, loadavg: loadavg(), ...res });
                         log(`rep ${rep} ${ds.name} ${r.name} incremental (${changed.length} changed files): ${res.seconds.toFixed(2)} s`);
+                    }
+                    // and once more with nothing changed: the floor of any incremental pass (file lists, stat of every file)
+                    for (const r of order.filter((x) => x.incr)) {
+                        const res = await r.incr!(ds, `${ds.name}-${rep}-unchanged`);
+                        runs.push({ dataset: ds.name, config: r.name, rep, pass: "unchanged", bytes: ds.bytes, files: 0, loadavg: loadavg(), ...res });
+                        log(`rep ${rep} ${ds.name} ${r.name} unchanged: ${res.seconds.toFixed(2)} s`);
                     }
                 }
                 for (const r of runners) clearDir(dst(r.name)); // free the tmpfs before the next data set
@@ -193,10 +223,10 @@ async function main(): Promise<void> {
     let dp: Awaited<ReturnType<typeof dataplane>> | undefined;
     let scale: ScaleSample[] = [];
     if (p.only.includes("dataplane")) dp = await dataplane(p, variants);
-    if (p.only.includes("scale") && p.scale.length > 0) scale = runScale(p.scale, p.scaleReps, log);
+    if (p.only.includes("scale") && p.scale.length > 0) scale = runScale(p.scale, p.scaleReps, log, p.scaleExperiments, p.scaleExperimentReps);
     const exponent = {
-        time: growthExponent(scale.map((s) => [s.pvcs, s.constructSeconds])),
-        memory: growthExponent(scale.map((s) => [s.pvcs, s.peakRssMiB - s.baseRssMiB])),
+        time: growthExponent(scale.filter((s) => s.experiments.length === 0).map((s) => [s.pvcs, s.constructSeconds])),
+        memory: growthExponent(scale.filter((s) => s.experiments.length === 0).map((s) => [s.pvcs, s.peakRssMiB - s.baseRssMiB])),
     };
     const results = {
         machine: { ...m, loadavgEnd: loadavg(), seconds: (Date.now() - started) / 1000 },

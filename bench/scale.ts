@@ -13,6 +13,8 @@ import * as path from "node:path";
 
 export interface ScaleSample {
     pvcs: number;
+    /** SCALE_EXPERIMENTS applied (empty: the program as it is) */
+    experiments: string[];
     namespaces: number;
     resources: number;
     /** module loading (pulumi, kubernetes provider SDK, components) */
@@ -46,12 +48,36 @@ export function scaleWave(pvcs: number): unknown {
     return { name: `scale-${pvcs}`, namespaces };
 }
 
-async function child(pvcs: number): Promise<void> {
+/** Experiments that show where construction time goes (DVM_BENCH_SCALE_EXPERIMENTS); each changes ONE thing in the
+ * child process, never the repository's code. */
+export const SCALE_EXPERIMENTS: Record<string, { description: string; apply: () => void }> = {
+    "shared-progress-provider": {
+        description: "one TransferProgress provider object for every namespace (progress/resource.ts calls makeProvider() per resource, "
+            + "so Pulumi's per-provider serialization cache never hits and every namespace re-serializes the provider closure)",
+        apply: () => {
+            // eslint-disable-next-line @typescript-eslint/no-var-requires
+            const mod = require("../progress/provider") as { makeProvider: (...a: unknown[]) => unknown };
+            const original = mod.makeProvider;
+            let shared: unknown;
+            mod.makeProvider = (...a: unknown[]) => (a.length === 0 || a[0] === undefined ? (shared ??= original()) : original(...a));
+        },
+    },
+    "plain-stack-traces": {
+        description: "V8's own stack formatting instead of ts-node's source-map-support (what a program compiled to JavaScript gets): "
+            + "Pulumi captures `new Error().stack` for every promise it creates",
+        apply: () => {
+            (Error as { prepareStackTrace?: unknown }).prepareStackTrace = undefined;
+        },
+    },
+};
+
+async function child(pvcs: number, experiments: string[]): Promise<void> {
     const t0 = process.hrtime.bigint();
     // the same order as the unit tests: mocks before the components are loaded
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const mocks = require("../test/unit/mocks") as typeof import("../test/unit/mocks");
     mocks.installMocks();
+    for (const e of experiments) SCALE_EXPERIMENTS[e].apply();
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { MigrationWave } = require("../components/wave") as typeof import("../components/wave");
     // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -78,6 +104,7 @@ async function child(pvcs: number): Promise<void> {
     }
     const sample: ScaleSample = {
         pvcs,
+        experiments,
         namespaces: plan.namespaces.length,
         resources: mocks.declared.length,
         loadSeconds: Number(t1 - t0) / 1e9,
@@ -91,18 +118,20 @@ async function child(pvcs: number): Promise<void> {
 }
 
 /** Runs one child per (size, repetition), sizes interleaved. */
-export function runScale(sizes: number[], reps: number, log: (s: string) => void = () => undefined): ScaleSample[] {
+export function runScale(sizes: number[], reps: number, log: (s: string) => void = () => undefined, experiments: string[][] = [], experimentReps = 1): ScaleSample[] {
     const root = path.join(__dirname, "..");
     const out: ScaleSample[] = [];
-    for (let r = 0; r < reps; r++) {
-        for (const n of sizes) {
-            const res = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "scale.ts"), "--child", String(n)], {
+    const plain = sizes.map((n) => ({ n, ex: [] as string[] }));
+    const tried = experiments.filter((e) => e.length > 0).map((ex) => ({ n: Math.max(...sizes), ex }));
+    for (let r = 0; r < Math.max(reps, experimentReps); r++) {
+        for (const { n, ex } of [...(r < reps ? plain : []), ...(r < experimentReps ? tried : [])]) {
+            const res = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "scale.ts"), "--child", String(n), ...ex], {
                 cwd: root, encoding: "utf8", maxBuffer: 64 << 20, env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" },
             });
             if (res.status !== 0) throw new Error(`scale child for ${n} PVCs failed (${res.status}):\n${res.stderr}\n${res.stdout}`);
             const line = res.stdout.trim().split("\n").pop() ?? "";
             const s = JSON.parse(line) as ScaleSample;
-            log(`scale: ${n} PVCs (${s.namespaces} namespaces, ${s.resources} resources): ${s.constructSeconds.toFixed(2)} s, peak ${s.peakRssMiB.toFixed(0)} MiB`);
+            log(`scale: ${n} PVCs (${s.namespaces} namespaces, ${s.resources} resources)${ex.length ? ` + ${ex.join(" + ")}` : ""}: ${s.constructSeconds.toFixed(2)} s, peak ${s.peakRssMiB.toFixed(0)} MiB`);
             out.push(s);
         }
     }
@@ -126,5 +155,12 @@ if (require.main === module && process.argv[2] === "--child") {
         process.stderr.write(`bench/scale.ts --child: PVC count must be a whole number >= 1, got ${JSON.stringify(process.argv[3])}; example: --child 100\n`);
         process.exit(2);
     }
-    child(n).catch((e) => { process.stderr.write(`${(e as Error).stack ?? e}\n`); process.exit(1); });
+    const experiments = process.argv.slice(4);
+    for (const e of experiments) {
+        if (!(e in SCALE_EXPERIMENTS)) {
+            process.stderr.write(`bench/scale.ts --child: unknown experiment ${JSON.stringify(e)}; one of ${Object.keys(SCALE_EXPERIMENTS).join(", ")}\n`);
+            process.exit(2);
+        }
+    }
+    child(n, experiments).catch((e) => { process.stderr.write(`${(e as Error).stack ?? e}\n`); process.exit(1); });
 }

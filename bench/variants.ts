@@ -4,25 +4,23 @@
 // (components/transfer, components/transport), not something the program does.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { RsyncOptions } from "../config/plan";
 import { DEFAULT_RSYNC } from "../config/validate";
-import { CONFIG_FILES } from "../components/layout";
+import { CONFIG_FILES, SCRIPT_FILES } from "../components/layout";
+import type { Tweaks } from "./dataplane";
 
-export interface Variant {
+export interface Variant extends Tweaks {
     name: string;
     description: string;
-    /** `dvm:rsync` for this variant (the generated default when absent) */
-    rsync?: () => RsyncOptions;
-    /** edits the rendered config directory (stunnel-*.conf, rsyncd.conf) before the destination pod starts */
-    tweakConfig?: (configDir: string) => void;
 }
 
-function editConf(dir: string, file: string, edit: (text: string) => string): void {
+function editFile(dir: string, file: string, edit: (text: string) => string): void {
     const f = path.join(dir, file);
+    const mode = fs.statSync(f).mode & 0o777;
     fs.chmodSync(f, 0o644);
     fs.writeFileSync(f, edit(fs.readFileSync(f, "utf8")));
-    fs.chmodSync(f, 0o444);
+    fs.chmodSync(f, mode);
 }
+const editConf = editFile;
 
 /** Adds lines to the [rsync] service of both stunnel configs. */
 function stunnelLines(lines: string[]) {
@@ -43,6 +41,25 @@ export const VARIANTS: Record<string, Variant> = {
         name: "info-lean",
         description: "dvm:rsync.info PROGRESS2,STATS2,DEL2,SKIP2: no per-file COPY2/FLIST2 lines in the log",
         rsync: () => ({ ...DEFAULT_RSYNC, info: "PROGRESS2,STATS2,DEL2,SKIP2" }),
+    },
+    "no-sparse": {
+        name: "no-sparse",
+        description: "without --sparse (rsyncClientArgs always adds it): the receiver no longer scans every block for zeros",
+        args: (a) => a.filter((x) => x !== "--sparse"),
+    },
+    inplace: {
+        name: "inplace",
+        description: "dvm:rsync.extras [--inplace]: write files in place, no temporary file + rename per file",
+        rsync: () => ({ ...DEFAULT_RSYNC, extras: ["--inplace"] }),
+    },
+    "probe-fast": {
+        name: "probe-fast",
+        description: "rsync-client.sh probes the tunnel every 0.2 s for its first 10 s (then every 2 s) instead of every 2 s",
+        tweakScripts: (dir) => editFile(dir, SCRIPT_FILES.rsyncClient, (t) => {
+            const out = t.replace("    sleep 2 & child=$!", "    if (( SECONDS - started < 10 )); then sleep 0.2 & child=$!; else sleep 2 & child=$!; fi");
+            if (out === t) throw new Error("variant probe-fast: rsync-client.sh no longer has the 'sleep 2 & child=$!' probe line; update bench/variants.ts");
+            return out;
+        }),
     },
     nodelay: {
         name: "nodelay",
