@@ -66,7 +66,7 @@ inputs_of() {  # the hash of what a binary is built from
         pulumi-resource-command) dir=toolchain/command ;;
         pulumi-resource-pulumi-nodejs) echo "npm:@pulumi/pulumi"; return ;;
     esac
-    { echo "$name $PULUMI_VERSION $K8S_RELEASE $COMMAND_VERSION $GOFLAGS $CGO_ENABLED"; cat "$dir"/go.mod "$dir"/go.sum "$dir"/*.go 2>/dev/null; } \
+    { echo "$name $PULUMI_VERSION $K8S_RELEASE $COMMAND_VERSION $GOFLAGS $CGO_ENABLED"; cat "$dir"/go.mod "$dir"/go.sum; find "$dir" -maxdepth 1 -name '*.go' -exec cat {} +; } \
         | sha256sum | cut -c1-16
 }
 fresh() { [ -x "$bin/$1" ] && [ "$(cat "$root/stamps/$1" 2>/dev/null)" = "$(inputs_of "$1")" ]; }
@@ -88,7 +88,7 @@ exec 9>"$root/.lock"
 flock 9  # one build per key at a time (parallel make or two clones sharing the cache)
 
 if complete; then
-    echo "toolchain: up to date ($key; cold build took $(cat "$root/build-seconds" 2>/dev/null || echo '?')s, $go_version)"
+    echo "toolchain: up to date ($key, $go_version; last build took $(cat "$root/build-seconds" 2>/dev/null || echo '?')s)"
     echo "export PATH=$bin:\$PATH"
     exit 0
 fi
@@ -160,9 +160,9 @@ stamp pulumi-resource-pulumi-nodejs
 
 elapsed=$(( $(date +%s) - start ))
 echo "$go_version" >"$root/go-version"
+echo "$elapsed" >"$root/build-seconds"
 if [ "$cold" = true ]; then
-    echo "$elapsed" >"$root/build-seconds"
-    log "done: cold build took ${elapsed}s with $go_version"
+    log "done: built in ${elapsed}s with $go_version (with an empty Go build cache this is the cold build time)"
 else
     log "done: rebuilt what changed in ${elapsed}s with $go_version"
 fi

@@ -351,7 +351,11 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	args = append(args, "--", program)
 	args = append(args, req.GetArgs()...)
 
-	config, err := json.Marshal(req.GetConfig())
+	cfg := req.GetConfig()
+	if cfg == nil {
+		cfg = map[string]string{} // the SDK expects an object, never null
+	}
+	config, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, err
 	}
