@@ -5,7 +5,7 @@ export DVM_CACHE ?= $(HOME)/.cache/dvm
 export PULUMI_SKIP_UPDATE_CHECK := true
 MOCHA := node_modules/.bin/mocha
 
-.PHONY: all deps unit typecheck shellcheck test dataplane engine e2e bench toolchain clusters-up clusters-down clusters-smoke demo watch status clean
+.PHONY: all deps unit typecheck shellcheck test dataplane engine e2e bench toolchain clusters-up clusters-down clusters-smoke demo watch status progress-engine clean
 
 all: unit
 
@@ -80,6 +80,12 @@ watch: deps
 
 status: deps
 	PATH="$(DVM_PULUMI_PATH)" node bin/dvm.js status $(if $(STACK),--stack $(STACK)) $(DVM_STATUS_ARGS)
+
+## progress-engine (progress/engine-proof/): the TransferProgress dynamic provider through the real engine
+## (`make toolchain`): success, failure with the rsync details, retry of an unfinished record, new pass, dvm status,
+## render mode, no kubeconfig in the state; against a local fake Kubernetes API serving real rsync logs (~1.5 min)
+progress-engine: deps
+	eval "$$(bash scripts/toolchain-env.sh)" && node -r ts-node/register/transpile-only progress/engine-proof/proof.ts
 
 ## clean: remove build products (not the ~/.cache/dvm build cache)
 clean:

@@ -3,79 +3,17 @@
 // rsync logs; plus `dvm status` formatting and flag errors.
 import * as assert from "assert";
 import * as fs from "fs";
-import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { collectRows, kubeJobLister, main, newestPass, parseFlags, plainLine, pvcsFromArgs, resolveSource, statusTable } from "../../progress/cli";
+import { FakeApi, startFakeApi } from "../../progress/engine-proof/fake-api";
 import { kubeSource, waitForTransfer } from "../../progress/provider";
 
 const DIR = path.join(__dirname, "..", "fixtures", "rsync");
 const fixture = (name: string) => fs.readFileSync(path.join(DIR, name), "utf8");
 const TOKEN = "fake-api-token-1234";
 
-interface FakeApi {
-    url: string;
-    requests: string[];
-    close(): Promise<void>;
-    setLog(text: string): void;
-    setJobDone(done: boolean): void;
-}
-
-async function fakeApi(): Promise<FakeApi> {
-    let log = "";
-    let done = false;
-    const requests: string[] = [];
-    const job = (name: string, pass: number) => ({
-        apiVersion: "batch/v1", kind: "Job",
-        metadata: { name, namespace: "billing", labels: { "dvm.io/role": "source-transfer", "dvm.io/wave": "wave-1", "dvm.io/pass": String(pass) } },
-        spec: { template: { spec: { containers: [
-            { name: "rsync", image: "x", args: ["--archive", "--info=PROGRESS2,STATS2", "--", "postgresql:postgresql", "uploads:uploads-new:verify"] },
-            { name: "stunnel", image: "x" },
-        ] } } },
-        status: done ? { succeeded: 1, conditions: [{ type: "Complete", status: "True" }] } : { active: 1 },
-    });
-    const server = http.createServer((req, res) => {
-        requests.push(`${req.method} ${req.url}`);
-        if (req.headers.authorization !== `Bearer ${TOKEN}`) {
-            res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", code: 401, message: "Unauthorized" }));
-            return;
-        }
-        const u = new URL(req.url!, "http://x");
-        const json = (body: unknown) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
-        if (u.pathname === "/apis/batch/v1/jobs" && u.searchParams.get("labelSelector") === "dvm.io/role=source-transfer") {
-            json({ kind: "JobList", apiVersion: "batch/v1", metadata: {}, items: [job("dvm-billing-p1", 1), job("dvm-billing-p2", 2)] });
-            return;
-        }
-        if (u.pathname === "/apis/batch/v1/namespaces/billing/jobs/dvm-billing-p2") {
-            json(job("dvm-billing-p2", 2));
-            return;
-        }
-        if (u.pathname === "/api/v1/namespaces/billing/pods" && u.searchParams.get("labelSelector") === "job-name=dvm-billing-p2") {
-            json({ kind: "PodList", apiVersion: "v1", metadata: {}, items: [{
-                metadata: { name: "dvm-billing-p2-abcde", namespace: "billing", creationTimestamp: "2026-11-21T05:00:00Z" },
-                status: { phase: done ? "Succeeded" : "Running", containerStatuses: [
-                    { name: "rsync", restartCount: 0, ready: !done, image: "x", imageID: "", state: done ? { terminated: { exitCode: 0, reason: "Completed" } } : { running: { startedAt: "2026-11-21T05:00:01Z" } } },
-                ] },
-            }] });
-            return;
-        }
-        if (u.pathname === "/api/v1/namespaces/billing/pods/dvm-billing-p2-abcde/log" && u.searchParams.get("container") === "rsync" && u.searchParams.get("timestamps") === "true") {
-            res.writeHead(200, { "content-type": "text/plain" }).end(log);
-            return;
-        }
-        res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", code: 404, message: `not found: ${u.pathname}` }));
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-    const port = (server.address() as { port: number }).port;
-    return {
-        url: `http://127.0.0.1:${port}`,
-        requests,
-        close: () => new Promise<void>((r) => server.close(() => r())),
-        setLog: (t) => { log = t; },
-        setJobDone: (d) => { done = d; },
-    };
-}
-
+const fakeApi = () => startFakeApi({ token: TOKEN });
 const kubeconfigFor = (url: string) => `apiVersion: v1
 kind: Config
 clusters:
@@ -146,7 +84,8 @@ describe("progress: the Kubernetes client path against a local API server", () =
         assert.match(text, /billing\/postgresql\s+Running\s+\d{1,2}%\s+\S+ \S+\/\S+ \S+/);
         assert.match(text, /billing\/uploads\s+Pending\s+0%/);
         assert.match(text, /attempt 1/);
-        assert.ok(!api.requests.some((r) => r.includes("dvm-billing-p1")), "the older pass is not read");
+        assert.ok(!api.requests.some((r) => r.includes("dvm-billing-p2-old")), "the older pass is not read");
+        assert.ok(api.requests.some((r) => r.includes("jobs/dvm-billing-p2")), "the newest pass is read");
     });
 
     it("dvm watch ends with a summary and exit 0 when the Job completed", async () => {
