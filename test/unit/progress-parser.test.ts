@@ -233,6 +233,27 @@ describe("progress parser on real rsync output", () => {
         assert.strictEqual(both.uploads.attempts, 1);
     });
 
+    it("a real Kubernetes pod log (kubectl logs --timestamps): numbers from the stats, elapsed from the stamps", () => {
+        const r = parseTransferLogs(fixture("local-k8s-complete.log"), { pvcs: ["logs"] }).pvcs.logs;
+        assert.strictEqual(r.phase, "Succeeded");
+        assert.strictEqual(r.transferredBytes, 108216639); // "Total transferred file size: 108,216,639 bytes"
+        assert.strictEqual(r.totalBytes, 108216774); // "Total file size: 108,216,774 bytes"
+        assert.strictEqual(r.filesTransferred, 107);
+        assert.strictEqual(r.totalFiles, 261);
+        // pvc-start 05:57:49.431703473Z, pvc-end 05:57:50.984924994Z
+        assert.strictEqual(r.elapsedSeconds, 1.6);
+        assert.strictEqual(r.throughput, Math.round(108216639 / 1.553)); // Date.parse keeps milliseconds
+    });
+
+    it("a real Kubernetes pod log where the tunnel never came up (with the probe's noise)", () => {
+        const r = parseTransferLogs(fixture("local-k8s-tunnel-down.log"), { pvcs: ["cold"] });
+        assert.strictEqual(r.tunnel, "down");
+        assert.strictEqual(r.doneExit, 97);
+        assert.strictEqual(r.pvcs.cold.phase, "Failed");
+        assert.strictEqual(r.pvcs.cold.reason, "TunnelDown");
+        assert.match(r.pvcs.cold.message!, /within 20s/);
+    });
+
     it("every captured log (ours and the data plane's) parses consistently with its done line", () => {
         const logs = fs.readdirSync(DIR).filter((f) => f.endsWith(".log"));
         assert.ok(logs.length >= 9);
