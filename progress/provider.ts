@@ -202,6 +202,9 @@ export function mergeRecords(prev: Record<string, ProgressRecord>, next: Record<
  * ErrorResourceInitFailed, so the engine keeps the records in the state; `pulumi up` prints `reasons` as the error
  * text, hence the whole message (with the last rsync lines) is the one reason.
  */
+/** Consecutive failed API polls before the wait gives up. */
+export const MAX_API_ERRORS = 6;
+
 export class TransferFailedError extends Error {
     public readonly reasons: string[];
     constructor(
@@ -266,8 +269,25 @@ export async function waitForTransfer(source: TransferSource, inputs: TransferIn
     let records: Record<string, ProgressRecord> = {};
     let missing = 0;
     let settled = 0;
+    let apiErrors = 0;
     for (let poll = 0; ; poll++) {
-        const job = await source.job(inputs.namespace, inputs.jobName);
+        // poll often at first (quick failures), then less often on long transfers
+        const pause = () => sleep(Math.max(0, Math.min((inputs.pollSeconds ?? (poll < 12 ? 5 : poll < 40 ? 15 : 30)) * 1000, deadline - now())));
+        let job: JobStatus | undefined;
+        let pods: PodStatus[];
+        try {
+            job = await source.job(inputs.namespace, inputs.jobName);
+            pods = job ? await source.pods(inputs.namespace, inputs.jobName) : [];
+            apiErrors = 0;
+        } catch (e) {
+            // a transfer can take hours: an API server restart or a network blip must not fail it; a lasting error
+            // (credentials, RBAC, an unreachable cluster) does, after a few polls
+            if (++apiErrors >= MAX_API_ERRORS || now() >= deadline) {
+                throw new Error(`dvm: cannot follow the transfer in namespace ${inputs.namespace} (Job ${inputs.jobName}): ${(e as Error).message ?? e} (${apiErrors} polls in a row failed)`);
+            }
+            await pause();
+            continue;
+        }
         if (!job) {
             // created just before us (dependsOn), so absence means it was deleted: say so rather than wait forever
             if (++missing >= 3) {
@@ -275,7 +295,6 @@ export async function waitForTransfer(source: TransferSource, inputs: TransferIn
                 throw new TransferFailedError(failureMessage(out, "transfer Job missing"), id, out);
             }
         } else missing = 0;
-        const pods = job ? await source.pods(inputs.namespace, inputs.jobName) : [];
         const { segments, problems } = await readSegments(source, inputs.namespace, pods);
         const parsed: ParsedTransfer = parseTransferLogs(segments, { pvcs: names, now: now() });
         records = mergeRecords(records, parsed.pvcs);
@@ -310,9 +329,7 @@ export async function waitForTransfer(source: TransferSource, inputs: TransferIn
             const out = outputsOf(inputs, failAll(records, names, "Timeout", `no result after ${inputs.timeoutSeconds}s (dvm:transferTimeoutMinutes)${problems.length ? `; ${problems.join("; ")}` : ""}`));
             throw new TransferFailedError(failureMessage(out, "transfer timed out"), id, out);
         }
-        // poll often at first (quick failures), then less often on long transfers
-        const pollSeconds = inputs.pollSeconds ?? (poll < 12 ? 5 : poll < 40 ? 15 : 30);
-        await sleep(Math.max(0, Math.min(pollSeconds * 1000, deadline - now())));
+        await pause();
     }
 }
 

@@ -192,6 +192,26 @@ describe("progress provider: waiting for the transfer Job", () => {
         });
     });
 
+    it("rides out API errors (a restarting API server), but not lasting ones", async () => {
+        const cluster = new FakeCluster([{ name: "p", log: fixture("local-complete.log"), exitCode: 0 }], (_n, all) => (all ? { complete: true, active: 0 } : running), 2);
+        let calls = 0;
+        const flaky: TransferSource = {
+            job: async (ns, name) => {
+                if (++calls % 2 === 1 && calls < 6) throw new Error("connect ECONNREFUSED 10.0.0.1:6443");
+                return cluster.job(ns, name);
+            },
+            pods: (ns, j) => cluster.pods(ns, j),
+            log: (ns, p, c) => cluster.log(ns, p, c),
+        };
+        const out = await waitForTransfer(flaky, inputs(), { sleep: async () => undefined });
+        assert.strictEqual(out.phase, "Succeeded");
+        const down: TransferSource = { ...flaky, job: async () => { throw new Error("source cluster: cannot read Job billing/x: HTTP 403: forbidden"); } };
+        let sleeps = 0;
+        await assert.rejects(waitForTransfer(down, inputs(), { sleep: async () => { sleeps++; } }),
+            /cannot follow the transfer in namespace billing \(Job dvm-wave-1-billing-p1\): source cluster: cannot read Job billing\/x: HTTP 403: forbidden \(6 polls in a row failed\)/);
+        assert.strictEqual(sleeps, 5);
+    });
+
     it("a Job that disappears fails the wait instead of polling forever", async () => {
         const cluster = new FakeCluster([], () => undefined);
         await assert.rejects(waitForTransfer(cluster, inputs(), { sleep: async () => undefined }), /transfer Job missing/);
