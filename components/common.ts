@@ -19,13 +19,12 @@ export function baseLabels(wave: string, sourceNamespace: string): Record<string
 }
 
 /** Volumes for the scripts ConfigMap, the config ConfigMap, the credentials Secret and a scratch dir. */
-export function supportVolumes(names: TransferNames): Volume[] {
+export function supportVolumes(names: TransferNames, secretMode = 0o440): Volume[] {
     return [
         { name: "dvm-scripts", configMap: { name: names.scripts, defaultMode: 0o555 } },
         { name: "dvm-config", configMap: { name: names.config, defaultMode: 0o444 } },
-        // 0440: readable by the owner (root) and the pod's fsGroup; the scripts copy what the tools need into
-        // private 0600 files when the transfer user is neither
-        { name: "dvm-credentials", secret: { secretName: names.credentials, defaultMode: 0o440 } },
+        // default 0440: readable by root and the pod's fsGroup only (rsyncd's strict modes refuse more)
+        { name: "dvm-credentials", secret: { secretName: names.credentials, defaultMode: secretMode } },
         { name: "dvm-tmp", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } },
     ];
 }

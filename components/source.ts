@@ -148,7 +148,10 @@ export class SourceTransfer extends pulumi.ComponentResource {
                                 volumeMounts: [...supportMounts(), ipcMount],
                             },
                         ],
-                        volumes: [...supportVolumes(names), { name: IPC_VOLUME, emptyDir: {} }, ...sourceVolumes],
+                        // The source pod has no fsGroup (so nothing on a source volume changes owner): the Secret
+                        // files must be readable by the transfer user as they are; rsync-client.sh makes the private
+                        // copy rsync insists on.
+                        volumes: [...supportVolumes(names, 0o444), { name: IPC_VOLUME, emptyDir: {} }, ...sourceVolumes],
                     },
                 },
             },

@@ -165,6 +165,11 @@ describe("components: a two-namespace wave", function () {
                 assert.ok(!cmText.includes(key), "no secret value appears in any ConfigMap");
             }
         }
+        // source pods have no fsGroup: the Secret must be readable as is (the script keeps a private copy for rsync);
+        // destination pods read it through their fsGroup, and rsyncd's strict modes refuse world-readable secrets
+        const credentialVolume = (spec: any) => spec.volumes.find((v: any) => v.secret).secret;
+        for (const j of jobs()) assert.strictEqual(credentialVolume(podSpec(j)).defaultMode, 0o444);
+        for (const d of deployments()) assert.strictEqual(credentialVolume(podSpec(d)).defaultMode, 0o440);
         const source = secrets.filter((s) => s.provider!.includes("::source::"));
         for (const s of secrets) assert.ok(isSecret(s.inputs.stringData), "Secret data is a Pulumi secret in state");
         for (const s of source) assert.ok(!("rsyncd.secrets" in unsecret(s.inputs.stringData)), "the source never gets the daemon's secrets file");

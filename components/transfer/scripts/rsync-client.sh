@@ -26,12 +26,14 @@ readonly EXIT_TUNNEL_DOWN=97 EXIT_USAGE=98
 
 exit_code=$EXIT_USAGE
 child=""
+private_password=""
 
 log() { printf 'dvm: %s\n' "$*"; }
 
 # shellcheck disable=SC2317 # called by the traps
 finish() {
     # every exit path: tell the stunnel container we are done, then report
+    [ -n "$private_password" ] && rm -f "$private_password"
     mkdir -p "$ipc_dir" 2>/dev/null
     : >"$done_file" || log "error message=\"cannot write $done_file\""
     log "done exit=$exit_code"
@@ -78,6 +80,12 @@ for pair in "${pairs[@]}"; do
     [ -d "$source_root/$src" ] || usage "source PVC directory $source_root/$src does not exist (is PVC $src mounted?)"
 done
 [ -r "$password_file" ] || usage "rsync password file $password_file is missing or unreadable (credentials Secret not mounted?)"
+# rsync refuses a password file that others may read. On the source the Secret volume is world-readable (the source
+# pod has no fsGroup, so the kubelet never changes ownership of anything there): use a private copy in the pod's
+# scratch directory (an in-memory emptyDir), removed on exit.
+private_password=$(umask 077 && mktemp "${TMPDIR:-/tmp}/dvm-rsync-password.XXXXXX") \
+    || usage "cannot create a private copy of the rsync password in ${TMPDIR:-/tmp} (scratch volume not mounted?)"
+cat "$password_file" >"$private_password" || usage "cannot copy $password_file to $private_password"
 mkdir -p "$ipc_dir" || usage "cannot create $ipc_dir"
 
 # The tunnel is up when the rsync daemon's greeting comes back through it: this proves stunnel client, the
@@ -117,7 +125,7 @@ for pair in "${pairs[@]}"; do
     attempt=1
     while :; do
         log "pvc-start pvc=$src target=$target attempt=$attempt max=$max_attempts"
-        rsync "${opts[@]}" "${extra[@]}" --password-file="$password_file" \
+        rsync "${opts[@]}" "${extra[@]}" --password-file="$private_password" \
             "$source_root/$src/" "rsync://$rsync_user@127.0.0.1:$tunnel_port/$target/" \
             2> >(tee "$errors" >&2) &
         child=$!
