@@ -231,13 +231,22 @@ export class SourcePod {
     }) {
         this.ipc = fs.mkdtempSync(path.join(opts.logDir, "ipc-"));
         fs.chmodSync(this.ipc, 0o777);
+        // the source pod mounts its Secret 0444 and has no fsGroup (components/source.ts): nothing on a source volume
+        // may change owner; rsync-client.sh makes the private copy rsync's --password-file insists on
+        this.secret = fs.mkdtempSync(path.join(opts.logDir, "source-secret-"));
+        for (const name of fs.readdirSync(r.secret)) {
+            fs.copyFileSync(path.join(r.secret, name), path.join(this.secret, name));
+            fs.chmodSync(path.join(this.secret, name), 0o444);
+        }
+        fs.chmodSync(this.secret, 0o755);
     }
+    readonly secret: string;
     start(): this {
         const base = (): ContainerSpec => ({
             netns: NET.src,
             user: this.opts.runAsRoot ? undefined : this.opts.user,
             caps: this.opts.runAsRoot ? L.ROOT_CAPABILITIES : undefined,
-            ro: [[this.r.scripts, L.SCRIPTS_DIR], [this.r.config, L.CONFIG_DIR], [this.r.secret, L.SECRET_DIR]],
+            ro: [[this.r.scripts, L.SCRIPTS_DIR], [this.r.config, L.CONFIG_DIR], [this.secret, L.SECRET_DIR]],
             rw: [[this.ipc, L.IPC_DIR]],
         });
         const rs = base();
