@@ -60,6 +60,12 @@ clusters-down:
 clusters-smoke:
 	bash scripts/clusters-smoke.sh
 
+## e2e (scripts/e2e.sh, test/e2e/): the program through the real engine between the local clusters - seeded source
+## PVCs, data equality, incremental pass, unreachable endpoint, next wave, source untouched, policy pack (root; brings
+## the clusters up and, if it started them, down again; DVM_E2E_KEEP_CLUSTERS=1 keeps them)
+e2e: deps toolchain
+	bash scripts/e2e.sh
+
 ## toolchain (scripts/toolchain.sh): the Pulumi CLI v3.248.0, a Node.js language host and the Kubernetes provider
 ## built from Go modules into $(DVM_CACHE)/toolchain/<key>/bin (cold: ~25 min on 2 cores; then seconds)
 toolchain: deps
