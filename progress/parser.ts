@@ -170,8 +170,11 @@ export function classify(exit: number | undefined, errors: string[]): { reason: 
     if ((hit = find(NETWORK_RE)) || exit === 10 || exit === 12)
         return { reason: "NetworkError", message: hit ?? errors[errors.length - 1] };
     if ((hit = find(/vanished/i))) return { reason: "VanishedFiles", message: hit };
-    const last = [...errors].reverse().find((l) => /^rsync error|^@ERROR|^rsync: /.test(l)) ?? errors[errors.length - 1];
-    return { reason: "Other", message: last };
+    // the cause (the first specific rsync complaint) says more than the closing "rsync error: ... (code 23)"
+    const cause = errors.find((l) => /^@ERROR|^rsync: /.test(l));
+    const summary = [...errors].reverse().find((l) => /^rsync error/.test(l));
+    const message = cause && summary ? `${cause} (${summary.replace(/ at \S+\(\d+\).*$/, "")})` : (cause ?? summary ?? errors[errors.length - 1]);
+    return { reason: "Other", message };
 }
 
 function hms(h: string, m: string, s: string): number {

@@ -254,6 +254,19 @@ describe("progress parser on real rsync output", () => {
         assert.match(r.pvcs.cold.message!, /within 20s/);
     });
 
+    it("the data plane's captures: an unwritable destination is Other with rsync's cause, after the backoff limit", () => {
+        const r = parseTransferLogs(fixture("dataplane-failed-unwritable.log"), { pvcs: ["db"] }).pvcs.db;
+        assert.strictEqual(r.phase, "Failed");
+        assert.strictEqual(r.exitCode, 23);
+        assert.strictEqual(r.attempts, 2);
+        assert.strictEqual(r.reason, "Other");
+        assert.match(r.message!, /^backoff limit reached: rsync: \[generator\] failed to set times on "\." \(in readonly\): Operation not permitted \(1\) \(rsync error: some files\/attrs were not transferred \(see previous errors\) \(code 23\)\)$/);
+        const resumed = parseTransferLogs(fixture("dataplane-retry-resume.log"), { pvcs: ["data"] }).pvcs.data;
+        assert.strictEqual(resumed.phase, "Succeeded");
+        assert.strictEqual(resumed.attempts, 2);
+        assert.match(resumed.message!, /after attempt 1: NetworkError/);
+    });
+
     it("every captured log (ours and the data plane's) parses consistently with its done line", () => {
         const logs = fs.readdirSync(DIR).filter((f) => f.endsWith(".log"));
         assert.ok(logs.length >= 9);
