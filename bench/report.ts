@@ -251,3 +251,18 @@ export function writeReports(r: Results, out: string): string {
     fs.writeFileSync(path.join(out, "results.md"), `# dvm benchmark results\n\nWritten by \`make bench\` (bench/run.ts).\n\n${md}\n${drawn ? "\n![throughput per configuration](throughput.png)\n" : ""}`);
     return md;
 }
+
+const BEGIN = "<!-- bench:results:begin (written by `DVM_BENCH_README=1 make bench`) -->";
+const END = "<!-- bench:results:end -->";
+
+/** Replaces the generated block of the README's bench section with this run's tables (and nothing else). */
+export function updateReadme(readme: string, md: string): void {
+    const text = fs.readFileSync(readme, "utf8");
+    const i = text.indexOf(BEGIN);
+    const j = text.indexOf(END);
+    if (i < 0 || j < i) {
+        throw new Error(`${readme}: no "${BEGIN}" ... "${END}" block in the bench section; add the two marker lines where the tables belong`);
+    }
+    const body = md.replace(/^\| data set \| configuration \| median s/m, "| data set | configuration | median s");
+    fs.writeFileSync(readme, `${text.slice(0, i + BEGIN.length)}\n${body}\n\n![throughput per configuration](bench/throughput.png)\n${text.slice(j)}`);
+}

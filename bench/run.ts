@@ -2,11 +2,13 @@
 // Writes bench/results.json, bench/results.md and bench/throughput.png, and prints the table.
 //
 // Sizes and repetitions (environment):
-//   DVM_BENCH_LARGE_MIB (1024)  DVM_BENCH_SMALL_FILES (30000)  DVM_BENCH_SMALL_KIB (4)  DVM_BENCH_REPS (3)
+//   DVM_BENCH_LARGE_MIB (1024)  DVM_BENCH_SMALL_FILES (30000)  DVM_BENCH_SMALL_KIB (4)  DVM_BENCH_REPS (5)
 //   DVM_BENCH_SCALE ("10,100,1000")  DVM_BENCH_SCALE_REPS (3)  DVM_BENCH_SCALE_EXPERIMENTS ("each": bench/scale.ts;
 //   "" for none; at the largest size)  DVM_BENCH_SCALE_EXPERIMENT_REPS (1)  DVM_BENCH_IDLE_SECONDS (20)
-//   DVM_BENCH_ONLY ("dataplane,scale": run a subset)  DVM_BENCH_DATASETS ("large,small")  DVM_BENCH_VARIANTS (unset: also run the experimental
-//   variants of bench/variants.ts, e.g. "all" or "whole-file,aes128")  DVM_BENCH_OUT (bench/: where results go)
+//   DVM_BENCH_ONLY ("dataplane,scale": run a subset)  DVM_BENCH_DATASETS ("large,small")
+//   DVM_BENCH_VARIANTS ("no-sparse,inplace,probe-fast": variants of the generated configuration from bench/variants.ts
+//   run side by side with it; "all", or "" for none)  DVM_BENCH_OUT (bench/: where results go)
+//   DVM_BENCH_README=1 (also replace the results block of README.md's bench section)
 //   DVM_BENCH_TMP (/var/tmp/dvm-bench: a tmpfs is mounted there for the data sets, so the disks of a shared
 //   machine do not decide the result)
 import { execFileSync } from "node:child_process";
@@ -17,7 +19,7 @@ import { NET, netDown, netUp, sh, stopAll } from "../test/dataplane/harness";
 import {
     changeFraction, clearDir, Dataset, Env, Generated, IdleSample, loadavg, makeLarge, makeSmall, measureIdle, Mtc, RunSample, runRaw,
 } from "./dataplane";
-import { writeReports } from "./report";
+import { updateReadme, writeReports } from "./report";
 import { growthExponent, runScale, SCALE_EXPERIMENTS, ScaleSample } from "./scale";
 import { VARIANTS, Variant } from "./variants";
 
@@ -60,12 +62,13 @@ function scaleExperiments(): string[][] {
 
 export const params = () => {
     const variantNames = Object.keys(VARIANTS);
-    const variants = list("DVM_BENCH_VARIANTS", "", ["all", ...variantNames]);
+    // by default the variants that each measure a proposal of the report (see bench/variants.ts)
+    const variants = list("DVM_BENCH_VARIANTS", "no-sparse,inplace,probe-fast", ["all", ...variantNames]);
     return {
         largeMiB: num("DVM_BENCH_LARGE_MIB", 1024, 1),
         smallFiles: num("DVM_BENCH_SMALL_FILES", 30000, 100),
         smallKiB: num("DVM_BENCH_SMALL_KIB", 4, 1),
-        reps: num("DVM_BENCH_REPS", 3, 1),
+        reps: num("DVM_BENCH_REPS", 5, 1),
         scale: list("DVM_BENCH_SCALE", "10,100,1000").map((s) => {
             if (!/^[0-9]+$/.test(s) || Number(s) < 1) throw new Error(`DVM_BENCH_SCALE: ${JSON.stringify(s)} is not a PVC count; example: DVM_BENCH_SCALE=10,100,1000`);
             return Number(s);
@@ -240,6 +243,10 @@ async function main(): Promise<void> {
         e2e: e2eStatus(),
     };
     const table = writeReports(results, p.out);
+    if (process.env.DVM_BENCH_README === "1") {
+        updateReadme(path.join(__dirname, "..", "README.md"), table);
+        log("updated the results block of README.md's bench section");
+    }
     process.stdout.write(`${table}\n`);
     log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote ${path.join(p.out, "results.json")}, results.md, throughput.png`);
 }
