@@ -42,6 +42,7 @@ export function plainLine(row: WatchRow): string {
         `attempt ${r.attempts}`,
     ];
     if (r.reason) parts.push(`${r.reason}${r.message ? `: ${r.message}` : ""}`);
+    else if (r.phase === "Pending" && r.message) parts.push(r.message);
     return parts.join("  ");
 }
 

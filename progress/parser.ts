@@ -148,6 +148,8 @@ interface PvcState {
     /** Set when the reason does not come from rsync's output (tunnel, not started, container died, usage). */
     override?: { reason: ProgressReason; message?: string; exitCode?: number };
     cutOff?: boolean;
+    /** Why a Pending PVC has not started yet, when the log says. */
+    note?: string;
 }
 
 // `dvm: ` events normally start a line, but a killed rsync leaves its last progress line without a newline, so the
@@ -355,6 +357,7 @@ export function parseTransferLogs(input: string | LogSegment[], options: ParseOp
                 };
             }
             if (!newest) continue;
+            s.note = tunnel === "waiting" && s.phase === "Pending" ? "waiting for the tunnel to the destination (stunnel, then the rsync daemon's greeting)" : undefined;
             // the script ended: what did not succeed has failed
             if (ended && s.phase === "Running") s.phase = "Failed";
             if (tunnel === "down" && s.phase !== "Succeeded") {
@@ -414,6 +417,7 @@ function toRecord(s: PvcState, now: number, keep: number): ProgressRecord {
             rec.message = `succeeded on attempt ${a.n} after ${failed.join("; ")}`;
         }
     }
+    if (!rec.message && s.note) rec.message = s.note;
     if (rec.message) rec.message = scrubSecrets(rec.message);
     if (!a) return rec;
 

@@ -252,6 +252,11 @@ describe("progress parser on real rsync output", () => {
         assert.strictEqual(r.pvcs.cold.phase, "Failed");
         assert.strictEqual(r.pvcs.cold.reason, "TunnelDown");
         assert.match(r.pvcs.cold.message!, /within 20s/);
+        const text = fixture("local-k8s-tunnel-down.log");
+        const waiting = parseTransferLogs(text.slice(0, text.indexOf("dvm: tunnel-down")), { pvcs: ["cold"] });
+        assert.strictEqual(waiting.tunnel, "waiting");
+        assert.strictEqual(waiting.pvcs.cold.phase, "Pending");
+        assert.match(waiting.pvcs.cold.message!, /waiting for the tunnel/);
     });
 
     it("the data plane's captures: an unwritable destination is Other with rsync's cause, after the backoff limit", () => {
