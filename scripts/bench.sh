@@ -14,5 +14,7 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 echo "bench: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 start=$SECONDS
+# the benchmark's own arithmetic first (medians, ratios, targets, the README block): seconds
+node_modules/.bin/mocha --no-config -r ts-node/register/transpile-only --extension ts --reporter dot bench/bench.test.ts
 node -r ts-node/register/transpile-only bench/run.ts
 echo "bench: finished in $(( SECONDS - start ))s" >&2
