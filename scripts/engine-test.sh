@@ -12,5 +12,5 @@ export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION
 echo "engine: pulumi $(pulumi version) from $DVM_TOOLCHAIN_BIN ($(cat "$DVM_TOOLCHAIN_BIN/../go-version"))"
 start=$(date +%s)
 node_modules/.bin/mocha --no-config --require ts-node/register/transpile-only --extension ts \
-    --timeout 900000 --reporter spec "$@" 'test/engine/**/*.test.ts'
+    --timeout 900000 --reporter spec --parallel --jobs 3 "$@" 'test/engine/**/*.test.ts'
 echo "engine: passed in $(( $(date +%s) - start ))s"

@@ -43,6 +43,8 @@ export function engineEnv(work: string): NodeJS.ProcessEnv {
         PULUMI_SKIP_CONFIRMATIONS: "true",
         PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
         PULUMI_COPILOT: "false",
+        // `make typecheck` type-checks the program; here ts-node only transpiles (seconds saved on every run)
+        PULUMI_NODEJS_TRANSPILE_ONLY: "true",
         NO_COLOR: "1",
     });
     return env;
