@@ -54,12 +54,17 @@ own_shims() {
 
 teardown() {
     local ns_paths=() id path pid
+    # no controller may replace what is stopped below
+    stop_procs kube-controller-manager kube-scheduler
     if [ -s "$KUBECONFIG_FILE" ] && [ -x "$K8S_BIN/kubectl" ] && kc get --raw /readyz >/dev/null 2>&1 \
         && [ -s "$DIR/pids/kubelet.pid" ]; then
         # let the kubelet stop every pod: it tears down pod networks (CNI DEL) and unmounts volumes
         kc delete pods --all --all-namespaces --grace-period=0 --force --wait=false >/dev/null 2>&1 || true
-        local deadline=$((SECONDS + 60))
-        while [ $SECONDS -lt $deadline ] && [ -n "$(kc get pods -A -o name 2>/dev/null)" ]; do sleep 1; done
+        local deadline=$((SECONDS + 30))
+        while [ $SECONDS -lt $deadline ] && containerd_up \
+            && grep -q RUNNING <<<"$(ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks ls 2>/dev/null)"; do
+            sleep 1
+        done
     fi
     stop_procs kube-proxy kubelet
     if containerd_up; then
@@ -77,7 +82,7 @@ teardown() {
         done
     fi
     for pid in $(own_shims); do kill -KILL "$pid" 2>/dev/null || true; done
-    stop_procs containerd kube-scheduler kube-controller-manager
+    stop_procs containerd
     stop_procs kube-apiserver
     stop_procs etcd
     for path in "${ns_paths[@]}"; do
@@ -113,6 +118,7 @@ if [ $left -eq 0 ]; then
         while IFS= read -r kv; do sysctl -qw "$kv" >/dev/null 2>&1 || true; done <"$CLUSTERS_DIR/host-sysctls"
         rm -f "$CLUSTERS_DIR/host-sysctls"
     fi
+    rm -f "$CLUSTERS_DIR/kubeconfig"
     rmdir "$CLUSTERS_RUN" 2>/dev/null || true
 fi
 log "down: ${names[*]}"
