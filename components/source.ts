@@ -110,11 +110,13 @@ export class SourceTransfer extends pulumi.ComponentResource {
                 backoffLimit: JOB_POD_RETRIES,
                 activeDeadlineSeconds: plan.transferTimeoutMinutes * 60,
                 podFailurePolicy: {
+                    // Rules are evaluated in order: a disruption first (an evicted pod's rsync exits 143, which the
+                    // FailJob rule would otherwise take as rsync giving up).
                     rules: [
-                        // the rsync container only exits non-zero after its own retries gave up (or on a fatal error)
-                        { action: "FailJob", onExitCodes: { containerName: CONTAINERS.rsync, operator: "NotIn", values: [0] } },
                         // evictions, preemptions, node drains: try again in a new pod without counting
                         { action: "Ignore", onPodConditions: [{ type: "DisruptionTarget", status: "True" }] },
+                        // the rsync container only exits non-zero after its own retries gave up (or on a fatal error)
+                        { action: "FailJob", onExitCodes: { containerName: CONTAINERS.rsync, operator: "NotIn", values: [0] } },
                     ],
                 },
                 template: {

@@ -109,7 +109,11 @@ describe("components: a two-namespace wave", function () {
             }
             assert.strictEqual(spec.restartPolicy, "Never");
             assert.strictEqual(j.inputs.metadata.annotations["pulumi.com/skipAwait"], "true", "the progress resource is the completion gate");
-            assert.ok(j.inputs.spec.podFailurePolicy.rules.some((r: any) => r.action === "FailJob" && r.onExitCodes.containerName === CONTAINERS.rsync));
+            const rules = j.inputs.spec.podFailurePolicy.rules;
+            const ignore = rules.findIndex((r: any) => r.action === "Ignore" && r.onPodConditions?.[0]?.type === "DisruptionTarget");
+            const fail = rules.findIndex((r: any) => r.action === "FailJob" && r.onExitCodes?.containerName === CONTAINERS.rsync);
+            assert.ok(ignore >= 0 && fail >= 0);
+            assert.ok(ignore < fail, "an evicted pod (rsync exits 143) is retried, not taken as rsync giving up");
             assert.strictEqual(j.inputs.spec.template.metadata.labels[LABELS.role], ROLE_SOURCE);
         }
         const inventory = jobs().find((j) => j.inputs.metadata.namespace === "inventory")!;

@@ -93,7 +93,7 @@ mkdir -p "$ipc_dir" || usage "cannot create $ipc_dir"
 probe() {
     local line=""
     { exec 3<>"/dev/tcp/127.0.0.1/$tunnel_port"; } 2>/dev/null || return 1
-    IFS= read -r -t 5 line <&3
+    IFS= read -r -t 5 line <&3 2>/dev/null # a reset while stunnel retries the endpoint is expected
     exec 3<&- 3>&-
     [[ $line == "@RSYNCD:"* ]]
 }
