@@ -2,7 +2,8 @@
 # Runs one "container" of a data-plane test pod: a process in the pod's network namespace (ip netns), in a private
 # mount namespace where the container paths (/opt/dvm/scripts, /etc/dvm/config, /etc/dvm/secret, /mnt/source/<pvc>
 # read-only, /mnt/target/<pvc>, /rsync-stunnel-ipc) are bind mounts of the test's temp directories, /tmp is an
-# emptyDir-like tmpfs, and the process runs with the user and capabilities the pod's securityContext would give.
+# emptyDir-like tmpfs, the root filesystem is read-only, and the process runs with the user and capabilities the
+# pod's securityContext would give.
 #
 #   container.sh --netns NS [--user UID:GID[:SUPGID]] [--caps cap,cap,...] [--ro HOST:CPATH]... [--rw HOST:CPATH]...
 #                [--tmpfs CPATH:SIZE]... [--env K=V]... -- command [arg ...]
@@ -51,6 +52,8 @@ for t in "${tmpfss[@]}"; do
     mount -t tmpfs -o "size=$size,mode=0777" dvm-small "$cpath"
 done
 mount -t tmpfs -o size=64m,mode=1777 dvm-tmp /tmp
+# readOnlyRootFilesystem: true (components/security.ts) - only the volumes above stay writable
+mount -o remount,bind,ro /
 
 container_env=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp LANG=C.UTF-8)
 if [ -n "$user" ]; then
