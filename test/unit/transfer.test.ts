@@ -128,3 +128,63 @@ describe("container scripts", () => {
         }
     });
 });
+
+describe("rsync-client.sh exit paths (no network needed)", function () {
+    this.timeout(20000);
+    const { spawn, spawnSync } = require("node:child_process") as typeof import("node:child_process");
+    const os = require("node:os") as typeof import("node:os");
+    const script = path.join(__dirname, "../../components/transfer/scripts/rsync-client.sh");
+    let dir: string;
+    let env: Record<string, string>;
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "dvm-rsync-client-"));
+        for (const d of ["ipc", "secret", "source/data", "tmp"]) fs.mkdirSync(path.join(dir, d), { recursive: true });
+        fs.writeFileSync(path.join(dir, "secret", L.SECRET_KEYS.rsyncPassword), "pw\n");
+        env = {
+            PATH: process.env.PATH ?? "/usr/bin:/bin", TMPDIR: path.join(dir, "tmp"),
+            DVM_IPC_DIR: path.join(dir, "ipc"), DVM_SECRET_DIR: path.join(dir, "secret"), DVM_SOURCE_ROOT: path.join(dir, "source"),
+            DVM_TUNNEL_PORT: "1", DVM_STUNNEL_WAIT_SECONDS: "1",
+        };
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const done = () => fs.existsSync(path.join(dir, "ipc", L.DONE_FILE));
+
+    for (const [what, args, extraEnv, message] of [
+        ["no -- separator", ["--archive", "data:data"], {}, /does not start with '-'/],
+        ["no PVC pair", ["--archive", "--"], {}, /no <source-pvc>:<target-module> pair/],
+        ["a malformed pair", ["--", "data;rm -rf /:x"], {}, /is not <source-pvc>:<target-module>/],
+        ["a missing source PVC", ["--", "nope:nope"], {}, /source PVC directory .*nope does not exist/],
+        ["a non-numeric wait", ["--", "data:data"], { DVM_STUNNEL_WAIT_SECONDS: "ten" }, /wait_seconds must be a whole number/],
+    ] as [string, string[], Record<string, string>, RegExp][]) {
+        it(`usage error (${L.EXIT_CODES.usage}) with the done-file for ${what}`, () => {
+            const r = spawnSync("bash", [script, ...args], { env: { ...env, ...extraEnv }, encoding: "utf8" });
+            assert.equal(r.status, L.EXIT_CODES.usage, r.stdout + r.stderr);
+            assert.match(r.stdout, /^dvm: usage-error message=/m);
+            assert.match(r.stdout, new RegExp(message.source));
+            assert.match(r.stdout, new RegExp(`^dvm: done exit=${L.EXIT_CODES.usage}$`, "m"));
+            assert.ok(done(), "done-file written");
+        });
+    }
+    it(`tunnel never up: exit ${L.EXIT_CODES.tunnelDown} after the wait, with the done-file, never 0`, () => {
+        const t = Date.now();
+        const r = spawnSync("bash", [script, "--archive", "--", "data:data"], { env, encoding: "utf8" });
+        assert.equal(r.status, L.EXIT_CODES.tunnelDown, r.stdout + r.stderr);
+        assert.ok(Date.now() - t >= 1000, "waited DVM_STUNNEL_WAIT_SECONDS");
+        assert.match(r.stdout, /^dvm: tunnel-down after=\d+ message="no rsync daemon answered/m);
+        assert.ok(done());
+        assert.equal(fs.readdirSync(path.join(dir, "tmp")).length, 0, "the private password copy is removed");
+    });
+    it("SIGTERM while waiting: exit 143 at once, with the done-file", async () => {
+        const child = spawn("bash", [script, "--", "data:data"], { env: { ...env, DVM_STUNNEL_WAIT_SECONDS: "600" } });
+        let out = "";
+        child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+        while (!out.includes("tunnel-wait")) await new Promise((r) => setTimeout(r, 50));
+        const t = Date.now();
+        child.kill("SIGTERM");
+        const code = await new Promise<number | null>((r) => child.on("close", r));
+        assert.equal(code, 143, out);
+        assert.ok(Date.now() - t < 3000, "stopped promptly (the sleep is interruptible)");
+        assert.ok(done());
+        assert.match(out, /^dvm: done exit=143$/m);
+    });
+});
