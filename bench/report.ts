@@ -222,7 +222,7 @@ export function chart(r: Results, s: ReturnType<typeof summarize>, png: string):
             `set terminal pngcairo size 1100,460 font "sans,11"`,
             `set output "${png}"`,
             `set multiplot layout 1,2 title "dvm data plane: throughput per configuration (medians of ${r.params.reps}; ${r.machine.cores} cores, ${r.machine.cpu.replace(/"/g, "")})"`,
-            `set style data histograms`, `set style histogram clustered gap 0.4`, `set style fill solid 0.8 border -1`, `set grid ytics`, `unset key`,
+            `set style data histograms`, `set style histogram clustered gap 1`, `set boxwidth 0.8`, `set style fill solid 0.8 border -1`, `set grid ytics`, `unset key`,
             `set yrange [0:*]`, `set xtics nomirror rotate by -20`,
             `set title "large files (${r.datasets ? f(r.datasets.large.bytes / 2 ** 30, 1) : "?"} GiB): MB/s"`,
             `plot "${large}" using 2:xtic(1) lc rgb "#3b75af", "" using 0:2:(sprintf("%.0f",$2)) with labels offset 0,0.7`,

@@ -6,7 +6,7 @@
 //   DVM_BENCH_SCALE ("10,100,1000")  DVM_BENCH_SCALE_REPS (3)  DVM_BENCH_SCALE_EXPERIMENTS ("each": bench/scale.ts;
 //   "" for none; at the largest size)  DVM_BENCH_SCALE_EXPERIMENT_REPS (1)  DVM_BENCH_IDLE_SECONDS (20)
 //   DVM_BENCH_ONLY ("dataplane,scale": run a subset)  DVM_BENCH_DATASETS ("large,small")
-//   DVM_BENCH_VARIANTS ("no-sparse,inplace,probe-fast": variants of the generated configuration from bench/variants.ts
+//   DVM_BENCH_VARIANTS ("no-sparse,inplace,proposed": variants of the generated configuration from bench/variants.ts
 //   run side by side with it; "all", or "" for none)  DVM_BENCH_OUT (bench/: where results go)
 //   DVM_BENCH_README=1 (also replace the results block of README.md's bench section)
 //   DVM_BENCH_TMP (/var/tmp/dvm-bench: a tmpfs is mounted there for the data sets, so the disks of a shared
@@ -63,7 +63,7 @@ function scaleExperiments(): string[][] {
 export const params = () => {
     const variantNames = Object.keys(VARIANTS);
     // by default the variants that each measure a proposal of the report (see bench/variants.ts)
-    const variants = list("DVM_BENCH_VARIANTS", "no-sparse,inplace,probe-fast", ["all", ...variantNames]);
+    const variants = list("DVM_BENCH_VARIANTS", "no-sparse,inplace,proposed", ["all", ...variantNames]);
     return {
         largeMiB: num("DVM_BENCH_LARGE_MIB", 1024, 1),
         smallFiles: num("DVM_BENCH_SMALL_FILES", 30000, 100),

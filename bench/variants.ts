@@ -66,6 +66,15 @@ export const VARIANTS: Record<string, Variant> = {
         description: "stunnel socket = l:TCP_NODELAY=1 and r:TCP_NODELAY=1 on both sides (MTC's server options)",
         tweakConfig: stunnelLines(["socket = l:TCP_NODELAY=1", "socket = r:TCP_NODELAY=1"]),
     },
+    "no-chroot": {
+        name: "no-chroot",
+        description: "rsyncd.conf use chroot = no (as MTC's), although the pod runs as root",
+        tweakConfig: (dir) => editConf(dir, CONFIG_FILES.rsyncd, (t) => {
+            const out = t.replace("use chroot = yes", "use chroot = no");
+            if (out === t) throw new Error("variant no-chroot: rsyncd.conf has no 'use chroot = yes' line; update bench/variants.ts");
+            return out;
+        }),
+    },
     aes128: {
         name: "aes128",
         description: "stunnel ciphersuites TLS_AES_128_GCM_SHA256 first (AES-128-GCM instead of AES-256-GCM)",
@@ -76,3 +85,26 @@ export const VARIANTS: Record<string, Variant> = {
         },
     },
 };
+
+/** Several variants at once: their rsync options, arg edits, config and script edits applied in order. */
+export function combine(name: string, parts: string[]): Variant {
+    const vs = parts.map((p) => {
+        const v = VARIANTS[p];
+        if (!v) throw new Error(`variant ${name}: unknown part ${JSON.stringify(p)}; one of ${Object.keys(VARIANTS).join(", ")}`);
+        return v;
+    });
+    const rsyncs = vs.filter((v) => v.rsync).map((v) => v.rsync!());
+    return {
+        name,
+        description: `${parts.join(" + ")} together`,
+        rsync: rsyncs.length === 0 ? undefined : () => ({
+            ...DEFAULT_RSYNC, ...Object.assign({}, ...rsyncs),
+            extras: rsyncs.flatMap((r) => r.extras),
+        }),
+        args: (a) => vs.reduce((acc, v) => (v.args ? v.args(acc) : acc), a),
+        tweakConfig: (dir) => vs.forEach((v) => v.tweakConfig?.(dir)),
+        tweakScripts: (dir) => vs.forEach((v) => v.tweakScripts?.(dir)),
+    };
+}
+
+VARIANTS.proposed = combine("proposed", ["no-sparse", "inplace", "probe-fast"]);
