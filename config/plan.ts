@@ -37,6 +37,8 @@ export interface RsyncOptions {
     backoffLimit: number;
     /** Checksum comparison (--checksum) for every PVC. */
     verify: boolean;
+    /** rsync --timeout: seconds without I/O before an attempt is abandoned (and retried); 0/undefined = none. */
+    timeout?: number;
 }
 
 export interface SecurityOptions {

@@ -19,6 +19,9 @@ export function rsyncOptionArgs(o: RsyncOptions): string[] {
         throw new Error(`dvm:rsync.bwlimit must be a whole number of KiB/s >= 0 (0 = unlimited), got ${JSON.stringify(o.bwlimit)}; example: bwlimit: 10240`);
     }
     if (o.bwlimit > 0) args.push(`--bwlimit=${o.bwlimit}`);
+    // A connection lost without a reset (a silent network or node failure) would otherwise hang the attempt for the
+    // kernel's TCP retry time; with a timeout it ends (exit 30) and the next attempt resumes.
+    if (o.timeout !== undefined && o.timeout > 0) args.push(`--timeout=${o.timeout}`);
     if (o.verify) args.push("--checksum");
     args.push("--numeric-ids", "--sparse");
     if (o.info !== "") {

@@ -132,6 +132,7 @@ describe("components: a two-namespace wave", function () {
         assert.ok(rsync.args.slice(0, sep).includes("--delete"));
         assert.ok(rsync.args.slice(0, sep).includes("--hard-links"));
         assert.ok(rsync.args.slice(0, sep).includes("--partial"));
+        assert.ok(rsync.args.slice(0, sep).includes("--timeout=600"), "a silently lost connection ends the attempt");
         assert.deepStrictEqual(rsync.args.slice(sep + 1), ["postgresql:postgresql", "uploads:uploads:verify"]);
         const inventory = jobs().find((j) => j.inputs.metadata.namespace === "inventory")!;
         assert.deepStrictEqual(container(podSpec(inventory), CONTAINERS.rsync).args.slice(-1), ["mysql-data:mysql"]);

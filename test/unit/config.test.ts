@@ -100,6 +100,7 @@ describe("config: stack config", () => {
             ["--compress | cat", /metacharacter/],
             ["/etc/passwd", /not an option/],
             ["---x", /not a plain rsync option/],
+            ["--timeout=0", /dvm:rsync.timeout/],
         ];
         for (const [option, why] of bad) {
             const reason = rsyncExtraError(option);

@@ -47,6 +47,8 @@ describe("rsync client arguments", () => {
         assert.throws(() => rsyncOptionArgs({ ...defaults(), extras: ["--a\nb"] }), /dvm:rsync\.extras/);
         assert.throws(() => rsyncOptionArgs({ ...defaults(), info: "PROGRESS2;rm" }), /dvm:rsync\.info.*example/);
         assert.throws(() => rsyncOptionArgs({ ...defaults(), bwlimit: -1 }), /dvm:rsync\.bwlimit/);
+        assert.ok(rsyncOptionArgs({ ...defaults(), timeout: 600 }).includes("--timeout=600"));
+        assert.ok(!rsyncOptionArgs({ ...defaults(), timeout: 0 }).some((a) => a.startsWith("--timeout")));
     });
     it("pairs source PVC and destination module, marking verify", () => {
         assert.deepEqual(pvcPairArgs([pvc("db"), pvc("files", "files-new", true)]), ["db:db", "files:files-new:verify"]);
