@@ -66,6 +66,11 @@ clusters-smoke:
 e2e: deps toolchain
 	bash scripts/e2e.sh
 
+## demo (scripts/demo.sh): the README's first command - the local cluster pair (built on first use), sample data, one
+## wave through `pulumi up` with the live progress view, the status table; run it again for an incremental pass
+demo: deps toolchain
+	bash scripts/demo.sh
+
 ## toolchain (scripts/toolchain.sh): the Pulumi CLI v3.248.0, a Node.js language host and the Kubernetes provider
 ## built from Go modules into $(DVM_CACHE)/toolchain/<key>/bin (cold: ~25 min on 2 cores; then seconds)
 toolchain: deps

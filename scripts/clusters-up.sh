@@ -53,10 +53,19 @@ start_proc() {
     echo $! >"$pidf"
 }
 
+# put FILE: write stdin to FILE only when the content differs (kube-proxy exits when its config file changes, so a
+# second clusters-up must leave unchanged files alone)
+put() {
+    local f=$1 t
+    t=$(mktemp "$f.XXXXXX")
+    cat >"$t"
+    if cmp -s "$t" "$f"; then rm -f "$t"; else chmod 600 "$t"; mv "$t" "$f"; fi
+}
+
 # write_kubeconfig FILE CERT-NAME [SERVER]
 write_kubeconfig() {
     local file=$1 who=$2 server=${3:-$API_URL}
-    cat >"$file.tmp" <<EOF
+    put "$file" <<EOF
 apiVersion: v1
 kind: Config
 clusters:
@@ -76,8 +85,6 @@ contexts:
     user: dvm-$CLUSTER-$who
 current-context: dvm-$CLUSTER
 EOF
-    chmod 600 "$file.tmp"
-    mv "$file.tmp" "$file"
 }
 
 setup_netns() {
@@ -120,7 +127,7 @@ write_configs() {
     write_kubeconfig "$c/kubelet.kubeconfig" kubelet-client "https://127.0.0.1:$API_PORT"
     write_kubeconfig "$c/kube-proxy.kubeconfig" kube-proxy "https://127.0.0.1:$API_PORT"
 
-    cat >"$c/containerd.toml" <<EOF
+    put "$c/containerd.toml" <<EOF
 version = 2
 root = "$DIR/containerd"
 state = "$RUN/containerd"
@@ -156,7 +163,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         SystemdCgroup = false
 EOF
 
-    cat >"$DIR/cni/net.d/10-dvm.conflist" <<EOF
+    put "$DIR/cni/net.d/10-dvm.conflist" <<EOF
 {
   "cniVersion": "0.4.0",
   "name": "dvm-$CLUSTER",
@@ -179,7 +186,7 @@ EOF
 }
 EOF
 
-    cat >"$c/kubelet.yaml" <<EOF
+    put "$c/kubelet.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 address: $NODE_ADDR
@@ -215,7 +222,7 @@ registerNode: true
 syncFrequency: 10s
 EOF
 
-    cat >"$c/kube-proxy.yaml" <<EOF
+    put "$c/kube-proxy.yaml" <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 oomScoreAdj: 0

@@ -76,9 +76,19 @@ ln -sfn "$PWD/node_modules" "$DEMO/project/node_modules"
 export PULUMI_BACKEND_URL="file://$DEMO/state" PULUMI_CONFIG_PASSPHRASE=${DVM_DEMO_PASSPHRASE:-dvm-demo-only}
 export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true PULUMI_DIY_BACKEND_NO_LEGACY_WARNING=true
 cd "$DEMO/project"
-pulumi stack select --create "$STACK" --non-interactive >/dev/null
+if pulumi stack select "$STACK" --non-interactive >/dev/null 2>&1; then
+    # the stack exists from an earlier demo: run the next (incremental) pass of the same wave
+    pass=$(pulumi config get dvm:pass 2>/dev/null || echo 1)
+    pulumi config set dvm:pass $((pass + 1)) >/dev/null
+    echo "     stack '$STACK' exists: pass $((pass + 1)) of the wave (rsync sends only what changed)"
+else
+    pulumi stack init "$STACK" --non-interactive >/dev/null
+fi
 log_file=$DEMO/pulumi-up.log
-pulumi up --yes --skip-preview --non-interactive --stack "$STACK" --policy-pack policies >"$log_file" 2>&1 &
+# a demo run that was interrupted leaves its lock behind (nothing else uses this state directory)
+rm -rf "$DEMO/state/.pulumi/locks"
+pulumi up --yes --skip-preview --non-interactive --stack "$STACK" \
+    --policy-pack policies --policy-pack-config policies/config/root.json >"$log_file" 2>&1 &
 up_pid=$!
 # the live view: one bar per PVC on a terminal, plain lines otherwise; ends when pulumi up does
 node bin/dvm.js watch --stack "$STACK" --interval 2 &
@@ -109,7 +119,7 @@ Point a stack at your own clusters instead (in this repository):
   pulumi config set --secret --path dvm:destination.kubeconfig "\$(cat ~/.kube/destination.yaml)"
   pulumi config set --path dvm:destination.endpoint.type loadBalancer   # or route, ingress, nodePort
   pulumi config set dvm:wave waves/wave-1.yaml                          # your wave file
-  pulumi up --policy-pack policies
+  pulumi up --policy-pack policies     # add --policy-pack-config policies/config/root.json for runAsRoot
 Examples: stacks/Pulumi.*.yaml; the demo's own stack: clusters/demo/Pulumi.local.yaml.
 Stop the local clusters: make clusters-down
 EOF
