@@ -111,7 +111,7 @@ node bin/dvm.js status --stack "$STACK"
 cat <<EOF
 
 Done in $((SECONDS - t0))s. The data is now on the destination cluster:
-  KUBECONFIG=$KUBECONFIG kubectl --context dvm-dst get pvc -A
+  KUBECONFIG=$KUBECONFIG $K8S_BIN/kubectl --context dvm-dst get pvc -A
 
 Point a stack at your own clusters instead (in this repository):
   pulumi stack init my-pair
