@@ -14,6 +14,8 @@ have_all() {
 }
 have_all && exit 0
 
+# modules and the build cache live in the dvm cache too (shared with scripts/toolchain.sh); go.sum pins every module
+export GOMODCACHE=${DVM_GOMODCACHE:-$DVM_CACHE/go/mod} GOCACHE=${DVM_GOCACHE:-$DVM_CACHE/go/build} GOFLAGS=-mod=readonly
 command -v go >/dev/null || die "go is needed to build Kubernetes $K8S_VERSION (the machine image provides it)"
 minor=${K8S_VERSION#v1.}
 minor=${minor%%.*}
