@@ -34,7 +34,7 @@ shellcheck:
 	bash scripts/shellcheck.sh
 
 ## test: every tier CI runs
-test: unit dataplane e2e
+test: unit dataplane engine e2e
 
 ## dataplane (scripts/dataplane.sh, test/dataplane/): the container scripts and rendered configs on real rsync and
 ## stunnel between two network-namespace hosts - integrity, security, faults (root; a few minutes). Bigger data:
