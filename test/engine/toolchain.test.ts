@@ -90,6 +90,22 @@ describe("engine toolchain (fixture program)", function () {
         assert.equal(r.code, 0, r.output);
     });
 
+    it("a missing plugin fails the preview instead of being downloaded", function () {
+        // PATH with everything but the Kubernetes provider; PULUMI_HOME's plugin cache is empty
+        const bin = fs.mkdtempSync(path.join(work, "bin-"));
+        for (const b of ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"]) {
+            fs.symlinkSync(path.join(process.env.DVM_TOOLCHAIN_BIN!, b), path.join(bin, b));
+        }
+        const pathWithout = [bin, ...(process.env.PATH ?? "").split(path.delimiter).filter((d) => !fs.existsSync(path.join(d, "pulumi-resource-kubernetes")))].join(path.delimiter);
+        const r = pulumi(work, project, ["preview"], { PATH: pathWithout });
+        assert.notEqual(r.code, 0, r.output);
+        assert.match(r.output, /no resource plugin 'pulumi-resource-kubernetes' found/);
+        assert.ok(!/Downloading plugin|downloading provider/i.test(r.output), `the engine tried to download:\n${r.output}`);
+        const plugins = path.join(work, "pulumi-home", "plugins");
+        const cached = fs.existsSync(plugins) ? fs.readdirSync(plugins) : [];
+        assert.deepEqual(cached.filter((f) => f.includes("kubernetes")), [], "a kubernetes plugin landed in the plugin cache");
+    });
+
     it("destroy removes the rendered manifests", function () {
         pulumiOk(work, project, ["destroy", "--yes", "--skip-preview", "--stack", "smoke"]);
         assert.deepEqual(listFiles(rendered).filter((f) => f.endsWith(".yaml")), []);
