@@ -153,8 +153,9 @@ class LogTimer {
     private poll?: NodeJS.Timeout;
     start?: number;
     end?: number;
-    endLine?: string;
-    constructor(readonly file: string, readonly onStart: () => void, readonly onEnd: () => void) {
+    readonly endLines: string[] = [];
+    /** `ends`: how many pvc-end lines make the end (one per PVC when they run in parallel) */
+    constructor(readonly file: string, readonly onStart: () => void, readonly onEnd: () => void, readonly ends = 1) {
         // create it before the container appends to it, and start after what an earlier run left in it
         fs.appendFileSync(file, "");
         this.offset = fs.statSync(file).size;
@@ -180,9 +181,13 @@ class LogTimer {
         }
         const lines = this.buf.split(/[\r\n]/);
         this.buf = lines.pop() ?? "";
-        for (const l of lines) {
-            if (this.start === undefined && l.startsWith("dvm: pvc-start ")) { this.start = performance.now(); this.onStart(); }
-            if (this.end === undefined && l.startsWith("dvm: pvc-end ")) { this.end = performance.now(); this.endLine = l; this.onEnd(); }
+        // anywhere in a line: with PVCs in parallel, one script's line can follow another's rsync progress text
+        for (const m of lines.join("\n").matchAll(/dvm: pvc-(start|end) [^\n]*/g)) {
+            if (m[1] === "start" && this.start === undefined) { this.start = performance.now(); this.onStart(); }
+            if (m[1] === "end" && this.end === undefined) {
+                this.endLines.push(m[0]);
+                if (this.endLines.length === this.ends) { this.end = performance.now(); this.onEnd(); }
+            }
         }
     }
     stop(): void {
@@ -192,7 +197,8 @@ class LogTimer {
     }
     seconds(what: string, log: () => string): number {
         if (this.start === undefined || this.end === undefined) throw new Error(`${what}: no pvc-start/pvc-end lines in ${this.file}:\n${log().slice(-3000)}`);
-        if (!/ exit=0( |$)/.test(this.endLine ?? "")) throw new Error(`${what}: the transfer failed: ${this.endLine}\n${log().slice(-3000)}`);
+        const failed = this.endLines.find((l) => !/ exit=0( |$)/.test(l));
+        if (failed) throw new Error(`${what}: the transfer failed: ${failed}\n${log().slice(-3000)}`);
         return (this.end - this.start) / 1000;
     }
 }
@@ -239,6 +245,40 @@ export interface Tweaks {
     tweakConfig?: (configDir: string) => void;
     /** edits the copies of the container scripts the pods run (never the files in the repository) */
     tweakScripts?: (scriptsDir: string) => void;
+    /** one PVC per top-level directory of the data set (a namespace with several PVCs); data sets without
+     * subdirectories are skipped */
+    split?: boolean;
+    /** with split: every PVC's rsync at once (a wrapper runs one rsync-client.sh per pair), not one after the other */
+    parallel?: boolean;
+}
+
+/** The wrapper of the `parallel` experiment: one unmodified rsync-client.sh per PVC pair, all at once, each with its
+ * own scratch IPC directory; the pod's done-file is written when every one has ended. */
+const PARALLEL_WRAPPER = `#!/usr/bin/env bash
+# dvm bench (experiment "parallel", not part of dvm): one rsync-client.sh per PVC pair, all at once
+set -uo pipefail
+dir=$(dirname "$0")
+opts=()
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do opts+=("$1"); shift; done
+shift
+pids=()
+n=0
+for pair in "$@"; do
+    DVM_IPC_DIR="/tmp/ipc-$n" "$dir/rsync-client-one.sh" "\${opts[@]}" -- "$pair" &
+    pids+=("$!")
+    n=$((n + 1))
+done
+rc=0
+for p in "\${pids[@]}"; do wait "$p" || rc=$?; done
+ipc=\${DVM_IPC_DIR:-/rsync-stunnel-ipc}
+: >"$ipc/rsync-client-container-done"
+exit "$rc"
+`;
+
+/** PVC name -> host directory of one PVC each per top-level directory of `dir` (empty when it has none). */
+export function splitSources(dir: string): Record<string, string> {
+    const subs = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    return Object.fromEntries(subs.map((d, i) => [`data-${i}`, path.join(dir, d)]));
 }
 
 /** The destination pod and rendered configs of the generated configuration (kept up for the whole benchmark, like
@@ -246,34 +286,58 @@ export interface Tweaks {
 export class Generated {
     rendered!: Rendered;
     dest!: DestinationPod;
-    readonly pvcs: PvcPlan[] = [{ source: "data", target: "data", capacity: "10Gi", accessModes: ["ReadWriteOnce"], verify: false }];
+    /** PVC names of the destination (rsyncd modules): "data", or data-0..data-n for a split variant */
+    modules: string[] = ["data"];
+    private pvcs(sources: Record<string, string>): PvcPlan[] {
+        return Object.keys(sources).map((n) => ({ source: n, target: n, capacity: "10Gi", accessModes: ["ReadWriteOnce"], verify: false }));
+    }
     constructor(readonly env: Env, readonly name: string, readonly srcDir: string, readonly dstDir: string,
         readonly change: Tweaks = {}) {}
     /** The rsync container's args, exactly as the program generates them from `dvm:rsync` (a variant may edit them). */
-    args(): string[] {
-        const a = rsyncClientArgs(this.change.rsync?.() ?? DEFAULT_RSYNC, this.pvcs);
+    args(sources: Record<string, string> = { data: this.srcDir }): string[] {
+        const a = rsyncClientArgs(this.change.rsync?.() ?? DEFAULT_RSYNC, this.pvcs(sources));
         return this.change.args ? this.change.args(a) : a;
     }
     /** Renders the configs once; the destination pod itself is started for each run (see run()). */
-    prepare(): this {
+    /** `splitFrom`: a data set directory whose top-level directories become the PVCs of a split variant */
+    prepare(splitFrom?: string): this {
         fs.mkdirSync(this.dstDir, { recursive: true });
-        this.rendered = new Rendered(path.join(this.env.work, `rendered-${this.name}`), { creds: generateCredentials(), modules: ["data"], runAsRoot: true });
+        if (this.change.split && splitFrom) this.modules = Object.keys(splitSources(splitFrom));
+        this.rendered = new Rendered(path.join(this.env.work, `rendered-${this.name}`), { creds: generateCredentials(), modules: this.modules, runAsRoot: true });
         this.change.tweakConfig?.(this.rendered.config);
         this.change.tweakScripts?.(this.rendered.scripts);
+        if (this.change.parallel) {
+            const one = path.join(this.rendered.scripts, L.SCRIPT_FILES.rsyncClient);
+            fs.renameSync(one, path.join(this.rendered.scripts, "rsync-client-one.sh"));
+            fs.writeFileSync(one, PARALLEL_WRAPPER, { mode: 0o555 });
+        }
         return this;
     }
     /** One transfer: the destination pod is started for it and stopped after it (the variants share the destination
      * host's ports; the destination directory, and so an earlier pass's copy, stays). */
     async run(label: string, srcDir = this.srcDir): Promise<{ seconds: number; startupSeconds: number; cpu: Record<string, number> }> {
-        this.dest = await new DestinationPod(this.rendered, { data: this.dstDir }, { runAsRoot: true, logDir: this.env.logs }).start();
+        const sources = this.change.split ? splitSources(srcDir) : { data: srcDir };
+        if (Object.keys(sources).join() !== this.modules.join()) {
+            throw new Error(`${this.name}: the data set ${srcDir} splits into ${Object.keys(sources).join(", ") || "no PVCs"}, the destination has ${this.modules.join(", ")}`);
+        }
+        const targets = Object.fromEntries(this.modules.map((m) => [m, this.modules.length === 1 ? this.dstDir : path.join(this.dstDir, m)]));
+        for (const d of Object.values(targets)) fs.mkdirSync(d, { recursive: true });
+        this.dest = await new DestinationPod(this.rendered, targets, { runAsRoot: true, logDir: this.env.logs }).start();
+        let res;
         try {
-            return await this.transfer(label, srcDir);
+            res = await this.transfer(label, sources);
         } finally {
             await this.dest.stop();
         }
+        expectCopy(srcDir, this.dstDir, `${this.name} ${label}`);
+        return res;
     }
-    private async transfer(label: string, srcDir: string): Promise<{ seconds: number; startupSeconds: number; cpu: Record<string, number> }> {
-        const pod = new SourcePod(this.rendered, { data: srcDir }, this.args(), { runAsRoot: true, logDir: this.env.logs, name: `${this.name}-${label}` });
+    /** Whether this configuration can run on a data set (a split needs top-level directories). */
+    fits(dir: string): boolean {
+        return !this.change.split || Object.keys(splitSources(dir)).join() === this.modules.join();
+    }
+    private async transfer(label: string, sources: Record<string, string>): Promise<{ seconds: number; startupSeconds: number; cpu: Record<string, number> }> {
+        const pod = new SourcePod(this.rendered, sources, this.args(sources), { runAsRoot: true, logDir: this.env.logs, name: `${this.name}-${label}` });
         const logFile = path.join(this.env.logs, `${this.name}-${label}-rsync.log`);
         // CPU from /proc: at pvc-start, at pvc-end (the rsync client has been reaped by its script, the stunnel client
         // still runs), and after the pod is gone (the destination daemons have reaped their connection children)
@@ -289,7 +353,8 @@ export class Generated {
         const onEnd = () => {
             s1 = { rsyncClient: procCpu(pod.rsync.pid, true), sidecarLoop: procCpu(pod.stunnel.pid, true), stunnelClient: procCpu(stunnelClientPid()) };
         };
-        const timer = new LogTimer(logFile, onStart, onEnd);
+        // from the first PVC's start to the last PVC's end (one after the other, or in parallel)
+        const timer = new LogTimer(logFile, onStart, onEnd, Object.keys(sources).length);
         const t0 = performance.now();
         pod.start();
         timer.begin();
@@ -363,6 +428,7 @@ export class Mtc {
         const s2 = daemons();
         const seconds = timer.seconds(`mtc ${label}`, () => p!.log());
         if (code !== 0) throw new Error(`MTC baseline rsync exited ${code}:\n${p.log().slice(-3000)}`);
+        expectCopy(srcDir, this.dstDir, `mtc ${label}`);
         const cpu = withTotal({
             rsyncClient: s1.rsyncClient - s0.rsyncClient, stunnelClient: s2.stunnelClient - s0.stunnelClient,
             stunnelServer: s2.stunnelServer - s0.stunnelServer, rsyncd: s2.rsyncd - s0.rsyncd,

@@ -136,6 +136,7 @@ export function markdown(r: Results, s: ReturnType<typeof summarize>): string {
     out.push(`Commit ${m.commit}, ${m.startedAt}; load average at start ${m.loadavgStart.split(" ").slice(0, 3).join(" ")}, at end ${m.loadavgEnd.split(" ").slice(0, 3).join(" ")}; whole run ${f(m.seconds / 60, 1)} min.`);
     if (r.datasets) {
         out.push(`Data sets on tmpfs, over a veth pair between two network namespaces: large = ${r.datasets.large.files} files, ${f(r.datasets.large.bytes / 2 ** 20, 0)} MiB; small = ${r.datasets.small.files} files of ${r.params.smallKiB} KiB. Medians of ${r.params.reps} repetitions, configurations interleaved; MB = 10^6 bytes of payload.`);
+        if (r.generatedArgs) out.push(`dvm's rsync container args as generated: \`${r.generatedArgs.join(" ")}\`.`);
         out.push("");
         out.push("| data set | configuration | median s (min-max) | MB/s | files/s | vs raw | vs MTC default |");
         out.push("|---|---|---|---|---|---|---|");
@@ -216,18 +217,24 @@ export function chart(r: Results, s: ReturnType<typeof summarize>, png: string):
             fs.writeFileSync(file, s.rows.filter((x) => x.dataset === ds).map((x) => `"${name(x.config)}" ${col(x).toFixed(2)}`).join("\n") + "\n");
             return file;
         };
+        const has = (ds: string) => s.rows.some((x) => x.dataset === ds);
         const large = write("large", (x) => x.mbps);
         const small = write("small", (x) => x.filesPerSecond);
+        const panels = [has("large"), has("small")].filter(Boolean).length;
         const script = [
-            `set terminal pngcairo size 1100,460 font "sans,11"`,
+            `set terminal pngcairo size ${panels * 550},460 font "sans,11"`,
             `set output "${png}"`,
-            `set multiplot layout 1,2 title "dvm data plane: throughput per configuration (medians of ${r.params.reps}; ${r.machine.cores} cores, ${r.machine.cpu.replace(/"/g, "")})"`,
+            `set multiplot layout 1,${panels} title "dvm data plane: throughput per configuration (medians of ${r.params.reps}; ${r.machine.cores} cores, ${r.machine.cpu.replace(/"/g, "")})"`,
             `set style data histograms`, `set style histogram clustered gap 1`, `set boxwidth 0.8`, `set style fill solid 0.8 border -1`, `set grid ytics`, `unset key`,
             `set yrange [0:*]`, `set xtics nomirror rotate by -20`,
-            `set title "large files (${r.datasets ? f(r.datasets.large.bytes / 2 ** 30, 1) : "?"} GiB): MB/s"`,
-            `plot "${large}" using 2:xtic(1) lc rgb "#3b75af", "" using 0:2:(sprintf("%.0f",$2)) with labels offset 0,0.7`,
-            `set title "small files (${r.datasets?.small.files ?? "?"} x ${r.params.smallKiB} KiB): files/s"`,
-            `plot "${small}" using 2:xtic(1) lc rgb "#e1812c", "" using 0:2:(sprintf("%.0f",$2)) with labels offset 0,0.7`,
+            ...(has("large") ? [
+                `set title "large files (${r.datasets ? f(r.datasets.large.bytes / 2 ** 30, 1) : "?"} GiB): MB/s"`,
+                `plot "${large}" using 2:xtic(1) lc rgb "#3b75af", "" using 0:2:(sprintf("%.0f",$2)) with labels offset 0,0.7`,
+            ] : []),
+            ...(has("small") ? [
+                `set title "small files (${r.datasets?.small.files ?? "?"} x ${r.params.smallKiB} KiB): files/s"`,
+                `plot "${small}" using 2:xtic(1) lc rgb "#e1812c", "" using 0:2:(sprintf("%.0f",$2)) with labels offset 0,0.7`,
+            ] : []),
             `unset multiplot`,
         ].join("\n");
         const res = spawnSync("gnuplot", [], { input: script, encoding: "utf8" });

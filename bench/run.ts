@@ -6,7 +6,7 @@
 //   DVM_BENCH_SCALE ("10,100,1000")  DVM_BENCH_SCALE_REPS (3)  DVM_BENCH_SCALE_EXPERIMENTS ("each": bench/scale.ts;
 //   "" for none; at the largest size)  DVM_BENCH_SCALE_EXPERIMENT_REPS (1)  DVM_BENCH_IDLE_SECONDS (20)
 //   DVM_BENCH_ONLY ("dataplane,scale": run a subset)  DVM_BENCH_DATASETS ("large,small")
-//   DVM_BENCH_VARIANTS ("no-sparse,inplace,proposed": variants of the generated configuration from bench/variants.ts
+//   DVM_BENCH_VARIANTS ("no-sparse,inplace,proposed,split-3,parallel-3": variants of the generated configuration from bench/variants.ts
 //   run side by side with it; "all", or "" for none)  DVM_BENCH_OUT (bench/: where results go)
 //   DVM_BENCH_README=1 (also replace the results block of README.md's bench section)
 //   DVM_BENCH_TMP (/var/tmp/dvm-bench: a tmpfs is mounted there for the data sets, so the disks of a shared
@@ -63,7 +63,7 @@ function scaleExperiments(): string[][] {
 export const params = () => {
     const variantNames = Object.keys(VARIANTS);
     // by default the variants that each measure a proposal of the report (see bench/variants.ts)
-    const variants = list("DVM_BENCH_VARIANTS", "no-sparse,inplace,proposed", ["all", ...variantNames]);
+    const variants = list("DVM_BENCH_VARIANTS", "no-sparse,inplace,proposed,split-3,parallel-3", ["all", ...variantNames]);
     return {
         largeMiB: num("DVM_BENCH_LARGE_MIB", 1024, 1),
         smallFiles: num("DVM_BENCH_SMALL_FILES", 30000, 100),
@@ -91,7 +91,15 @@ function machine() {
     const cpu = /^model name\s*:\s*(.*)$/m.exec(fs.readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "unknown";
     const first = (cmd: string, args: string[]) => { try { return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).split("\n")[0].trim(); } catch (e) { return `unavailable (${(e as Error).message.split("\n")[0]})`; } };
     let commit = "unknown";
-    try { commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8", cwd: path.join(__dirname, "..") }).trim(); } catch { /* not a git checkout */ }
+    try {
+        const cwd = path.join(__dirname, "..");
+        commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8", cwd }).trim();
+        // what was measured is the work tree: name the files of the measured code that differ from the commit
+        const dirty = execFileSync("git", ["status", "--porcelain", "--", "components", "config", "progress", "index.ts", "test/dataplane", "bench"], { encoding: "utf8", cwd })
+            .split("\n").filter((l) => l.trim() !== "").map((l) => l.slice(3))
+            .filter((f) => !/^bench\/(results\.(json|md)|throughput\.png)$/.test(f));
+        if (dirty.length > 0) commit += ` + uncommitted changes in ${dirty.join(", ")}`;
+    } catch { /* not a git checkout */ }
     return {
         host: os.hostname(),
         cpu,
@@ -113,7 +121,7 @@ function log(s: string): void {
     process.stderr.write(`bench: ${s}\n`);
 }
 
-async function dataplane(p: Params, variants: Variant[]): Promise<{ runs: RunSample[]; idle: IdleSample; datasets: Record<string, { files: number; bytes: number }> }> {
+async function dataplane(p: Params, variants: Variant[]): Promise<{ runs: RunSample[]; idle: IdleSample; generatedArgs: string[]; datasets: Record<string, { files: number; bytes: number }> }> {
     if (process.getuid?.() !== 0) throw new Error("the data-plane benchmark needs root (network and mount namespaces, tmpfs); run `sudo make bench` or DVM_BENCH_ONLY=scale");
     fs.mkdirSync(p.tmp, { recursive: true });
     // source + one large copy at a time (cleared after each run) + every configuration's small copy (kept for the
@@ -139,24 +147,27 @@ async function dataplane(p: Params, variants: Variant[]): Promise<{ runs: RunSam
         mtc = new Mtc(env, dst("mtc"));
         generated.prepare();
         await mtc.start();
-        for (const v of variants) others.push(new Generated(env, v.name, large.dir, dst(v.name), v).prepare());
+        for (const v of variants) others.push(new Generated(env, v.name, large.dir, dst(v.name), v).prepare(small.dir));
         log(`rsync args as generated: ${generated.args().join(" ")}`);
 
-        type Runner = { name: string; full: (ds: Dataset, rep: number) => Promise<Omit<RunSample, "dataset" | "config" | "rep" | "pass" | "bytes" | "files" | "loadavg">>; incr?: (ds: Dataset, label: string) => ReturnType<Generated["run"]> };
+        type Runner = { name: string; fits: (dir: string) => boolean; full: (ds: Dataset, rep: number) => Promise<Omit<RunSample, "dataset" | "config" | "rep" | "pass" | "bytes" | "files" | "loadavg">>; incr?: (ds: Dataset, label: string) => ReturnType<Generated["run"]> };
         const runners: Runner[] = [
-            { name: "raw", full: async (ds) => runRaw(env, ds, dst("raw")) },
+            { name: "raw", fits: () => true, full: async (ds) => runRaw(env, ds, dst("raw")) },
             {
                 name: "generated",
+                fits: () => true,
                 full: async (ds, rep) => { clearDir(dst("generated")); return generated!.run(`${ds.name}-${rep}`, ds.dir); },
                 incr: async (ds, label) => generated!.run(label, ds.dir),
             },
             {
                 name: "mtc",
+                fits: () => true,
                 full: async (ds, rep) => { clearDir(dst("mtc")); return mtc!.run(`${ds.name}-${rep}`, ds.dir); },
                 incr: async (ds, label) => mtc!.run(label, ds.dir),
             },
             ...others.map((g): Runner => ({
                 name: g.name,
+                fits: (dir) => g.fits(dir),
                 full: async (ds, rep) => { clearDir(g.dstDir); return g.run(`${ds.name}-${rep}`, ds.dir); },
                 incr: async (ds, label) => g.run(label, ds.dir),
             })),
@@ -164,13 +175,13 @@ async function dataplane(p: Params, variants: Variant[]): Promise<{ runs: RunSam
 
         // warm-up (not recorded): every configuration once on a tiny tree
         const tiny = makeSmall(path.join(p.tmp, "src", "tiny"), 200, 4);
-        for (const r of runners) await r.full({ ...tiny, name: "small" }, 0);
+        for (const r of runners.filter((x) => x.fits(tiny.dir))) await r.full({ ...tiny, name: "small" }, 0);
         for (const r of runners) clearDir(dst(r.name));
 
         for (let rep = 1; rep <= p.reps; rep++) {
             for (const ds of [large, small].filter((d) => p.datasets.includes(d.name))) {
                 // rotate the order each repetition, so that drift in the machine's load does not favour one configuration
-                const order = runners.map((_, i) => runners[(i + rep - 1) % runners.length]);
+                const order = runners.map((_, i) => runners[(i + rep - 1) % runners.length]).filter((r) => r.fits(ds.dir));
                 for (const r of order) {
                     t = Date.now();
                     const res = await r.full(ds, rep);
@@ -198,7 +209,7 @@ async function dataplane(p: Params, variants: Variant[]): Promise<{ runs: RunSam
         }
         const idle = await measureIdle(env, p.idleSeconds);
         log(`waiting loops over ${idle.seconds.toFixed(0)} s: rsync-client.sh ${(idle.rsyncWaitLoop * 100).toFixed(3)}% of a core, stunnel-client.sh ${(idle.sidecarLoop * 100).toFixed(3)}%`);
-        return { runs, idle, datasets: { large: { files: large.files, bytes: large.bytes }, small: { files: small.files, bytes: small.bytes } } };
+        return { runs, idle, generatedArgs: generated.args(), datasets: { large: { files: large.files, bytes: large.bytes }, small: { files: small.files, bytes: small.bytes } } };
     } finally {
         await mtc?.stop().catch(() => undefined);
         await stopAll();
@@ -236,6 +247,7 @@ async function main(): Promise<void> {
         params: p,
         variants: variants.map((v) => ({ name: v.name, description: v.description })),
         datasets: dp?.datasets,
+        generatedArgs: dp?.generatedArgs,
         runs: dp?.runs ?? [],
         idle: dp?.idle,
         scale,
@@ -256,6 +268,8 @@ export type Results = {
     params: Params;
     variants: { name: string; description: string }[];
     datasets?: Record<string, { files: number; bytes: number }>;
+    /** the rsync container's args of the generated configuration, as measured */
+    generatedArgs?: string[];
     runs: RunSample[];
     idle?: IdleSample;
     scale: ScaleSample[];
@@ -264,7 +278,14 @@ export type Results = {
 };
 
 if (require.main === module) {
-    const stop = () => { netDown(); process.exit(130); };
+    // interrupted: stop the containers (their own process groups), remove the namespaces, unmount the tmpfs
+    const stop = () => {
+        void stopAll().finally(() => {
+            netDown();
+            sh("umount", [params().tmp], { allowFail: true });
+            process.exit(130);
+        });
+    };
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
     main().catch((e) => {

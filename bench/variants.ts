@@ -86,6 +86,18 @@ export const VARIANTS: Record<string, Variant> = {
     },
 };
 
+VARIANTS["split-3"] = {
+    name: "split-3",
+    description: "the small files as 3 PVCs of one namespace (one per top-level directory), copied one after the other as rsync-client.sh does",
+    split: true,
+};
+VARIANTS["parallel-3"] = {
+    name: "parallel-3",
+    description: "the same 3 PVCs, their rsyncs at the same time (a bench wrapper runs one unmodified rsync-client.sh per PVC): what parallel rsync across the PVCs of a namespace would buy",
+    split: true,
+    parallel: true,
+};
+
 /** Several variants at once: their rsync options, arg edits, config and script edits applied in order. */
 export function combine(name: string, parts: string[]): Variant {
     const vs = parts.map((p) => {
@@ -104,6 +116,8 @@ export function combine(name: string, parts: string[]): Variant {
         args: (a) => vs.reduce((acc, v) => (v.args ? v.args(acc) : acc), a),
         tweakConfig: (dir) => vs.forEach((v) => v.tweakConfig?.(dir)),
         tweakScripts: (dir) => vs.forEach((v) => v.tweakScripts?.(dir)),
+        split: vs.some((v) => v.split),
+        parallel: vs.some((v) => v.parallel),
     };
 }
 
