@@ -37,7 +37,7 @@ export CGO_ENABLED=0
 
 die() { echo "toolchain: $*" >&2; exit 1; }
 
-command -v go >/dev/null || die "go is not on PATH: install Go 1.25 or newer (developed with $(printf 'go1.26'))"
+command -v go >/dev/null || die "go is not on PATH: install Go 1.25.11 or newer (developed with go1.26.8)"
 go_version=$(go env GOVERSION)
 
 # Does the program use @pulumi/command? (grep the TypeScript sources, not node_modules)
@@ -105,7 +105,7 @@ gobuild() {
 cold=false
 if ! fresh pulumi; then
     cold=true
-    log "building pulumi v$PULUMI_VERSION (the longest step: ~15-25 min cold on 2 cores)"
+    log "building pulumi v$PULUMI_VERSION (cold: ~7 min on 2 cores)"
     (cd toolchain/pulumi && gobuild "$bin/pulumi" \
         -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
         github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
@@ -122,7 +122,7 @@ if ! fresh pulumi-language-nodejs; then
 fi
 
 if ! fresh pulumi-resource-kubernetes; then
-    log "building pulumi-resource-kubernetes v$K8S_RELEASE"
+    log "building pulumi-resource-kubernetes v$K8S_RELEASE (cold: ~14 min on 2 cores)"
     # The provider's main package embeds schema-embed.json and terraform-mapping-embed.json, which its own
     # build generates (go generate -> generate.go) from schema.json; module zips do not carry the generated
     # files and the module cache is read-only, so build a copy of the main package inside the wrapper module.
