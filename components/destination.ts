@@ -28,6 +28,8 @@ export interface DestinationTransferArgs {
     transferImage: string;
     credentials: GeneratedCredentials;
     provider: k8s.Provider;
+    /** Render mode (manifests only). */
+    render: boolean;
 }
 
 export class DestinationTransfer extends pulumi.ComponentResource {
@@ -161,7 +163,7 @@ export class DestinationTransfer extends pulumi.ComponentResource {
                 }],
             },
         }, opt());
-        this.address = kind.expose({ prefix: name, namespace: nsName, names, config: args.endpoint, labels, service, opts: opt() });
+        this.address = kind.expose({ prefix: name, namespace: nsName, names, config: args.endpoint, labels, service, render: args.render, opts: opt() });
         this.namespaceName = nsName;
         this.pvcNames = pulumi.output(Object.fromEntries(ns.pvcs.map((p) => [p.source, p.target])));
         this.registerOutputs({ address: this.address, namespaceName: this.namespaceName, pvcNames: this.pvcNames });

@@ -42,6 +42,7 @@ export class NamespaceMigration extends pulumi.ComponentResource {
         const destination = new DestinationTransfer(`${name}-dst`, {
             wave: plan.wave.name, namespace: ns, names, endpoint: plan.destination.endpoint, security: plan.security,
             resources: plan.resources, transferImage: plan.transferImage, credentials, provider: args.destinationProvider,
+            render: plan.render !== undefined,
         }, { parent: this });
 
         const source = new SourceTransfer(`${name}-src`, {

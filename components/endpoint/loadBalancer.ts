@@ -5,7 +5,10 @@ import { EndpointKind, UNRESOLVED } from "./types";
 
 export const loadBalancer: EndpointKind = {
     serviceType: "LoadBalancer",
-    expose({ service }) {
+    expose({ service, render }) {
+        // In render mode there is no status, ever: a known placeholder keeps repeated previews stable (an unknown
+        // address would make every preview propose replacing the source side).
+        if (render) return pulumi.output({ host: UNRESOLVED, port: SERVICE_PORT });
         return service.status.apply((status) => {
             const ingress = status?.loadBalancer?.ingress?.[0];
             return { host: ingress?.ip || ingress?.hostname || UNRESOLVED, port: SERVICE_PORT };

@@ -20,6 +20,8 @@ export interface ExposeArgs {
     config: EndpointConfig;
     labels: Record<string, string>;
     service: k8s.core.v1.Service;
+    /** Render mode: manifests only, no API server, so no status or allocated ports will ever be known. */
+    render: boolean;
     /** parent + destination provider */
     opts: pulumi.CustomResourceOptions;
 }

@@ -224,14 +224,6 @@ describe("dvm program under the engine (render mode)", function () {
 
             it("a second preview sees no changes", function () {
                 const r = pulumi(work, project, ["preview", "--expect-no-changes", "--stack", stack]);
-                const type = endpointType(project, stack);
-                if (r.code !== 0 && (type === "loadBalancer" || type === "nodePort") && /src-config replace/.test(r.output)) {
-                    // Known program issue (reported): in render mode no Service status/node port ever exists; in a
-                    // preview the SDK treats the missing output as unknown, so the source's stunnel address (and with
-                    // it the source ConfigMap and Job) looks changed. `pulumi up` is unaffected (test above).
-                    console.log(`    skipped: known issue: render-mode preview of a ${type} endpoint proposes replacing the source config (components/endpoint reads the Service's live address)`);
-                    this.skip();
-                }
                 assert.equal(r.code, 0, r.output);
             });
         });

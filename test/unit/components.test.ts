@@ -245,6 +245,13 @@ describe("components: endpoints", function () {
         assert.match(conf(), /192\.0\.2\.10:30873/);
     });
 
+    it("render mode: loadBalancer and nodePort addresses are fixed placeholders, never an unknown (stable previews)", async () => {
+        await build({ ...makePlan({ destination: { context: "d", endpoint: { type: "loadBalancer" } } }), render: "/tmp/dvm-render-test" });
+        assert.match(conf(), /connect = unresolved\.invalid:443/);
+        await build({ ...makePlan({ destination: { context: "d", endpoint: { type: "nodePort", nodeAddress: "192.0.2.10" } } }), render: "/tmp/dvm-render-test" });
+        assert.match(conf(), /connect = 192\.0\.2\.10:30000/);
+    });
+
     it("clusterIP: the client dials the Service DNS name", async () => {
         await build(makePlan({ destination: { context: "d", endpoint: { type: "clusterIP" } } }));
         assert.strictEqual(serviceType(), "ClusterIP");
