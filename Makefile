@@ -77,9 +77,11 @@ toolchain: deps
 	bash scripts/toolchain.sh
 
 ## engine (scripts/engine-test.sh, test/engine/): the program through the real Pulumi engine in render mode
-## (local file backend, passphrase from PULUMI_CONFIG_PASSPHRASE, no update checks, no plugin downloads)
+## (local file backend, passphrase from PULUMI_CONFIG_PASSPHRASE, no update checks, no plugin downloads), then the
+## progress provider's engine proof (progress-engine below)
 engine: deps toolchain
 	bash scripts/engine-test.sh
+	$(MAKE) --no-print-directory progress-engine
 
 ## watch / status (progress/cli.ts via bin/dvm.js): `make watch STACK=<stack>` shows one progress bar per PVC from the
 ## source cluster while `pulumi up` runs (plain lines when not a TTY; source cluster from the stack's dvm:source, or
