@@ -16,11 +16,11 @@ t0=$SECONDS
 [ "$(id -u)" -eq 0 ] || die "make demo needs root (it runs two Kubernetes nodes in network namespaces)"
 
 say "1/5  Two local Kubernetes clusters (src, dst): Kubernetes $K8S_VERSION from its Go module, Debian's etcd,"
-echo "     containerd, runc and CNI plugins. The first run builds everything (about 15 minutes on 2 cores)."
+echo "     containerd, runc and CNI plugins. The first run builds them (about 10 minutes on 2 cores)."
 bash scripts/clusters-up.sh
 export KUBECONFIG=$CLUSTERS_DIR/kubeconfig
 
-say "2/5  The Pulumi engine, Node.js language host and Kubernetes provider (built from Go modules on first use)"
+say "2/5  The Pulumi engine, Node.js language host and Kubernetes provider (first use: built from Go modules, ~25 min)"
 bash scripts/toolchain.sh >/dev/null
 eval "$(bash scripts/toolchain-env.sh)"
 echo "     pulumi $(pulumi version) in $DVM_TOOLCHAIN_BIN"
