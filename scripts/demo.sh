@@ -65,8 +65,16 @@ seed demo-shop product-images
 seed demo-wiki pages
 
 say "4/5  pulumi up: wave waves/local-demo.yaml, stack '$STACK' (live progress from the source cluster below)"
+# the demo's stack state describes one incarnation of the clusters: after clusters-down/up, start it afresh
+ids=""
+for c in "${CLUSTERS[@]}"; do cluster_vars "$c"; ids+="$(kc get namespace kube-system -o jsonpath='{.metadata.uid}') "; done
+if [ -d "$DEMO/state" ] && [ "$(cat "$DEMO/clusters-id" 2>/dev/null)" != "$ids" ]; then
+    echo "     the clusters were recreated since the last demo: starting the demo stack afresh"
+    rm -rf "$DEMO/state" "$DEMO/project/stacks"
+fi
 # a project copy, so the demo's stack file and state never land in the work tree
 mkdir -p "$DEMO/project/stacks" "$DEMO/state"
+echo "$ids" >"$DEMO/clusters-id"
 for e in Pulumi.yaml package.json tsconfig.json index.ts config components progress waves policies bin; do
     rm -rf "${DEMO:?}/project/$e"
     cp -a "$e" "$DEMO/project/$e"
