@@ -441,6 +441,26 @@ describe("data plane on real rsync + stunnel between two network namespaces", fu
                 '"links/absolute": target /etc/passwd != etc/passwd',
             ]);
             assert.equal(fs.readlinkSync(path.join(nrDst, "links", "rel-dir")), "../small/d1/e1", "relative links inside the volume are kept");
+
+            // A new PVC's top directory usually belongs to root, writable through the fsGroup: the non-root daemon
+            // cannot set its permissions/times (rsync 23), yet every file arrives - a success with a warning, never
+            // a retry loop ending in failure.
+            sh("chown", ["0:2000", nrDst]);
+            fs.chmodSync(nrDst, 0o2775);
+            fs.writeFileSync(path.join(nrSrc, "small", "changed-after-first-pass"), "new\n");
+            fs.chownSync(path.join(nrSrc, "small", "changed-after-first-pass"), 1000, 2000);
+            const again = await new SourcePod(r, { app: nrSrc }, clientArgs({}, [pvc("app")]), { runAsRoot: false, user: "1000:1000:2000", logDir, name: "nonroot-rootdir" }).start().wait();
+            assert.equal(again.rsyncExit, 0, explain(again));
+            assert.match(again.log, /pvc-end pvc=app attempt=1 exit=23 result=ok warning="the destination volume's top directory/);
+            assert.equal(fs.readFileSync(path.join(nrDst, "small", "changed-after-first-pass"), "utf8"), "new\n");
+            assert.equal(fs.statSync(nrDst).uid, 0, "the top directory is left as it was");
+            // any other error still counts: an unwritable subdirectory is not excused
+            sh("chown", ["0:0", path.join(nrDst, "small")]);
+            fs.chmodSync(path.join(nrDst, "small"), 0o755);
+            fs.writeFileSync(path.join(nrSrc, "small", "second-change"), "x\n");
+            fs.chownSync(path.join(nrSrc, "small", "second-change"), 1000, 2000);
+            const denied = await new SourcePod(r, { app: nrSrc }, clientArgs({}, [pvc("app")]), { runAsRoot: false, user: "1000:1000:2000", logDir, name: "nonroot-denied", env: { DVM_BACKOFF_LIMIT: 0 } }).start().wait();
+            assert.equal(denied.rsyncExit, 23, explain(denied));
         } finally {
             await pod2.stop();
             await dest.start();

@@ -100,13 +100,18 @@ probe() {
 
 log "tunnel-wait port=$tunnel_port timeout=$wait_seconds"
 started=$SECONDS
+probes=0
 until probe; do
-    if (( SECONDS - started >= wait_seconds )); then
+    # SECONDS counts whole seconds: ">" (not ">=") guarantees the full wait even when started mid-second
+    if (( SECONDS - started > wait_seconds )); then
         log "tunnel-down after=$(( SECONDS - started )) message=\"no rsync daemon answered through the stunnel client on 127.0.0.1:$tunnel_port within ${wait_seconds}s; is the destination endpoint reachable and are the tunnel credentials the same on both clusters?\""
         exit_code=$EXIT_TUNNEL_DOWN
         exit "$exit_code"
     fi
-    sleep 2 & child=$!
+    # The stunnel sidecar usually starts within a second of this container: probe a few times quickly, then every
+    # 2 s (bench: 2.1 s -> 0.1 s from pod start to the first byte; the idle cost stays a sleep per 2 s).
+    probes=$(( probes + 1 ))
+    if (( probes <= 5 )); then sleep 0.2 & child=$!; else sleep 2 & child=$!; fi
     wait "$child"
     child=""
 done
@@ -114,6 +119,21 @@ log "tunnel-up after=$(( SECONDS - started ))"
 
 # exit codes that cannot succeed on a retry: syntax/usage, protocol, unsupported action, daemon/auth failure
 is_fatal() { case $1 in 1 | 2 | 4 | 5) return 0 ;; *) return 1 ;; esac; }
+
+# A non-root rsyncd cannot change the times or permissions of the volume's top directory when another user owns it
+# (a new PVC's root usually belongs to root, group-writable through the fsGroup): rsync then ends with 23 although
+# every file arrived. True when those are the only errors of the attempt.
+only_volume_root_attributes() {
+    local line seen=1
+    while IFS= read -r line; do
+        case $line in
+            'rsync: ['*'] failed to set '*' on "." (in '*'): Operation not permitted (1)') seen=0 ;;
+            'rsync error: some files/attrs were not transferred '*) ;;
+            'rsync: '* | 'rsync error: '* | 'ERROR: '*) return 1 ;;
+        esac
+    done <"$1"
+    return "$seen"
+}
 
 max_attempts=$(( backoff_limit + 1 ))
 exit_code=0
@@ -140,6 +160,10 @@ for pair in "${pairs[@]}"; do
         if [ "$rc" -eq 24 ]; then
             # the copy finished; files that vanished from the (live) source meanwhile were skipped
             log "pvc-end pvc=$src attempt=$attempt exit=24 result=ok warning=\"some source files vanished during the copy\""
+            break
+        fi
+        if [ "$rc" -eq 23 ] && only_volume_root_attributes "$errors"; then
+            log "pvc-end pvc=$src attempt=$attempt exit=23 result=ok warning=\"the destination volume's top directory belongs to another user; its permissions and times were left as they are\""
             break
         fi
         if is_fatal "$rc" || grep -q "No space left on device" "$errors" 2>/dev/null; then
