@@ -2,7 +2,9 @@
 // security contexts for every privilege mode, retain intent, providers and secrets.
 import * as assert from "assert";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
+import * as pulumi from "@pulumi/pulumi";
 import { Plan } from "../../config/plan";
+import { nodePortAddress } from "../../components/endpoint/nodePort";
 import { validateStackConfig, validateWave } from "../../config/validate";
 import { declared, installMocks, ofType, promiseOf, reset, settle } from "./mocks";
 
@@ -250,6 +252,14 @@ describe("components: endpoints", function () {
         assert.match(conf(), /connect = unresolved\.invalid:443/);
         await build({ ...makePlan({ destination: { context: "d", endpoint: { type: "nodePort", nodeAddress: "192.0.2.10" } } }), render: "/tmp/dvm-render-test" });
         assert.match(conf(), /connect = 192\.0\.2\.10:30000/);
+    });
+
+    it("nodePort: before the API server allocated a port, a preview shows the address as unknown, never port 0", () => {
+        const config = { type: "nodePort" as const, nodeAddress: "192.0.2.10" };
+        assert.ok(pulumi.isUnknown(nodePortAddress([{}], config, true)));
+        assert.deepStrictEqual(nodePortAddress([{ nodePort: 31000 }], config, true), { host: "192.0.2.10", port: 31000 });
+        assert.deepStrictEqual(nodePortAddress(undefined, { ...config, nodePort: 30873 }, false), { host: "192.0.2.10", port: 30873 });
+        assert.throws(() => nodePortAddress([{}], config, false), /dvm:destination\.endpoint\.nodePort/);
     });
 
     it("clusterIP: the client dials the Service DNS name", async () => {
