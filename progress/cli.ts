@@ -133,8 +133,9 @@ export function kubeJobLister(kubeconfig: string | undefined, context: string | 
 }
 
 /** Reads every Job's pods and logs into rows. */
-export async function collectRows(lister: JobLister, source: TransferSource, opts: { namespaces?: string[]; wave?: string; now?: number }): Promise<{ rows: WatchRow[]; jobs: TransferJob[]; finished: boolean; failed: boolean }> {
-    const jobs = newestPass(await lister.transferJobs(opts.namespaces, opts.wave));
+export async function collectRows(lister: JobLister, source: TransferSource, opts: { namespaces?: string[]; wave?: string; now?: number; pass?: number }): Promise<{ rows: WatchRow[]; jobs: TransferJob[]; finished: boolean; failed: boolean }> {
+    // Jobs of an earlier pass (still there while `pulumi up` replaces them) are not this pass's progress.
+    const jobs = newestPass(await lister.transferJobs(opts.namespaces, opts.wave)).filter((j) => opts.pass === undefined || j.pass >= opts.pass);
     const rows: WatchRow[] = [];
     let finished = jobs.length > 0;
     let failed = false;
@@ -162,6 +163,8 @@ interface Flags {
     context?: string;
     namespaces: string[];
     wave?: string;
+    /** Follow this pass (default: the stack's dvm:pass when --stack is given). */
+    pass?: number;
     interval?: number;
     once: boolean;
     plain: boolean;
@@ -170,7 +173,7 @@ interface Flags {
 
 const USAGE = `usage:
   dvm watch  [--stack <stack>] [--kubeconfig <file>] [--context <ctx>] [--namespace <ns>]... [--wave <name>]
-             [--interval <seconds>] [--once] [--plain]
+             [--pass <n>] [--interval <seconds>] [--once] [--plain]
       live progress of the source transfer Jobs (label ${ROLE_LABEL}=${ROLE_SOURCE}); the source cluster comes from
       the flags, else from the stack config dvm:source (pulumi config get), else from KUBECONFIG/~/.kube/config
   dvm status [--stack <stack>] [--json]
@@ -192,6 +195,12 @@ export function parseFlags(argv: string[]): Flags {
             case "--context": f.context = value(); break;
             case "--namespace": case "-n": f.namespaces.push(value()); break;
             case "--wave": f.wave = value(); break;
+            case "--pass": {
+                const v = Number(value());
+                if (!Number.isInteger(v) || v < 1) throw new Error(`--pass must be a whole number >= 1 (the stack's dvm:pass), e.g. --pass 2`);
+                f.pass = v;
+                break;
+            }
             case "--interval": {
                 const v = Number(value());
                 if (!(v > 0)) throw new Error(`--interval must be a number of seconds > 0, e.g. --interval 5`);
@@ -253,6 +262,16 @@ function readStackSource(stack: string | undefined): { kubeconfig?: string; cont
     }
 }
 
+/** The stack's dvm:pass (1 when unset), so `watch` follows the pass `pulumi up` is running. */
+function readStackPass(stack: string): number {
+    try {
+        const v = Number(pulumi(["config", "get", "dvm:pass"], stack).trim());
+        return Number.isInteger(v) && v >= 1 ? v : 1;
+    } catch {
+        return 1;
+    }
+}
+
 async function watch(f: Flags, out: NodeJS.WriteStream): Promise<number> {
     const src = resolveSource(f, readStackSource);
     if (src.from === "flags" && src.kubeconfig && !fs.existsSync(src.kubeconfig)) {
@@ -262,7 +281,8 @@ async function watch(f: Flags, out: NodeJS.WriteStream): Promise<number> {
     const source = kubeSource(src.kubeconfig, src.context || (src.kubeconfig ? undefined : currentContext()));
     const tty = !!out.isTTY && !f.plain && !f.once;
     const interval = (f.interval ?? (tty ? 2 : 10)) * 1000;
-    const opts = { namespaces: f.namespaces.length ? f.namespaces : undefined, wave: f.wave };
+    const pass = f.pass ?? (f.stack ? readStackPass(f.stack) : undefined);
+    const opts = { namespaces: f.namespaces.length ? f.namespaces : undefined, wave: f.wave, pass };
     out.write(`dvm watch: source cluster from ${src.from}${src.context ? `, context ${src.context}` : ""}; Jobs labelled ${ROLE_LABEL}=${ROLE_SOURCE}${f.wave ? `,${WAVE_LABEL}=${f.wave}` : ""}\n`);
 
     // eslint-disable-next-line @typescript-eslint/no-var-requires

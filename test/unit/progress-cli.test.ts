@@ -132,6 +132,21 @@ describe("progress: the Kubernetes client path against a local API server", () =
         assert.strictEqual(running.rows.find((r) => r.pvc === "postgresql")!.record.reason, "AuthenticationFailed");
         assert.match(plainLine(running.rows[0]), /Failed .*AuthenticationFailed: @ERROR: auth failed on module postgresql/);
     });
+
+    it("collectRows follows the pass being run: an earlier pass's Jobs are not its progress", async () => {
+        api.setLog(fixture("local-complete.log"));
+        const source = kubeSource(kubeconfigFor(api.url), undefined);
+        const lister = kubeJobLister(kubeconfigFor(api.url), undefined);
+        const all = await collectRows(lister, source, {});
+        assert.ok(all.jobs.length > 0);
+        const current = Math.max(...all.jobs.map((j) => j.pass));
+        assert.strictEqual((await collectRows(lister, source, { pass: current })).jobs.length, all.jobs.length);
+        const next = await collectRows(lister, source, { pass: current + 1 });
+        assert.deepStrictEqual(next.jobs, [], "a new pass waits for its own Jobs");
+        assert.strictEqual(next.finished, false);
+        assert.strictEqual(parseFlags(["watch", "--pass", "3"].slice(1)).pass, 3);
+        assert.throws(() => parseFlags(["--pass", "0"]), /--pass must be a whole number >= 1/);
+    });
 });
 
 describe("progress: dvm status and flags", () => {
