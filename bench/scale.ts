@@ -63,8 +63,8 @@ export const SCALE_EXPERIMENTS: Record<string, { description: string; apply: () 
         },
     },
     "plain-stack-traces": {
-        description: "V8's own stack formatting instead of ts-node's source-map-support (what a program compiled to JavaScript gets): "
-            + "Pulumi captures `new Error().stack` for every promise it creates",
+        description: "V8's own stack formatting instead of source-map-support's (an upper bound: Pulumi's runner installs "
+            + "source-map-support for every program, and captures `new Error().stack` for every promise and a full stack per resource)",
         apply: () => {
             (Error as { prepareStackTrace?: unknown }).prepareStackTrace = undefined;
         },
