@@ -95,20 +95,8 @@ export function loadPlan(opts: LoadOptions): Plan {
         }
     }
     return {
+        ...cfg,
         wave: { name: wave.name, file: waveFile },
-        source: cfg.source,
-        destination: cfg.destination,
-        transferImage: cfg.transferImage,
-        rsync: cfg.rsync,
-        security: cfg.security,
-        resources: cfg.resources,
-        stunnelWaitSeconds: cfg.stunnelWaitSeconds,
-        retryBaseSeconds: cfg.retryBaseSeconds,
-        retryMaxSeconds: cfg.retryMaxSeconds,
-        transferTimeoutMinutes: cfg.transferTimeoutMinutes,
-        pass: cfg.pass,
-        credentialsVersion: cfg.credentialsVersion,
-        render: cfg.render,
         namespaces: wave.namespaces.map((ns) => ({
             ...ns,
             pvcs: ns.pvcs.map((pvc) => ({ ...pvc, verify: pvc.verify || cfg.rsync.verify })),

@@ -3,7 +3,7 @@
 
 import { closest, Problems } from "./errors";
 import {
-    ClusterAccess, EndpointConfig, EndpointType, NamespacePlan, PvcPlan, ResourceRequirements, ResourcesConfig,
+    ClusterAccess, EndpointConfig, EndpointType, NamespacePlan, Plan, PvcPlan, ResourceRequirements, ResourcesConfig,
     RsyncOptions, SecurityOptions,
 } from "./plan";
 import { accessModeError, dns1123LabelError, dns1123SubdomainError, parseQuantity, rsyncExtraError } from "./rules";
@@ -124,22 +124,8 @@ function join(where: string, key: string | number): string {
 // ---------------------------------------------------------------------------------------------------------------
 // stack config
 
-export interface StackConfig {
-    source: ClusterAccess;
-    destination: ClusterAccess & { endpoint: EndpointConfig };
-    wave: string;
-    transferImage: string;
-    rsync: RsyncOptions;
-    security: SecurityOptions;
-    resources: ResourcesConfig;
-    stunnelWaitSeconds: number;
-    retryBaseSeconds: number;
-    retryMaxSeconds: number;
-    transferTimeoutMinutes: number;
-    pass: number;
-    credentialsVersion: number;
-    render?: string;
-}
+/** The stack-config part of the plan: everything but the wave file's content (`wave` is still the file's path). */
+export type StackConfig = Omit<Plan, "wave" | "namespaces"> & { wave: string };
 
 /**
  * Validates the `dvm:` stack config. `raw` maps key names without the `dvm:` prefix to their values (objects already

@@ -1,12 +1,10 @@
 // The resource graph of a multi-namespace wave under Pulumi mocks: counts, names, mounts, endpoints of every type,
 // security contexts for every privilege mode, retain intent, providers and secrets.
 import * as assert from "assert";
-import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import * as pulumi from "@pulumi/pulumi";
 import { Plan } from "../../config/plan";
 import { nodePortAddress } from "../../components/endpoint/nodePort";
-import { validateStackConfig, validateWave } from "../../config/validate";
-import { declared, installMocks, ofType, promiseOf, reset, settle } from "./mocks";
+import { declared, installMocks, isSecret, makePlan, ofType, promiseOf, reset, settle, unsecret } from "./mocks";
 
 installMocks();
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -15,28 +13,6 @@ import {
     CONTAINERS, DONE_FILE, IPC_DIR, IPC_VOLUME, LABELS, ROLE_DESTINATION, ROLE_SOURCE, ROOT_CAPABILITIES, SOURCE_ROOT,
     TARGET_ROOT,
 } from "../../components/layout";
-
-const WAVE = {
-    name: "wave-1",
-    namespaces: [
-        { name: "billing", pvcs: [{ name: "postgresql", capacity: "10Gi", storageClass: "fast" }, { name: "uploads", capacity: "5Gi", accessModes: ["ReadWriteMany"], verify: true }] },
-        { name: "inventory", targetNamespace: "inventory-west", nodeName: "worker-1", pvcs: [{ name: "mysql-data", targetName: "mysql", capacity: "20Gi" }] },
-    ],
-};
-
-function makePlan(config: Record<string, unknown> = {}, wave: unknown = WAVE): Plan {
-    const c = validateStackConfig({
-        source: { context: "src" },
-        destination: { context: "dst", endpoint: { type: "route", subdomain: "apps.dst.example.com" } },
-        wave: "waves/w.yaml",
-        ...config,
-    });
-    const w = validateWave(wave, "waves/w.yaml");
-    return {
-        ...c, wave: { name: w.name, file: c.wave },
-        namespaces: w.namespaces.map((ns) => ({ ...ns, pvcs: ns.pvcs.map((p) => ({ ...p, verify: p.verify || c.rsync.verify })) })),
-    };
-}
 
 async function build(plan: Plan) {
     reset();
@@ -49,9 +25,6 @@ async function build(plan: Plan) {
 const jobs = () => ofType("kubernetes:batch/v1:Job");
 const deployments = () => ofType("kubernetes:apps/v1:Deployment");
 const podSpec = (d: { inputs: any }) => d.inputs.spec.template.spec;
-/** Mocks see secret inputs as `{<secret signature>: ..., value}`; the value is what Kubernetes receives. */
-const isSecret = (v: any) => Boolean(v && typeof v === "object" && v[specialSigKey] === specialSecretSig);
-const unsecret = (v: any) => (isSecret(v) ? v.value : v);
 const container = (spec: any, name: string) => spec.containers.find((c: any) => c.name === name);
 
 describe("components: a two-namespace wave", function () {

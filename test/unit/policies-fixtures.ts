@@ -11,6 +11,7 @@ import type {
     StackValidationPolicy,
 } from "../../policies/node_modules/@pulumi/policy";
 import { LABELS, ROLE_DESTINATION, ROLE_SOURCE, ROOT_CAPABILITIES, SOURCE_ROOT, STUNNEL_PORT, SERVICE_PORT } from "../../components/layout";
+import { policies } from "../../policies/policies";
 
 export const POLICIES_DIR = path.join(__dirname, "..", "..", "policies");
 
@@ -115,6 +116,19 @@ export function stackArgs(objs: Obj[], config: Record<string, unknown> = {}): St
             throw new Error(`notApplicable(${reason}) is not used by the dvm pack`);
         },
     };
+}
+
+/** Every violation any policy of the pack reports for a wave, as "policy: message". */
+export async function allViolations(objs: Obj[], file: PackConfigFile = {}): Promise<string[]> {
+    const out: string[] = [];
+    for (const p of policies) {
+        if ("validateResource" in p) {
+            for (const o of objs) out.push(...(await validate(p, o, file)).map((m) => `${p.name}: ${m}`));
+        } else if ("validateStack" in p) {
+            out.push(...(await validateStack(p, objs, file)).map((r) => `${p.name}: ${r.message}`));
+        }
+    }
+    return out;
 }
 
 export interface Reported {

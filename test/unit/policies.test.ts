@@ -8,7 +8,6 @@ import {
     UnknownValueError,
     unknownCheckingProxy,
 } from "../../policies/node_modules/@pulumi/policy";
-import type { ResourceValidationPolicy, StackValidationPolicy } from "../../policies/node_modules/@pulumi/policy";
 import * as contract from "../../policies/contract";
 import * as P from "../../policies/policies";
 import { compareQuantities, parseQuantity } from "../../policies/quantity";
@@ -17,26 +16,10 @@ import { renderRsyncdConf } from "../../components/transfer/rsyncd";
 import { renderStunnelClientConf, renderStunnelServerConf } from "../../components/transport/stunnel";
 import { generateCredentials, secretFiles } from "../../components/transport/credentials";
 import {
-    DST, Obj, PackConfigFile, POLICIES_DIR, configMap, destinationDeployment, destinationPvc, edit, ingress,
+    DST, Obj, POLICIES_DIR, allViolations, configMap, destinationDeployment, destinationPvc, edit, ingress,
     readConfigFile, route, service, sourceJob, stackArgs, urnOf, validate, validateStack, wave,
 } from "./policies-fixtures";
 
-const resourcePolicies = P.policies.filter((p): p is ResourceValidationPolicy => "validateResource" in p);
-const stackPolicies = P.policies.filter((p): p is StackValidationPolicy => "validateStack" in p);
-
-/** Every violation any policy reports for a wave, as "policy: message". */
-async function allViolations(objs: Obj[], file: PackConfigFile = {}): Promise<string[]> {
-    const out: string[] = [];
-    for (const p of resourcePolicies) {
-        for (const o of objs) {
-            out.push(...(await validate(p, o, file)).map((m) => `${p.name}: ${m}`));
-        }
-    }
-    for (const p of stackPolicies) {
-        out.push(...(await validateStack(p, objs, file)).map((r) => `${p.name}: ${r.message}`));
-    }
-    return out;
-}
 
 const DEPLOYMENT = 'Deployment app-1/dvm-destination (resource "app-1-destination")';
 const JOB = 'Job app-1/dvm-source (resource "app-1-source")';
