@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Results } from "./run";
-import { SCALE_EXPERIMENTS } from "./scale";
+import { COMPILED_JS, SCALE_EXPERIMENTS } from "./scale";
 
 export function median(xs: number[]): number {
     const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -187,6 +187,7 @@ export function markdown(r: Results, s: ReturnType<typeof summarize>): string {
             for (const x of s.scaleExperiments) out.push(`| \`${x.experiments}\` | ${f(x.constructSeconds)} | ${f(x.timeVsProgram)} | ${f(x.peakRssMiB, 0)} |`);
             out.push("");
             for (const [k, v] of Object.entries(SCALE_EXPERIMENTS)) out.push(`- \`${k}\`: ${v.description}`);
+            out.push(`- \`${COMPILED_JS}\`: the program compiled by tsc without source maps and run by plain node with source-map-support registered, as Pulumi's runner does for every program (instead of ts-node with inline source maps)`);
             out.push("");
         }
     }

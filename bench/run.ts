@@ -20,7 +20,7 @@ import {
     changeFraction, clearDir, Dataset, Env, Generated, IdleSample, loadavg, makeLarge, makeSmall, measureIdle, Mtc, RunSample, runRaw,
 } from "./dataplane";
 import { updateReadme, writeReports } from "./report";
-import { growthExponent, runScale, SCALE_EXPERIMENTS, ScaleSample } from "./scale";
+import { COMPILED_JS, growthExponent, runScale, SCALE_EXPERIMENTS, ScaleSample } from "./scale";
 import { VARIANTS, Variant } from "./variants";
 
 // Own namespace and veth names, so that `make bench` and `make dataplane` (whose netUp/netDown delete the harness's
@@ -46,11 +46,11 @@ function list(name: string, def: string, allowed?: string[]): string[] {
 }
 
 function scaleExperiments(): string[][] {
-    const names = Object.keys(SCALE_EXPERIMENTS);
+    const names = [...Object.keys(SCALE_EXPERIMENTS), COMPILED_JS];
     const items = list("DVM_BENCH_SCALE_EXPERIMENTS", "each");
     const out: string[][] = [];
     for (const i of items) {
-        if (i === "each") { out.push(...names.map((n) => [n]), names); continue; }
+        if (i === "each") { out.push(...names.map((n) => [n])); continue; }
         const parts = i.split("+");
         for (const part of parts) {
             if (!names.includes(part)) throw new Error(`DVM_BENCH_SCALE_EXPERIMENTS: ${JSON.stringify(part)} is not one of ${names.join(", ")}; example: DVM_BENCH_SCALE_EXPERIMENTS=each or =${names.join("+")}`);

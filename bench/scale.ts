@@ -49,19 +49,9 @@ export function scaleWave(pvcs: number): unknown {
 }
 
 /** Experiments that show where construction time goes (DVM_BENCH_SCALE_EXPERIMENTS); each changes ONE thing in the
- * child process, never the repository's code. */
+ * child process, never the repository's code. (The experiment "shared-progress-provider" found that every namespace
+ * re-serialized the progress provider; progress/resource.ts shares one provider since commit 6cdf96f.) */
 export const SCALE_EXPERIMENTS: Record<string, { description: string; apply: () => void }> = {
-    "shared-progress-provider": {
-        description: "one TransferProgress provider object for every namespace (progress/resource.ts calls makeProvider() per resource, "
-            + "so Pulumi's per-provider serialization cache never hits and every namespace re-serializes the provider closure)",
-        apply: () => {
-            // eslint-disable-next-line @typescript-eslint/no-var-requires
-            const mod = require("../progress/provider") as { makeProvider: (...a: unknown[]) => unknown };
-            const original = mod.makeProvider;
-            let shared: unknown;
-            mod.makeProvider = (...a: unknown[]) => (a.length === 0 || a[0] === undefined ? (shared ??= original()) : original(...a));
-        },
-    },
     "plain-stack-traces": {
         description: "V8's own stack formatting instead of source-map-support's (an upper bound: Pulumi's runner installs "
             + "source-map-support for every program, and captures `new Error().stack` for every promise and a full stack per resource)",
@@ -117,24 +107,52 @@ async function child(pvcs: number, experiments: string[]): Promise<void> {
     process.stdout.write(`${JSON.stringify(sample)}\n`);
 }
 
+/** The experiment "compiled-js": the program compiled by tsc without source maps, run by plain node with
+ * source-map-support registered as Pulumi's runner does (it installs it for every program). Compiled once per run
+ * into `dir`; the container scripts the components read are copied next to the compiled components. */
+export const COMPILED_JS = "compiled-js";
+function compile(root: string, dir: string): string {
+    const tsc = path.join(root, "node_modules", ".bin", "tsc");
+    const res = spawnSync(tsc, ["-p", root, "--outDir", dir, "--sourceMap", "false", "--noEmit", "false"], { encoding: "utf8", maxBuffer: 64 << 20 });
+    // tsc emits even when some other file of the project has a type error; only a missing output is fatal
+    const out = path.join(dir, "bench", "scale.js");
+    if (!fs.existsSync(out)) throw new Error(`experiment ${COMPILED_JS}: tsc wrote no ${out} (${res.status}):\n${res.stdout}${res.stderr}`);
+    for (const sub of ["components/transfer/scripts", "components/transport/scripts"]) {
+        fs.mkdirSync(path.join(dir, sub), { recursive: true });
+        for (const f of fs.readdirSync(path.join(root, sub))) fs.copyFileSync(path.join(root, sub, f), path.join(dir, sub, f));
+    }
+    return out;
+}
+
 /** Runs one child per (size, repetition), sizes interleaved. */
 export function runScale(sizes: number[], reps: number, log: (s: string) => void = () => undefined, experiments: string[][] = [], experimentReps = 1): ScaleSample[] {
     const root = path.join(__dirname, "..");
     const out: ScaleSample[] = [];
+    let compiled: string | undefined;
+    let compiledDir: string | undefined;
     const plain = sizes.map((n) => ({ n, ex: [] as string[] }));
     const tried = experiments.filter((e) => e.length > 0).map((ex) => ({ n: Math.max(...sizes), ex }));
     for (let r = 0; r < Math.max(reps, experimentReps); r++) {
         for (const { n, ex } of [...(r < reps ? plain : []), ...(r < experimentReps ? tried : [])]) {
-            const res = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "scale.ts"), "--child", String(n), ...ex], {
+            let argv = ["-r", "ts-node/register/transpile-only", path.join(__dirname, "scale.ts"), "--child", String(n), ...ex];
+            if (ex.includes(COMPILED_JS)) {
+                // inside the project (build/ is ignored), so that node finds node_modules
+                compiledDir ??= path.join(root, "build", `bench-compiled-${process.pid}`);
+                compiled ??= compile(root, compiledDir);
+                argv = ["-r", "source-map-support/register", compiled, "--child", String(n), ...ex.filter((e) => e !== COMPILED_JS)];
+            }
+            const res = spawnSync(process.execPath, argv, {
                 cwd: root, encoding: "utf8", maxBuffer: 64 << 20, env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" },
             });
             if (res.status !== 0) throw new Error(`scale child for ${n} PVCs failed (${res.status}):\n${res.stderr}\n${res.stdout}`);
             const line = res.stdout.trim().split("\n").pop() ?? "";
             const s = JSON.parse(line) as ScaleSample;
+            s.experiments = ex;
             log(`scale: ${n} PVCs (${s.namespaces} namespaces, ${s.resources} resources)${ex.length ? ` + ${ex.join(" + ")}` : ""}: ${s.constructSeconds.toFixed(2)} s, peak ${s.peakRssMiB.toFixed(0)} MiB`);
             out.push(s);
         }
     }
+    if (compiledDir) fs.rmSync(compiledDir, { recursive: true, force: true });
     return out;
 }
 

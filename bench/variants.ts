@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DEFAULT_RSYNC } from "../config/validate";
-import { CONFIG_FILES, SCRIPT_FILES } from "../components/layout";
+import { CONFIG_FILES } from "../components/layout";
 import type { Tweaks } from "./dataplane";
 
 export interface Variant extends Tweaks {
@@ -51,15 +51,6 @@ export const VARIANTS: Record<string, Variant> = {
         name: "inplace",
         description: "dvm:rsync.extras [--inplace]: write files in place, no temporary file + rename per file",
         rsync: () => ({ ...DEFAULT_RSYNC, extras: ["--inplace"] }),
-    },
-    "probe-fast": {
-        name: "probe-fast",
-        description: "rsync-client.sh probes the tunnel every 0.2 s for its first 10 s (then every 2 s) instead of every 2 s",
-        tweakScripts: (dir) => editFile(dir, SCRIPT_FILES.rsyncClient, (t) => {
-            const out = t.replace("    sleep 2 & child=$!", "    if (( SECONDS - started < 10 )); then sleep 0.2 & child=$!; else sleep 2 & child=$!; fi");
-            if (out === t) throw new Error("variant probe-fast: rsync-client.sh no longer has the 'sleep 2 & child=$!' probe line; update bench/variants.ts");
-            return out;
-        }),
     },
     nodelay: {
         name: "nodelay",
@@ -121,4 +112,5 @@ export function combine(name: string, parts: string[]): Variant {
     };
 }
 
-VARIANTS.proposed = combine("proposed", ["no-sparse", "inplace", "probe-fast"]);
+// (the faster tunnel probe, once the variant "probe-fast", is in rsync-client.sh since commit 6cdf96f)
+VARIANTS.proposed = combine("proposed", ["no-sparse", "inplace"]);
