@@ -102,11 +102,13 @@ describe("data plane on real rsync + stunnel between two network namespaces", fu
         // stunnel -> rsyncd inside the destination pod, so the capture would have found them
         assert.ok(wireBytes.length > opts.largeMiB << 20, `the capture saw the transfer (${wireBytes.length} bytes)`);
         assert.equal(wireCap.dropped, 0, `the wire capture dropped ${wireCap.dropped} of ${wireCap.received} packets`);
-        assert.equal(insideCap.dropped, 0, `the control capture dropped ${insideCap.dropped} of ${insideCap.received} packets`);
-        for (const m of markers) {
-            assert.ok(!wireBytes.includes(m), `marker ${m} leaked onto the wire`);
-            assert.ok(insideBytes.includes(m), `control: marker ${m} visible on the pod-local plaintext hop`);
-        }
+        for (const m of markers) assert.ok(!wireBytes.includes(m), `marker ${m} leaked onto the wire`);
+        // The control only shows that this capture method sees plaintext where there is some. Loopback carries the
+        // data twice at 64 KiB packets, so on a busy machine dumpcap may drop some of it: then at least one marker
+        // must still be seen (a drop on the wire capture above, by contrast, fails the test).
+        const seenInside = markers.filter((m) => insideBytes.includes(m));
+        if (insideCap.dropped === 0) assert.deepEqual(seenInside, markers, "control: every marker visible on the pod-local plaintext hop");
+        else assert.ok(seenInside.length > 0, `control: no marker visible on the plaintext hop (capture dropped ${insideCap.dropped} of ${insideCap.received})`);
         // TLS 1.3 negotiated (ServerHello supported_versions), no other version ever
         const versions = sh("tshark", ["-r", path.join(work, "veth.pcap"), "-d", `tcp.port==${L.STUNNEL_PORT},tls`, "-Y", "tls.handshake.type == 2",
             "-T", "fields", "-e", "tls.handshake.extensions.supported_version"]).out.split("\n").filter((l) => l !== "");
