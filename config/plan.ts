@@ -39,6 +39,8 @@ export interface RsyncOptions {
     verify: boolean;
     /** rsync --timeout: seconds without I/O before an attempt is abandoned (and retried); 0/undefined = none. */
     timeout?: number;
+    /** rsync --sparse (default on): sparse files stay sparse; off is faster for large files without holes. */
+    sparse?: boolean;
 }
 
 export interface SecurityOptions {

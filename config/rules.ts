@@ -72,6 +72,7 @@ const FORBIDDEN_LONG: Record<string, string> = {
     "log-file": "writes to a file in the read-only transfer pod; rsync output already goes to the pod log",
     "no-recursive": "would skip the contents of every volume",
     timeout: "is set by dvm from dvm:rsync.timeout",
+    sparse: "is set by dvm from dvm:rsync.sparse",
 };
 /** Short options with the same effects ('e' = --rsh, 'n' = --dry-run, 'M' = --remote-option). */
 const FORBIDDEN_SHORT: Record<string, string> = { e: "rsh", n: "dry-run", M: "remote-option" };

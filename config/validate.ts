@@ -14,7 +14,7 @@ export const DEFAULT_RSYNC_INFO = "COPY2,DEL2,REMOVE2,SKIP2,FLIST2,PROGRESS2,STA
 
 export const DEFAULT_RSYNC: RsyncOptions = {
     archive: true, delete: true, hardLinks: true, partial: true, bwlimit: 0, info: DEFAULT_RSYNC_INFO,
-    extras: [], backoffLimit: 20, verify: false, timeout: 600,
+    extras: [], backoffLimit: 20, verify: false, timeout: 600, sparse: true,
 };
 export const DEFAULT_SECURITY: SecurityOptions = {
     runAsRoot: false, superPrivileged: false, sourceSupplementalGroups: [], targetSupplementalGroups: [],
@@ -262,6 +262,7 @@ function rsyncOptions(p: Problems, v: unknown): RsyncOptions {
         extras,
         backoffLimit: int(p, o.backoffLimit, `${where}.backoffLimit`, d.backoffLimit, 0, 100, "pulumi config set --path dvm:rsync.backoffLimit 20"),
         verify: bool(p, o.verify, `${where}.verify`, d.verify, EXAMPLES.rsync),
+        sparse: bool(p, o.sparse, `${where}.sparse`, d.sparse!, "pulumi config set --path dvm:rsync.sparse false   # faster when no volume holds sparse files"),
         timeout: int(p, o.timeout, `${where}.timeout`, d.timeout!, 0, 86400, "pulumi config set --path dvm:rsync.timeout 600   # seconds without I/O; 0 = wait forever"),
     };
 }

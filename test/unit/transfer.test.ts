@@ -48,6 +48,8 @@ describe("rsync client arguments", () => {
         assert.throws(() => rsyncOptionArgs({ ...defaults(), info: "PROGRESS2;rm" }), /dvm:rsync\.info.*example/);
         assert.throws(() => rsyncOptionArgs({ ...defaults(), bwlimit: -1 }), /dvm:rsync\.bwlimit/);
         assert.ok(rsyncOptionArgs({ ...defaults(), timeout: 600 }).includes("--timeout=600"));
+        assert.ok(rsyncOptionArgs({ ...defaults(), sparse: true }).includes("--sparse"));
+        assert.ok(!rsyncOptionArgs({ ...defaults(), sparse: false }).includes("--sparse"));
         assert.ok(!rsyncOptionArgs({ ...defaults(), timeout: 0 }).some((a) => a.startsWith("--timeout")));
     });
     it("pairs source PVC and destination module, marking verify", () => {
