@@ -14,21 +14,8 @@ const fixture = (name: string) => fs.readFileSync(path.join(DIR, name), "utf8");
 const TOKEN = "fake-api-token-1234";
 
 const fakeApi = () => startFakeApi({ token: TOKEN });
-const kubeconfigFor = (url: string) => `apiVersion: v1
-kind: Config
-clusters:
-- name: source
-  cluster:
-    server: ${url}
-users:
-- name: admin
-  user:
-    token: ${TOKEN}
-contexts:
-- name: source
-  context: {cluster: source, user: admin}
-current-context: source
-`;
+/** A kubeconfig naming a server that is never reached (only read and passed on). */
+const OFFLINE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters:\n- name: source\n  cluster:\n    server: http://127.0.0.1:1\n";
 
 function capture(): { stream: NodeJS.WriteStream; text: () => string } {
     let buf = "";
@@ -51,7 +38,7 @@ describe("progress: the Kubernetes client path against a local API server", () =
     it("the provider's kubeSource reads Job, pods and --timestamps logs with the kubeconfig's credentials", async () => {
         api.setLog(fixture("local-timestamps.log"));
         api.setJobDone(true);
-        const out = await waitForTransfer(kubeSource(kubeconfigFor(api.url), "source"), {
+        const out = await waitForTransfer(kubeSource(api.kubeconfig(), "source"), {
             namespace: "billing", jobName: "dvm-billing-p2", wave: "wave-1", pass: 2, render: false, timeoutSeconds: 30, pollSeconds: 0,
             pvcs: [{ source: "postgresql", target: "postgresql" }, { source: "uploads", target: "uploads" }],
         });
@@ -63,11 +50,11 @@ describe("progress: the Kubernetes client path against a local API server", () =
 
     it("a kubeconfig file path works as well as its content; a wrong token is a clear error", async () => {
         const file = path.join(tmp, "source.yaml");
-        fs.writeFileSync(file, kubeconfigFor(api.url));
+        fs.writeFileSync(file, api.kubeconfig());
         api.setJobDone(false);
         assert.deepStrictEqual(await kubeSource(file, undefined).job("billing", "dvm-billing-p2"), { complete: false, failed: undefined, active: 1 });
         assert.strictEqual(await kubeSource(file, undefined).job("billing", "gone"), undefined, "404 = no such Job");
-        await assert.rejects(kubeSource(kubeconfigFor(api.url).replace(TOKEN, "wrong"), undefined).job("billing", "dvm-billing-p2"),
+        await assert.rejects(kubeSource(api.kubeconfig().replace(TOKEN, "wrong"), undefined).job("billing", "dvm-billing-p2"),
             /source cluster: cannot read Job billing\/dvm-billing-p2: HTTP 401: Unauthorized/);
     });
 
@@ -75,7 +62,7 @@ describe("progress: the Kubernetes client path against a local API server", () =
         const log = fixture("local-complete.log");
         api.setLog(log.slice(0, log.indexOf("dvm: pvc-end pvc=postgresql") - 300));
         const file = path.join(tmp, "source.yaml");
-        fs.writeFileSync(file, kubeconfigFor(api.url));
+        fs.writeFileSync(file, api.kubeconfig());
         const out = capture();
         const code = await main(["watch", "--kubeconfig", file, "--once", "--plain"], out.stream);
         const text = out.text();
@@ -94,7 +81,7 @@ describe("progress: the Kubernetes client path against a local API server", () =
         const out = capture();
         const code = await main(["watch", "--kubeconfig", path.join(tmp, "k.yaml"), "--plain"], out.stream).catch((e) => e);
         assert.match(String(code), /kubeconfig .*k\.yaml \(from flags\) does not exist/);
-        fs.writeFileSync(path.join(tmp, "k.yaml"), kubeconfigFor(api.url));
+        fs.writeFileSync(path.join(tmp, "k.yaml"), api.kubeconfig());
         const ok = await main(["watch", "--kubeconfig", path.join(tmp, "k.yaml"), "--plain", "--interval", "0.01"], out.stream);
         assert.strictEqual(ok, 0);
         assert.match(out.text(), /transfer finished:\n\s+billing\/postgresql\s+Succeeded\s+100%/);
@@ -103,7 +90,7 @@ describe("progress: the Kubernetes client path against a local API server", () =
     it("dvm watch on a TTY draws one cli-progress bar per PVC", async () => {
         api.setLog(fixture("local-retried.log"));
         api.setJobDone(true);
-        fs.writeFileSync(path.join(tmp, "k.yaml"), kubeconfigFor(api.url));
+        fs.writeFileSync(path.join(tmp, "k.yaml"), api.kubeconfig());
         let buf = "";
         const tty = {
             isTTY: true, columns: 140, rows: 40,
@@ -125,8 +112,8 @@ describe("progress: the Kubernetes client path against a local API server", () =
 
     it("collectRows reports a failed transfer as finished and failed once the Job says so", async () => {
         api.setLog(fixture("local-failed-auth.log"));
-        const source = kubeSource(kubeconfigFor(api.url), undefined);
-        const lister = kubeJobLister(kubeconfigFor(api.url), undefined);
+        const source = kubeSource(api.kubeconfig(), undefined);
+        const lister = kubeJobLister(api.kubeconfig(), undefined);
         const running = await collectRows(lister, source, {});
         assert.strictEqual(running.finished, false);
         assert.strictEqual(running.rows.find((r) => r.pvc === "postgresql")!.record.reason, "AuthenticationFailed");
@@ -135,8 +122,8 @@ describe("progress: the Kubernetes client path against a local API server", () =
 
     it("collectRows follows the pass being run: an earlier pass's Jobs are not its progress", async () => {
         api.setLog(fixture("local-complete.log"));
-        const source = kubeSource(kubeconfigFor(api.url), undefined);
-        const lister = kubeJobLister(kubeconfigFor(api.url), undefined);
+        const source = kubeSource(api.kubeconfig(), undefined);
+        const lister = kubeJobLister(api.kubeconfig(), undefined);
         const all = await collectRows(lister, source, {});
         assert.ok(all.jobs.length > 0);
         const current = Math.max(...all.jobs.map((j) => j.pass));
@@ -180,12 +167,12 @@ describe("progress: dvm status and flags", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dvm-src-"));
         const cwd = process.cwd();
         try {
-            fs.writeFileSync(path.join(dir, "src.yaml"), kubeconfigFor("http://127.0.0.1:1"));
+            fs.writeFileSync(path.join(dir, "src.yaml"), OFFLINE_KUBECONFIG);
             process.chdir(dir);
             const none = () => { throw new Error("must not read the stack when flags name the cluster"); };
             assert.deepStrictEqual(resolveSource(parseFlags(["--kubeconfig", "src.yaml"]), none), { kubeconfig: path.join(dir, "src.yaml"), context: undefined, from: "flags" });
             const fromStack = resolveSource(parseFlags(["--stack", "pair"]), (stack) => (stack === "pair" ? { kubeconfig: "src.yaml", context: "source" } : undefined));
-            assert.strictEqual(fromStack.kubeconfig, kubeconfigFor("http://127.0.0.1:1"), "a relative path is read from the project directory");
+            assert.strictEqual(fromStack.kubeconfig, OFFLINE_KUBECONFIG, "a relative path is read from the project directory");
             assert.strictEqual(fromStack.context, "source");
             assert.throws(() => resolveSource(parseFlags(["--stack", "pair"]), () => ({ kubeconfig: "missing.yaml" })),
                 /cannot read the source kubeconfig from stack config dvm:source \(pair\): .*missing\.yaml/);
