@@ -5,6 +5,8 @@ import { createHash } from "crypto";
 import { ResourceRequirements } from "../config/plan";
 import { CONFIG_DIR, LABELS, SCRIPTS_DIR, SECRET_DIR, TMP_DIR } from "./layout";
 import { TransferNames } from "./names";
+import { secretFiles } from "./transport/credentials";
+import { GeneratedCredentials } from "./transport/credentialsResource";
 
 type Volume = k8s.types.input.core.v1.Volume;
 type VolumeMount = k8s.types.input.core.v1.VolumeMount;
@@ -58,4 +60,32 @@ export function pick(all: Record<string, string>, keys: string[]): Record<string
 /** A short stable hash of some content: put on pod templates so that a content change rolls the pod. */
 export function contentHash(value: unknown): string {
     return createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);
+}
+
+export interface SupportObjectsArgs {
+    namespace: pulumi.Input<string>;
+    names: TransferNames;
+    labels: Record<string, string>;
+    credentials: GeneratedCredentials;
+    /** The credential files (SECRET_KEYS) this side needs; the other side's are never shipped here. */
+    secretKeys: string[];
+    /** The container scripts this side runs: file name -> content (from scriptFiles()). */
+    scripts: Record<string, string>;
+    /** Rendered non-secret config files (CONFIG_FILES). */
+    config: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    opts: pulumi.CustomResourceOptions;
+}
+
+/** The credentials Secret, the scripts ConfigMap and the config ConfigMap one side's transfer pod mounts
+ * (supportVolumes). Returns them in that order. */
+export function supportObjects(prefix: string, a: SupportObjectsArgs): [k8s.core.v1.Secret, k8s.core.v1.ConfigMap, k8s.core.v1.ConfigMap] {
+    const c = a.credentials;
+    const files = pulumi.all([c.pskIdentity, c.pskKey, c.rsyncPassword])
+        .apply(([pskIdentity, pskKey, rsyncPassword]) => pick(secretFiles({ pskIdentity, pskKey, rsyncPassword }), a.secretKeys));
+    const meta = (name: string) => ({ name, namespace: a.namespace, labels: a.labels });
+    return [
+        new k8s.core.v1.Secret(`${prefix}-credentials`, { metadata: meta(a.names.credentials), type: "Opaque", stringData: pulumi.secret(files) }, a.opts),
+        new k8s.core.v1.ConfigMap(`${prefix}-scripts`, { metadata: meta(a.names.scripts), data: a.scripts }, a.opts),
+        new k8s.core.v1.ConfigMap(`${prefix}-config`, { metadata: meta(a.names.config), data: a.config }, a.opts),
+    ];
 }

@@ -4,7 +4,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { EndpointConfig, NamespacePlan, ResourcesConfig, SecurityOptions } from "../config/plan";
-import { baseLabels, childOpts, containerResources, contentHash, pick, supportMounts, supportVolumes } from "./common";
+import { baseLabels, childOpts, containerResources, contentHash, pick, supportMounts, supportObjects, supportVolumes } from "./common";
 import { EndpointAddress, endpoints } from "./endpoint";
 import {
     ANNOTATION_REQUESTED_CAPACITY, ANNOTATION_SOURCE_PVC, CONFIG_FILES, CONTAINERS, LABELS, RSYNCD_PORT, ROLE_DESTINATION,
@@ -14,7 +14,6 @@ import { TransferNames } from "./names";
 import { scriptFiles } from "./scripts";
 import { containerSecurityContext, podSecurityContext, podSecurityLabels } from "./security";
 import { renderRsyncdConf } from "./transfer/rsyncd";
-import { secretFiles } from "./transport/credentials";
 import { GeneratedCredentials } from "./transport/credentialsResource";
 import { renderStunnelServerConf } from "./transport/stunnel";
 
@@ -72,30 +71,16 @@ export class DestinationTransfer extends pulumi.ComponentResource {
         })));
 
         const creds = args.credentials;
-        const files = pulumi.all([creds.pskIdentity, creds.pskKey, creds.rsyncPassword]).apply(([pskIdentity, pskKey, rsyncPassword]) => {
-            const all = secretFiles({ pskIdentity, pskKey, rsyncPassword });
-            // the destination needs the PSK and the rsyncd secrets file; never the client's password file
-            return { [SECRET_KEYS.psk]: all[SECRET_KEYS.psk], [SECRET_KEYS.rsyncdSecrets]: all[SECRET_KEYS.rsyncdSecrets] };
-        });
-        const secret = new k8s.core.v1.Secret(`${name}-credentials`, {
-            metadata: { name: names.credentials, namespace: nsName, labels },
-            type: "Opaque",
-            stringData: pulumi.secret(files),
-        }, opt());
-
         const scripts = pick(scriptFiles(), [SCRIPT_FILES.rsyncd, SCRIPT_FILES.stunnelServer]);
-        const scriptsMap = new k8s.core.v1.ConfigMap(`${name}-scripts`, {
-            metadata: { name: names.scripts, namespace: nsName, labels },
-            data: scripts,
-        }, opt());
         const configData = {
             [CONFIG_FILES.rsyncd]: renderRsyncdConf({ modules: ns.pvcs.map((p) => p.target), runAsRoot: args.security.runAsRoot }),
             [CONFIG_FILES.stunnelServer]: renderStunnelServerConf(),
         };
-        const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, {
-            metadata: { name: names.config, namespace: nsName, labels },
-            data: configData,
-        }, opt());
+        const [secret, scriptsMap, configMap] = supportObjects(name, {
+            namespace: nsName, names, labels, credentials: creds, scripts, config: configData, opts: opt(),
+            // the PSK and the rsyncd secrets file; never the client's password file
+            secretKeys: [SECRET_KEYS.psk, SECRET_KEYS.rsyncdSecrets],
+        });
 
         const podLabels = { ...labels, [LABELS.role]: ROLE_DESTINATION };
         const selector = { [LABELS.role]: ROLE_DESTINATION, [LABELS.wave]: args.wave, [LABELS.namespace]: ns.source };

@@ -9,7 +9,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { NamespacePlan, Plan } from "../config/plan";
-import { baseLabels, childOpts, containerResources, contentHash, pick, supportMounts, supportVolumes } from "./common";
+import { baseLabels, childOpts, containerResources, contentHash, pick, supportMounts, supportObjects, supportVolumes } from "./common";
 import { EndpointAddress } from "./endpoint";
 import {
     CONFIG_FILES, CONTAINERS, IPC_DIR, IPC_VOLUME, LABELS, ROLE_SOURCE, SCRIPTS_DIR, SCRIPT_FILES, SECRET_KEYS,
@@ -19,7 +19,6 @@ import { TransferNames } from "./names";
 import { scriptFiles } from "./scripts";
 import { containerSecurityContext, podSecurityContext, podSecurityLabels } from "./security";
 import { rsyncClientArgs } from "./transfer/rsync";
-import { secretFiles } from "./transport/credentials";
 import { GeneratedCredentials } from "./transport/credentialsResource";
 import { renderStunnelClientConf } from "./transport/stunnel";
 
@@ -61,26 +60,13 @@ export class SourceTransfer extends pulumi.ComponentResource {
         }
 
         const creds = args.credentials;
-        const files = pulumi.all([creds.pskIdentity, creds.pskKey, creds.rsyncPassword]).apply(([pskIdentity, pskKey, rsyncPassword]) => {
-            const all = secretFiles({ pskIdentity, pskKey, rsyncPassword });
-            // the source needs the PSK and the client password; never the daemon's secrets file
-            return { [SECRET_KEYS.psk]: all[SECRET_KEYS.psk], [SECRET_KEYS.rsyncPassword]: all[SECRET_KEYS.rsyncPassword] };
-        });
-        deps.push(new k8s.core.v1.Secret(`${name}-credentials`, {
-            metadata: { name: names.credentials, namespace: nsName, labels },
-            type: "Opaque",
-            stringData: pulumi.secret(files),
-        }, opt()));
         const scripts = pick(scriptFiles(), [SCRIPT_FILES.rsyncClient, SCRIPT_FILES.stunnelClient]);
-        deps.push(new k8s.core.v1.ConfigMap(`${name}-scripts`, {
-            metadata: { name: names.scripts, namespace: nsName, labels },
-            data: scripts,
-        }, opt()));
         const clientConf = args.address.apply((a) => renderStunnelClientConf({ connectHost: a.host, connectPort: a.port, sni: a.sni }));
-        deps.push(new k8s.core.v1.ConfigMap(`${name}-config`, {
-            metadata: { name: names.config, namespace: nsName, labels },
-            data: { [CONFIG_FILES.stunnelClient]: clientConf },
-        }, opt()));
+        deps.push(...supportObjects(name, {
+            namespace: nsName, names, labels, credentials: creds, scripts, config: { [CONFIG_FILES.stunnelClient]: clientConf }, opts: opt(),
+            // the PSK and the client password; never the daemon's secrets file
+            secretKeys: [SECRET_KEYS.psk, SECRET_KEYS.rsyncPassword],
+        }));
 
         const podLabels = { ...labels, [LABELS.role]: ROLE_SOURCE, [LABELS.pass]: String(plan.pass) };
         const containerSecurity = containerSecurityContext(plan.security);
