@@ -34,6 +34,8 @@ describe("stunnel configs", () => {
         assert.equal(s["PSKsecrets"], `${L.SECRET_DIR}/${L.SECRET_KEYS.psk}`);
         assert.equal(s["client"], undefined);
         assert.equal(s["cert"], undefined, "a certificate would let clients without the PSK complete a handshake");
+        // AES-128-GCM first; only SHA-256 suites (stunnel binds its PSKs to SHA-256: a SHA-384 suite is never usable)
+        assert.equal(s["ciphersuites"], "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256");
     });
     it("client: localhost listener, endpoint, PSK, SNI only when asked, certificate handshakes refused", () => {
         const c = parse(renderStunnelClientConf({ connectHost: "dvm-app.apps.example.com", connectPort: 443, sni: "dvm-app.apps.example.com" }));
@@ -45,6 +47,7 @@ describe("stunnel configs", () => {
         assert.equal(s["sslVersionMin"], "TLSv1.3");
         assert.equal(s["PSKsecrets"], `${L.SECRET_DIR}/${L.SECRET_KEYS.psk}`);
         assert.equal(s["config"], "SignatureAlgorithms:RSA+SHA256");
+        assert.equal(s["ciphersuites"], parse(renderStunnelServerConf()).sections["rsync"]["ciphersuites"], "both sides prefer the same suites");
         for (const k of ["verify", "verifyChain", "verifyPeer"]) assert.notEqual(s[k], "0", `${k} must never be switched off`);
         const noSni = parse(renderStunnelClientConf({ connectHost: "10.1.2.3", connectPort: 31443 })).sections["rsync"];
         assert.equal(noSni["sni"], undefined);
