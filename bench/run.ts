@@ -5,13 +5,15 @@
 //   DVM_BENCH_LARGE_MIB (1024)  DVM_BENCH_SMALL_FILES (30000)  DVM_BENCH_SMALL_KIB (4)  DVM_BENCH_REPS (5)
 //   DVM_BENCH_SCALE ("10,100,1000")  DVM_BENCH_SCALE_REPS (3)  DVM_BENCH_SCALE_EXPERIMENTS ("each": bench/scale.ts;
 //   "" for none; at the largest size)  DVM_BENCH_SCALE_EXPERIMENT_REPS (1)  DVM_BENCH_IDLE_SECONDS (20)
-//   DVM_BENCH_ONLY ("dataplane,scale": run a subset)  DVM_BENCH_DATASETS ("large,small")
-//   DVM_BENCH_VARIANTS ("no-sparse,inplace,proposed,split-3,parallel-3": variants of the generated configuration from bench/variants.ts
+//   DVM_BENCH_ONLY ("dataplane,scale,e2e": run a subset)  DVM_BENCH_E2E ("auto": the end-to-end step of bench/e2e.ts
+//   runs when the engine toolchain, the Kubernetes binaries and the cluster images are built; "1" always, building
+//   what is missing; "0" never; its sizes: DVM_BENCH_E2E_* in bench/e2e.ts)  DVM_BENCH_DATASETS ("large,small")
+//   DVM_BENCH_VARIANTS ("sparse-always,no-inplace,chacha20,previous,split-3,parallel-3": variants of the generated configuration from bench/variants.ts
 //   run side by side with it; "all", or "" for none)  DVM_BENCH_OUT (bench/: where results go)
 //   DVM_BENCH_README=1 (also replace the results block of README.md's bench section)
 //   DVM_BENCH_TMP (/var/tmp/dvm-bench: a tmpfs is mounted there for the data sets, so the disks of a shared
 //   machine do not decide the result)
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -19,6 +21,7 @@ import { NET, netDown, netUp, sh, stopAll } from "../test/dataplane/harness";
 import {
     changeFraction, clearDir, Dataset, Env, Generated, IdleSample, loadavg, makeLarge, makeSmall, measureIdle, Mtc, RunSample, runRaw,
 } from "./dataplane";
+import type { E2EResult } from "./e2e";
 import { updateReadme, writeReports } from "./report";
 import { COMPILED_JS, growthExponent, runScale, SCALE_EXPERIMENTS, ScaleSample } from "./scale";
 import { VARIANTS, Variant } from "./variants";
@@ -63,7 +66,7 @@ function scaleExperiments(): string[][] {
 export const params = () => {
     const variantNames = Object.keys(VARIANTS);
     // by default the variants that each measure a proposal of the report (see bench/variants.ts)
-    const variants = list("DVM_BENCH_VARIANTS", "no-sparse,inplace,proposed,split-3,parallel-3", ["all", ...variantNames]);
+    const variants = list("DVM_BENCH_VARIANTS", "sparse-always,no-inplace,chacha20,previous,split-3,parallel-3", ["all", ...variantNames]);
     return {
         largeMiB: num("DVM_BENCH_LARGE_MIB", 1024, 1),
         smallFiles: num("DVM_BENCH_SMALL_FILES", 30000, 100),
@@ -78,7 +81,7 @@ export const params = () => {
         scaleExperiments: scaleExperiments(),
         scaleExperimentReps: num("DVM_BENCH_SCALE_EXPERIMENT_REPS", 1, 1),
         idleSeconds: num("DVM_BENCH_IDLE_SECONDS", 20, 5),
-        only: list("DVM_BENCH_ONLY", "dataplane,scale", ["dataplane", "scale"]),
+        only: list("DVM_BENCH_ONLY", "dataplane,scale,e2e", ["dataplane", "scale", "e2e"]),
         datasets: list("DVM_BENCH_DATASETS", "large,small", ["large", "small"]),
         variants: variants.includes("all") ? variantNames : variants,
         out: process.env.DVM_BENCH_OUT || __dirname,
@@ -219,16 +222,38 @@ async function dataplane(p: Params, variants: Variant[]): Promise<{ runs: RunSam
     }
 }
 
-function e2eStatus(): { measured: false; reason: string } {
-    const root = path.join(__dirname, "..");
-    const scripts = fs.readdirSync(path.join(root, "scripts")).filter((f) => /^e2e.*\.sh$/.test(f));
-    if (scripts.length === 0) {
-        return { measured: false, reason: "no end-to-end tier yet (scripts/e2e*.sh does not exist when this run was made), so there is no wave through real clusters and the Pulumi engine to time" };
+const E2E_HOW = "make bench-e2e (only this step) or DVM_BENCH_E2E=1 make bench; make toolchain builds the engine beforehand";
+
+/** The end-to-end step (bench/e2e.ts through scripts/bench-e2e.sh): run, or why not. A failed step is recorded as not
+ * measured (the other results are still written) and makes the run exit non-zero. */
+function e2eStep(p: Params): E2EResult & { failed?: boolean } {
+    if (!p.only.includes("e2e")) return { measured: false, reason: `not selected (DVM_BENCH_ONLY=${p.only.join(",")})`, how: "DVM_BENCH_ONLY=dataplane,scale,e2e (the default)" };
+    const mode = (process.env.DVM_BENCH_E2E ?? "auto").trim() || "auto";
+    if (!["0", "1", "auto"].includes(mode)) throw new Error(`DVM_BENCH_E2E must be 0, 1 or auto, got ${JSON.stringify(mode)}; example: DVM_BENCH_E2E=auto`);
+    if (mode === "0") return { measured: false, reason: "switched off (DVM_BENCH_E2E=0)", how: E2E_HOW };
+    const script = path.join(__dirname, "..", "scripts", "bench-e2e.sh");
+    if (mode === "auto") {
+        const check = spawnSync("bash", [script, "--check"], { encoding: "utf8" });
+        if (check.status !== 0) {
+            const reason = (check.stdout + check.stderr).trim() || `scripts/bench-e2e.sh --check exited ${check.status}`;
+            log(`end-to-end step not run: ${reason}; run it with ${E2E_HOW}`);
+            return { measured: false, reason, how: E2E_HOW };
+        }
     }
-    return {
-        measured: false,
-        reason: `the end-to-end tier (scripts/${scripts.join(", scripts/")}) exists, but make bench does not drive it: it needs the local cluster pair and the engine toolchain, which a fresh clone builds in about 25 minutes (make toolchain), beyond this benchmark's 15-minute budget, and the clusters are shared with the e2e tier's own runs`,
-    };
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dvm-bench-e2e-"));
+    const out = path.join(dir, "e2e.json");
+    try {
+        log(`end-to-end step (DVM_BENCH_E2E=${mode}): scripts/bench-e2e.sh`);
+        const r = spawnSync("bash", [script, out], { stdio: ["ignore", "inherit", "inherit"] });
+        if (r.status !== 0 || !fs.existsSync(out)) {
+            const reason = `the step failed (scripts/bench-e2e.sh exited ${r.status ?? r.signal}; its log is above)`;
+            log(`end-to-end step: ${reason}`);
+            return { measured: false, reason, how: E2E_HOW, failed: true };
+        }
+        return JSON.parse(fs.readFileSync(out, "utf8")) as E2EResult;
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
 }
 
 async function main(): Promise<void> {
@@ -241,6 +266,7 @@ async function main(): Promise<void> {
     let scale: ScaleSample[] = [];
     if (p.only.includes("dataplane")) dp = await dataplane(p, variants);
     if (p.only.includes("scale") && p.scale.length > 0) scale = runScale(p.scale, p.scaleReps, log, p.scaleExperiments, p.scaleExperimentReps);
+    const { failed: e2eFailed, ...e2e } = e2eStep(p);
     const exponent = {
         time: growthExponent(scale.filter((s) => s.experiments.length === 0).map((s) => [s.pvcs, s.constructSeconds])),
         memory: growthExponent(scale.filter((s) => s.experiments.length === 0).map((s) => [s.pvcs, s.peakRssMiB - s.baseRssMiB])),
@@ -255,7 +281,7 @@ async function main(): Promise<void> {
         idle: dp?.idle,
         scale,
         scaleExponent: exponent,
-        e2e: e2eStatus(),
+        e2e,
     };
     const table = writeReports(results, p.out);
     if (process.env.DVM_BENCH_README === "1") {
@@ -264,6 +290,10 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`${table}\n`);
     log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote ${path.join(p.out, "results.json")}, results.md, throughput.png`);
+    if (e2eFailed) {
+        log("FAILED: the end-to-end step failed (the other results are written; see its log above)");
+        process.exitCode = 1;
+    }
 }
 
 export type Results = {
@@ -277,15 +307,15 @@ export type Results = {
     idle?: IdleSample;
     scale: ScaleSample[];
     scaleExponent: { time: number; memory: number };
-    e2e: { measured: false; reason: string };
+    /** the end-to-end step; runs before it was measured carry only `{measured: false, reason}` */
+    e2e?: E2EResult;
 };
 
 /** `bench/run.ts --report <results.json>`: rewrite results.md, the chart (and with DVM_BENCH_README=1 the README block)
- * from a saved run, e.g. after a change of the report's format; the e2e status is taken afresh. */
+ * from a saved run, e.g. after a change of the report's format; what the run measured (or why not) is kept. */
 function rerender(file: string): void {
     const r = JSON.parse(fs.readFileSync(file, "utf8")) as Results & { summary?: unknown };
     delete r.summary;
-    r.e2e = e2eStatus();
     const out = path.dirname(path.resolve(file));
     const table = writeReports(r, out);
     if (process.env.DVM_BENCH_README === "1") updateReadme(path.join(__dirname, "..", "README.md"), table);

@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { DEFAULT_RSYNC } from "../config/validate";
 import { CONFIG_FILES } from "../components/layout";
+import type { RsyncOptions } from "../config/plan";
 import type { Tweaks } from "./dataplane";
 
 export interface Variant extends Tweaks {
@@ -42,15 +43,15 @@ export const VARIANTS: Record<string, Variant> = {
         description: "dvm:rsync.info PROGRESS2,STATS2,DEL2,SKIP2: no per-file COPY2/FLIST2 lines in the log",
         rsync: () => ({ ...DEFAULT_RSYNC, info: "PROGRESS2,STATS2,DEL2,SKIP2" }),
     },
-    "no-sparse": {
-        name: "no-sparse",
-        description: "without --sparse (rsyncClientArgs always adds it): the receiver no longer scans every block for zeros",
-        args: (a) => a.filter((x) => x !== "--sparse"),
+    "sparse-always": {
+        name: "sparse-always",
+        description: "dvm:rsync.sparse true (--sparse for every PVC; the default auto adds it only where rsync-client.sh finds a file with holes)",
+        rsync: () => ({ ...DEFAULT_RSYNC, sparse: true }),
     },
-    inplace: {
-        name: "inplace",
-        description: "dvm:rsync.extras [--inplace]: write files in place, no temporary file + rename per file",
-        rsync: () => ({ ...DEFAULT_RSYNC, extras: ["--inplace"] }),
+    "no-inplace": {
+        name: "no-inplace",
+        description: "dvm:rsync.inplace false (a temporary file + rename per file; the default auto writes in place into an empty destination)",
+        rsync: () => ({ ...DEFAULT_RSYNC, inplace: false }),
     },
     nodelay: {
         name: "nodelay",
@@ -66,12 +67,16 @@ export const VARIANTS: Record<string, Variant> = {
             return out;
         }),
     },
-    aes128: {
-        name: "aes128",
-        description: "stunnel ciphersuites TLS_AES_128_GCM_SHA256 first (AES-128-GCM instead of AES-256-GCM)",
+    chacha20: {
+        name: "chacha20",
+        description: "stunnel ciphersuites with TLS_CHACHA20_POLY1305_SHA256 first: the suite the tunnel negotiated before AES-128-GCM came first (the AES-256-GCM suite listed first then is never usable with stunnel's SHA-256-bound PSKs)",
         tweakConfig: (dir) => {
             for (const f of [CONFIG_FILES.stunnelServer, CONFIG_FILES.stunnelClient]) {
-                editConf(dir, f, (t) => t.replace(/^ciphersuites = .*$/m, "ciphersuites = TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"));
+                editConf(dir, f, (t) => {
+                    const out = t.replace(/^ciphersuites = .*$/m, "ciphersuites = TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256");
+                    if (out === t) throw new Error(`variant chacha20: ${f} has no ciphersuites line; update bench/variants.ts`);
+                    return out;
+                });
             }
         },
     },
@@ -96,13 +101,18 @@ export function combine(name: string, parts: string[]): Variant {
         if (!v) throw new Error(`variant ${name}: unknown part ${JSON.stringify(p)}; one of ${Object.keys(VARIANTS).join(", ")}`);
         return v;
     });
-    const rsyncs = vs.filter((v) => v.rsync).map((v) => v.rsync!());
+    // each part's change against the defaults (a part returns the whole option set; merging those would let a later
+    // part's defaults undo an earlier part's change)
+    const changes = vs.filter((v) => v.rsync).map((v) => {
+        const r = v.rsync!();
+        return Object.fromEntries(Object.entries(r).filter(([k, val]) => JSON.stringify(val) !== JSON.stringify(DEFAULT_RSYNC[k as keyof RsyncOptions])));
+    });
     return {
         name,
         description: `${parts.join(" + ")} together`,
-        rsync: rsyncs.length === 0 ? undefined : () => ({
-            ...DEFAULT_RSYNC, ...Object.assign({}, ...rsyncs),
-            extras: rsyncs.flatMap((r) => r.extras),
+        rsync: changes.length === 0 ? undefined : () => ({
+            ...DEFAULT_RSYNC, ...Object.assign({}, ...changes),
+            extras: vs.filter((v) => v.rsync).flatMap((v) => v.rsync!().extras),
         }),
         args: (a) => vs.reduce((acc, v) => (v.args ? v.args(acc) : acc), a),
         tweakConfig: (dir) => vs.forEach((v) => v.tweakConfig?.(dir)),
@@ -112,5 +122,9 @@ export function combine(name: string, parts: string[]): Variant {
     };
 }
 
-// (the faster tunnel probe, once the variant "probe-fast", is in rsync-client.sh since commit 6cdf96f)
-VARIANTS.proposed = combine("proposed", ["no-sparse", "inplace"]);
+// (the faster tunnel probe, once the variant "probe-fast", is in rsync-client.sh since commit 6cdf96f; the former
+// variants no-sparse, inplace, proposed and aes128 became defaults in issue 8: their opposites are above)
+VARIANTS.previous = {
+    ...combine("previous", ["sparse-always", "no-inplace", "chacha20"]),
+    description: "sparse-always + no-inplace + chacha20 together: the generated configuration before issue 8 adopted sparse auto, inplace auto and AES-128-GCM",
+};

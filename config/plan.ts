@@ -22,6 +22,11 @@ export interface EndpointConfig {
     nodePort?: number;
 }
 
+/** `dvm:rsync.sparse`. */
+export type SparseMode = "auto" | boolean;
+/** `dvm:rsync.inplace`. */
+export type InplaceMode = "auto" | boolean;
+
 export interface RsyncOptions {
     archive: boolean;
     delete: boolean;
@@ -39,8 +44,13 @@ export interface RsyncOptions {
     verify: boolean;
     /** rsync --timeout: seconds without I/O before an attempt is abandoned (and retried); 0/undefined = none. */
     timeout?: number;
-    /** rsync --sparse (default on): sparse files stay sparse; off is faster for large files without holes. */
-    sparse?: boolean;
+    /** rsync --sparse: `auto` (default) = per PVC, only when its source holds a file with holes (rsync-client.sh scans
+     * before the copy); true = always (sparse files stay sparse); false = never (faster for files without holes). */
+    sparse?: SparseMode;
+    /** rsync --inplace: `auto` (default) = per PVC, only when the destination volume is empty (a first copy: no
+     * temporary file + rename per file); true = always (also on later passes: no second copy of a changed large file
+     * on the destination, but a hard-link group split on the source then changes every name of it); false = never. */
+    inplace?: InplaceMode;
 }
 
 export interface SecurityOptions {

@@ -73,9 +73,12 @@ const FORBIDDEN_LONG: Record<string, string> = {
     "no-recursive": "would skip the contents of every volume",
     timeout: "is set by dvm from dvm:rsync.timeout",
     sparse: "is set by dvm from dvm:rsync.sparse",
+    "no-sparse": "is set by dvm from dvm:rsync.sparse",
+    inplace: "is set by dvm from dvm:rsync.inplace",
+    "no-inplace": "is set by dvm from dvm:rsync.inplace",
 };
 /** Short options with the same effects ('e' = --rsh, 'n' = --dry-run, 'M' = --remote-option). */
-const FORBIDDEN_SHORT: Record<string, string> = { e: "rsh", n: "dry-run", M: "remote-option" };
+const FORBIDDEN_SHORT: Record<string, string> = { e: "rsh", n: "dry-run", M: "remote-option", S: "sparse" };
 
 const LONG_OPTION = /^--([a-z0-9][a-z0-9-]*)(=(.*))?$/s;
 const SHORT_OPTIONS = /^-([a-zA-Z0-9]+)$/;
@@ -92,6 +95,7 @@ export function rsyncExtraError(option: unknown): string | undefined {
     const long = LONG_OPTION.exec(option);
     if (long) {
         const name = long[1];
+        if (name.startsWith("dvm-")) return `--${name} is not allowed: options starting --dvm- belong to dvm's rsync-client.sh and are set by dvm (dvm:rsync.sparse, dvm:rsync.inplace)`;
         const reason = Object.prototype.hasOwnProperty.call(FORBIDDEN_LONG, name) ? FORBIDDEN_LONG[name] : undefined;
         return reason ? `--${name} is not allowed: it ${reason}` : undefined;
     }

@@ -14,7 +14,7 @@ export const DEFAULT_RSYNC_INFO = "COPY2,DEL2,REMOVE2,SKIP2,FLIST2,PROGRESS2,STA
 
 export const DEFAULT_RSYNC: RsyncOptions = {
     archive: true, delete: true, hardLinks: true, partial: true, bwlimit: 0, info: DEFAULT_RSYNC_INFO,
-    extras: [], backoffLimit: 20, verify: false, timeout: 600, sparse: true,
+    extras: [], backoffLimit: 20, verify: false, timeout: 600, sparse: "auto", inplace: "auto",
 };
 export const DEFAULT_SECURITY: SecurityOptions = {
     runAsRoot: false, superPrivileged: false, sourceSupplementalGroups: [], targetSupplementalGroups: [],
@@ -80,6 +80,15 @@ function bool(p: Problems, v: unknown, where: string, dflt: boolean, example: st
     if (typeof v === "boolean") return v;
     if (v === "true" || v === "false") return v === "true";
     p.add(where, `must be true or false, got ${describe(v)}`, example);
+    return dflt;
+}
+
+/** `auto`, true or false (a string "true"/"false" from `pulumi config set --path` counts as the boolean). */
+function autoBool(p: Problems, v: unknown, where: string, dflt: "auto" | boolean, example: string): "auto" | boolean {
+    if (v === undefined) return dflt;
+    if (typeof v === "boolean" || v === "auto") return v;
+    if (v === "true" || v === "false") return v === "true";
+    p.add(where, `must be auto, true or false, got ${describe(v)}`, example);
     return dflt;
 }
 
@@ -262,7 +271,10 @@ function rsyncOptions(p: Problems, v: unknown): RsyncOptions {
         extras,
         backoffLimit: int(p, o.backoffLimit, `${where}.backoffLimit`, d.backoffLimit, 0, 100, "pulumi config set --path dvm:rsync.backoffLimit 20"),
         verify: bool(p, o.verify, `${where}.verify`, d.verify, EXAMPLES.rsync),
-        sparse: bool(p, o.sparse, `${where}.sparse`, d.sparse!, "pulumi config set --path dvm:rsync.sparse false   # faster when no volume holds sparse files"),
+        sparse: autoBool(p, o.sparse, `${where}.sparse`, d.sparse!,
+            "pulumi config set --path dvm:rsync.sparse auto   # --sparse only for PVCs with sparse files (or true: always, false: never)"),
+        inplace: autoBool(p, o.inplace, `${where}.inplace`, d.inplace!,
+            "pulumi config set --path dvm:rsync.inplace auto   # --inplace only into empty destination volumes (or true: always, false: never)"),
         timeout: int(p, o.timeout, `${where}.timeout`, d.timeout!, 0, 86400, "pulumi config set --path dvm:rsync.timeout 600   # seconds without I/O; 0 = wait forever"),
     };
 }

@@ -1,15 +1,23 @@
 // The rsync client command line, as an argument list (never a shell string). The source pod's `rsync` container gets
 // `rsyncClientArgs(...)` as its `args`; components/transfer/scripts/rsync-client.sh passes the options to rsync
-// word for word and adds `--exclude=/lost+found` (and `--checksum` for a `:verify` PVC).
+// word for word and adds `--exclude=/lost+found` (and `--checksum` for a `:verify` PVC). Words starting `--dvm-` are
+// options of the script itself, never passed to rsync (components/transfer/PROTOCOL.md).
 import { PvcPlan, RsyncOptions } from "../../config/plan";
 
 /** rsync options from `dvm:rsync`, in a stable order, followed by the (already validated) extras.
  *
  * Always added, whatever the config says:
  * - `--numeric-ids`: the two pods have unrelated /etc/passwd files, so owners travel as numbers (as in MTC).
- * Added unless `dvm:rsync.sparse` is false:
- * - `--sparse`: a sparse file (VM disk, database file) stays sparse, so it cannot outgrow a destination PVC of the
- *   source's size (costs ~21% CPU on large files without holes: bench/). */
+ * From `dvm:rsync.sparse` (`auto` unless set):
+ * - `--sparse` (true): a sparse file (VM disk, database file) stays sparse, so it cannot outgrow a destination PVC of
+ *   the source's size; costs ~21% CPU on large files without holes (bench/).
+ * - `--dvm-sparse-if-holes` (auto): the script scans each source PVC before its copy and adds `--sparse` only when a
+ *   file there has fewer bytes allocated than its size.
+ * From `dvm:rsync.inplace` (`auto` unless set):
+ * - `--inplace` (true): files are written in place, never as a temporary file renamed over the old one.
+ * - `--dvm-inplace-if-empty` (auto): the script adds `--inplace` only for a PVC whose destination volume is empty
+ *   (the first copy: -21% CPU on small files, bench/). Later passes then replace changed files by rename, so a
+ *   hard-link group that was split on the source never rewrites the other names of its old destination inode. */
 export function rsyncOptionArgs(o: RsyncOptions): string[] {
     const args: string[] = [];
     if (o.archive) args.push("--archive");
@@ -25,7 +33,14 @@ export function rsyncOptionArgs(o: RsyncOptions): string[] {
     if (o.timeout !== undefined && o.timeout > 0) args.push(`--timeout=${o.timeout}`);
     if (o.verify) args.push("--checksum");
     args.push("--numeric-ids");
-    if (o.sparse !== false) args.push("--sparse");
+    const sparse = o.sparse ?? "auto";
+    if (sparse === true) args.push("--sparse");
+    else if (sparse === "auto") args.push("--dvm-sparse-if-holes");
+    else if (sparse !== false) throw new Error(`dvm:rsync.sparse must be auto, true or false, got ${JSON.stringify(sparse)}; example: sparse: auto`);
+    const inplace = o.inplace ?? "auto";
+    if (inplace === true) args.push("--inplace");
+    else if (inplace === "auto") args.push("--dvm-inplace-if-empty");
+    else if (inplace !== false) throw new Error(`dvm:rsync.inplace must be auto, true or false, got ${JSON.stringify(inplace)}; example: inplace: auto`);
     if (o.info !== "") {
         if (!/^[A-Za-z0-9,]+$/.test(o.info)) {
             throw new Error(`dvm:rsync.info must be a comma-separated list of rsync --info flags, got ${JSON.stringify(o.info)}; example: info: "COPY2,DEL2,REMOVE2,SKIP2,FLIST2,PROGRESS2,STATS2"`);

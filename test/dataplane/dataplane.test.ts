@@ -81,6 +81,10 @@ describe("data plane on real rsync + stunnel between two network namespaces", fu
         assert.ok(run.doneFile, "done-file written");
         assert.deepEqual(dvmLines(run.log, "pvc-end").map((r) => [r.pvc, r.result, r.exit]), [["data", "ok", "0"], ["db", "ok", "0"]]);
         assert.deepEqual(dvmLines(run.log, "done"), [{ exit: "0" }]);
+        // as generated (dvm:rsync.sparse and .inplace auto): both sources hold a sparse file, both destinations are
+        // empty, so each PVC is copied with --sparse and --inplace
+        assert.deepEqual(dvmLines(run.log, "pvc-start").map((r) => [r.pvc, r.sparse, r["sparse-scan"], r.inplace, r.destination]),
+            [["data", "on", "holes", "on", "empty"], ["db", "on", "holes", "on", "empty"]]);
         fixture("dataplane-first-pass.log", run.log);
         // the destination pod's rsyncd logs to its container log (stdout)
         assert.match(dest.rsyncd.log(), /rsync allowed access on module data from localhost \(127\.0\.0\.1\)/);
@@ -110,10 +114,13 @@ describe("data plane on real rsync + stunnel between two network namespaces", fu
         if (insideCap.dropped === 0) assert.deepEqual(seenInside, markers, "control: every marker visible on the pod-local plaintext hop");
         else assert.ok(seenInside.length > 0, `control: no marker visible on the plaintext hop (capture dropped ${insideCap.dropped} of ${insideCap.received})`);
         // TLS 1.3 negotiated (ServerHello supported_versions), no other version ever
-        const versions = sh("tshark", ["-r", path.join(work, "veth.pcap"), "-d", `tcp.port==${L.STUNNEL_PORT},tls`, "-Y", "tls.handshake.type == 2",
-            "-T", "fields", "-e", "tls.handshake.extensions.supported_version"]).out.split("\n").filter((l) => l !== "");
+        const hellos = sh("tshark", ["-r", path.join(work, "veth.pcap"), "-d", `tcp.port==${L.STUNNEL_PORT},tls`, "-Y", "tls.handshake.type == 2",
+            "-T", "fields", "-e", "tls.handshake.extensions.supported_version", "-e", "tls.handshake.ciphersuite"]).out.split("\n").filter((l) => l !== "");
+        const versions = hellos.map((l) => l.split("\t")[0]);
         assert.ok(versions.length >= 1, "at least one TLS handshake captured");
         for (const v of versions) assert.equal(v, "0x0304", "every ServerHello selects TLS 1.3");
+        // the suite stunnel.ts puts first is the one negotiated (0x1301 = TLS_AES_128_GCM_SHA256)
+        for (const l of hellos) assert.equal(l.split("\t")[1], "0x1301", `ServerHello selects TLS_AES_128_GCM_SHA256: ${l}`);
         console.log(`      first pass: ${run.seconds.toFixed(1)} s, ${wireBytes.length} bytes captured, TLS versions ${[...new Set(versions)].join(",")}`);
         for (const f of ["veth.pcap", "lo.pcap"]) fs.rmSync(path.join(work, f)); // hundreds of MB each
     });
@@ -320,6 +327,9 @@ describe("data plane on real rsync + stunnel between two network namespaces", fu
             pod2.startStunnel();
             const run = await pod.wait();
             assert.equal(run.rsyncExit, 0, explain(run));
+            // the destination was empty: every attempt wrote in place (the decision is made once, before attempt 1),
+            // so the partial data sat under the file's own name and the retry resumed from it
+            assert.deepEqual([...new Set(dvmLines(run.log, "pvc-start").map((r) => `${r.inplace} ${r.destination}`))], ["on empty"]);
             const ends = dvmLines(run.log, "pvc-end");
             assert.equal(ends[ends.length - 1].result, "ok");
             assert.ok(ends.length >= 2);
@@ -409,6 +419,164 @@ describe("data plane on real rsync + stunnel between two network namespaces", fu
             assert.match(end[0].warning, /vanished/);
             assert.equal(fs.statSync(path.join(liveDst, "a.bin")).size, 24 << 20);
             fixture("dataplane-vanished.log", run.log);
+        } finally {
+            await pod2.stop();
+            await dest.start();
+        }
+    });
+
+    it("sparse auto: --sparse only for a PVC holding a file with holes, found anywhere, never through a symlink", async function () {
+        // "plain": no holes, but 8 MiB of written zeros (rsync --sparse would turn them into a hole on the
+        // destination, so the copy shows whether --sparse reached rsync) and symlinks to a sparse file and to a
+        // directory holding one, in another mounted PVC (followed, they would turn --sparse on)
+        const root = path.join(work, "src-sparse");
+        const plain = path.join(root, "plain");
+        const holes = path.join(root, "holes");
+        fs.mkdirSync(path.join(plain, "d"), { recursive: true });
+        fs.writeFileSync(path.join(plain, "zeros.bin"), Buffer.alloc(8 << 20));
+        fs.writeFileSync(path.join(plain, "d", "empty"), "");
+        for (const n of ["with space", "new\nline", "-e", "--sparse"]) fs.writeFileSync(path.join(plain, "d", n), n);
+        fs.symlinkSync(`${L.SOURCE_ROOT}/holes/deep/new\nline dir/disk.img`, path.join(plain, "link-to-sparse-file"));
+        fs.symlinkSync(`${L.SOURCE_ROOT}/holes/deep`, path.join(plain, "link-to-sparse-dir"));
+        fs.mkdirSync(path.join(plain, "lost+found"), { mode: 0o700 });
+        // "holes": the same, plus one sparse file deep under odd directory names (and a holey lost+found file that
+        // must not count: rsync leaves lost+found behind)
+        fs.cpSync(plain, holes, { recursive: true, verbatimSymlinks: true });
+        fs.writeFileSync(path.join(plain, "lost+found", "#99"), Buffer.alloc(0));
+        fs.truncateSync(path.join(plain, "lost+found", "#99"), 64 << 20);
+        const img = path.join(holes, "deep", "new\nline dir", "disk.img");
+        fs.mkdirSync(path.dirname(img), { recursive: true });
+        fs.writeFileSync(img, "data at the start");
+        fs.truncateSync(img, 32 << 20);
+        const sources = { plain, holes };
+        const targets = { plain: path.join(work, "dst-sparse", "plain"), holes: path.join(work, "dst-sparse", "holes") };
+        for (const d of Object.values(targets)) fs.mkdirSync(d, { recursive: true });
+        const logDir = path.join(work, "ns-sparse");
+        const r = new Rendered(logDir, { creds, modules: Object.keys(targets), runAsRoot: true });
+        await dest.stop();
+        const pod2 = new DestinationPod(r, targets, { runAsRoot: true, logDir });
+        try {
+            await pod2.start();
+            const run = await new SourcePod(r, sources, clientArgs({}, [pvc("plain"), pvc("holes")]), { runAsRoot: true, logDir, name: "sparse-auto" }).start().wait();
+            assert.equal(run.rsyncExit, 0, explain(run));
+            const starts = dvmLines(run.log, "pvc-start");
+            assert.deepEqual(starts.map((e) => [e.pvc, e.sparse, e["sparse-scan"]]), [["plain", "off", "no-holes"], ["holes", "on", "holes"]]);
+            for (const e of starts) assert.match(e["scan-ms"], /^[0-9]+$/);
+            const blocks = (f: string) => fs.statSync(f).blocks * 512;
+            // without --sparse the zeros arrive as written data; with it they become a hole
+            assert.ok(blocks(path.join(targets.plain, "zeros.bin")) >= 8 << 20, "plain: copied without --sparse");
+            assert.ok(blocks(path.join(targets.holes, "zeros.bin")) < 1 << 20, "holes: copied with --sparse");
+            assert.ok(blocks(path.join(targets.holes, "deep", "new\nline dir", "disk.img")) < 1 << 20, "the sparse file stays sparse");
+            for (const n of Object.keys(sources)) {
+                assert.deepEqual(diff(snapshot(sources[n as keyof typeof sources], ["lost+found"]), snapshot(targets[n as keyof typeof targets]), { owners: asRoot }), [], n);
+            }
+            console.log(`      sparse scan: ${starts.map((e) => `${e.pvc} ${e["scan-ms"]} ms`).join(", ")}`);
+        } finally {
+            await pod2.stop();
+            await dest.start();
+        }
+    });
+
+    it("inplace with a non-root daemon: read-only files, hard-link groups split on the source, type changes", async function () {
+        // a small tree owned by the pods' user (the non-root daemon cannot keep other owners)
+        const app = path.join(work, "src-inplace", "app");
+        const out = path.join(work, "dst-inplace", "app");
+        const f = (rel: string) => path.join(app, rel);
+        // every write gets its own whole-second mtime (rsync's quick check compares seconds)
+        let clock = Date.UTC(2022, 0, 1);
+        const write = (rel: string, text: string, mode = 0o644) => {
+            fs.mkdirSync(path.dirname(f(rel)), { recursive: true });
+            if (fs.existsSync(f(rel))) fs.chmodSync(f(rel), 0o644);
+            fs.writeFileSync(f(rel), text);
+            fs.chmodSync(f(rel), mode);
+            clock += 1000;
+            fs.utimesSync(f(rel), new Date(clock), new Date(clock));
+        };
+        const replace = (rel: string, make: () => void) => { fs.rmSync(f(rel), { recursive: true, force: true }); make(); };
+        write("ro/readonly", "first\n", 0o444);
+        write("ro/owner-only", "first\n", 0o400);
+        write("links/a", "one inode, three names\n");
+        fs.linkSync(f("links/a"), f("links/b"));
+        fs.linkSync(f("links/a"), f("links/c"));
+        write("types/file-to-link", "file\n");
+        write("types/file-to-dir", "file\n");
+        write("types/dir-to-file/inside", "x\n");
+        write("types/dir-to-link/inside", "x\n");
+        fs.symlinkSync("../ro/readonly", f("types/link-to-file"));
+        fs.symlinkSync("../ro", f("types/link-to-dir"));
+        for (let i = 0; i < 50; i++) write(`bulk/f-${i}`, `bulk ${i}\n`.repeat(i + 1));
+        fs.mkdirSync(out, { recursive: true });
+        // ... and so does every directory and symlink after a change (one changed within the second of the
+        // destination's own update would look unchanged to rsync and keep the destination's time)
+        const own = () => {
+            sh("chown", ["-hR", "1000:2000", app]);
+            const walk = (d: string) => {
+                for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+                    const p = path.join(d, e.name);
+                    if (e.isDirectory()) walk(p);
+                    clock += 1000;
+                    if (e.isDirectory()) fs.utimesSync(p, new Date(clock), new Date(clock));
+                    else if (e.isSymbolicLink()) fs.lutimesSync(p, new Date(clock), new Date(clock));
+                }
+            };
+            walk(app);
+        };
+        own();
+        stampTimes(app);
+        sh("chown", ["1000:2000", out]);
+
+        const logDir = path.join(work, "ns-inplace");
+        const r = new Rendered(logDir, { creds: generateCredentials(), modules: ["app"], runAsRoot: false, secretGid: 2000 });
+        await dest.stop();
+        const pod2 = new DestinationPod(r, { app: out }, { runAsRoot: false, user: "1000:1000:2000", logDir });
+        let n = 0;
+        const pass = async (o: Parameters<typeof clientArgs>[0], want: string) => {
+            const run = await new SourcePod(r, { app }, clientArgs(o, [pvc("app")]), { runAsRoot: false, user: "1000:1000:2000", logDir, name: `inplace-${++n}`, env: { DVM_BACKOFF_LIMIT: 0 } }).start().wait();
+            assert.equal(run.rsyncExit, 0, explain(run));
+            const start = dvmLines(run.log, "pvc-start")[0];
+            assert.equal(`inplace=${start.inplace}${start.destination ? ` destination=${start.destination}` : ""}`, want, run.log.slice(0, 400));
+            return diff(snapshot(app), snapshot(out), { owners: true });
+        };
+        // the non-root daemon runs in place on the first copy of a read-only file too; later changes of
+        // read-only files, a split hard-link group and every type change arrive exactly: by rename (auto) and in
+        // place (true)
+        const mutate = (round: number) => {
+            write("ro/readonly", `changed ${round}, longer than before\n`, 0o444);
+            write("ro/owner-only", `changed ${round}\n`, 0o400);
+            if (round === 1) {
+                replace("links/b", () => write("links/b", "b now has its own inode and content\n"));
+                replace("types/file-to-link", () => fs.symlinkSync("../bulk/f-1", f("types/file-to-link")));
+                replace("types/file-to-dir", () => write("types/file-to-dir/now-a-dir", "y\n"));
+                replace("types/dir-to-file", () => write("types/dir-to-file", "now a file\n"));
+                replace("types/dir-to-link", () => fs.symlinkSync("../bulk", f("types/dir-to-link")));
+                replace("types/link-to-file", () => write("types/link-to-file", "now a file\n"));
+                replace("types/link-to-dir", () => write("types/link-to-dir/inside", "now a dir\n"));
+            } else {
+                // and back again
+                replace("types/file-to-link", () => write("types/file-to-link", "a file again\n"));
+                replace("types/file-to-dir", () => write("types/file-to-dir", "a file again\n"));
+                replace("types/dir-to-file", () => write("types/dir-to-file/inside", "a dir again\n"));
+                replace("types/dir-to-link", () => write("types/dir-to-link/inside", "a dir again\n"));
+                replace("types/link-to-file", () => fs.symlinkSync("../ro/owner-only", f("types/link-to-file")));
+                replace("types/link-to-dir", () => fs.symlinkSync("../links", f("types/link-to-dir")));
+            }
+            own();
+        };
+        try {
+            await pod2.start();
+            assert.deepEqual(await pass({}, "inplace=on destination=empty"), [], "first copy");
+            mutate(1);
+            assert.deepEqual(await pass({}, "inplace=off destination=not-empty"), [], "auto: later pass by rename");
+            mutate(2);
+            assert.deepEqual(await pass({ inplace: true }, "inplace=on"), [], "inplace: true");
+            // Why auto is the default and not true: in place, a destination inode that two names still share is
+            // rewritten for both when the source splits the group (rsync's documented --inplace behaviour).
+            replace("links/c", () => write("links/c", "c split off with new content\n"));
+            own();
+            const split = await pass({ inplace: true }, "inplace=on");
+            assert.ok(split.some((l) => l.startsWith('"links/a": sha256')), `inplace: true rewrote links/a through its shared inode: ${split.join("; ")}`);
+            // the next pass (auto: by rename) repairs it
+            assert.deepEqual(await pass({}, "inplace=off destination=not-empty"), [], "a later auto pass repairs it");
         } finally {
             await pod2.stop();
             await dest.start();

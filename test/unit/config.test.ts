@@ -54,6 +54,8 @@ describe("config: stack config", () => {
         assert.strictEqual(c.pass, DEFAULTS.pass);
         assert.strictEqual(c.credentialsVersion, 1);
         assert.strictEqual(c.rsync.backoffLimit, 20);
+        assert.strictEqual(c.rsync.sparse, "auto");
+        assert.strictEqual(c.rsync.inplace, "auto");
         assert.strictEqual(c.destination.endpoint.type, "route");
         assert.strictEqual(c.render, undefined);
         assert.match(c.transferImage, /rsync/);
@@ -101,6 +103,12 @@ describe("config: stack config", () => {
             ["/etc/passwd", /not an option/],
             ["---x", /not a plain rsync option/],
             ["--timeout=0", /dvm:rsync.timeout/],
+            ["--sparse", /dvm:rsync\.sparse/],
+            ["-aS", /--sparse.*dvm:rsync\.sparse/],
+            ["--no-sparse", /dvm:rsync\.sparse/],
+            ["--inplace", /dvm:rsync\.inplace/],
+            ["--no-inplace", /dvm:rsync\.inplace/],
+            ["--dvm-sparse-if-holes", /rsync-client\.sh.*dvm:rsync\.sparse/],
         ];
         for (const [option, why] of bad) {
             const reason = rsyncExtraError(option);
@@ -113,6 +121,18 @@ describe("config: stack config", () => {
         rejects(() => validateStackConfig(baseConfig({ rsync: { extras: ["--compress", "--remove-source-files"] } })), "dvm:rsync.extras[1]");
         rejects(() => validateStackConfig(baseConfig({ rsync: { extras: "--compress" } })), "dvm:rsync.extras", /list/);
         assert.deepStrictEqual(validateStackConfig(baseConfig({ rsync: { extras: ["--compress"] } })).rsync.extras, ["--compress"]);
+    });
+
+    it("sparse and inplace: auto, true or false (also as the strings `pulumi config set --path` stores)", () => {
+        for (const key of ["sparse", "inplace"] as const) {
+            for (const [raw, want] of [["auto", "auto"], [true, true], [false, false], ["true", true], ["false", false]] as const) {
+                assert.strictEqual(validateStackConfig(baseConfig({ rsync: { [key]: raw } })).rsync[key], want, `${key}: ${raw}`);
+            }
+            for (const bad of ["yes", "Auto", 1, ["auto"]]) {
+                const msg = rejects(() => validateStackConfig(baseConfig({ rsync: { [key]: bad } })), `dvm:rsync.${key}`, /must be auto, true or false, got /);
+                assert.match(msg, new RegExp(`pulumi config set --path dvm:rsync\\.${key} auto`), "the example is a valid command");
+            }
+        }
     });
 
     it("keeps the progress and stats output dvm reads", () => {

@@ -58,6 +58,20 @@ describe("progress parser: number and event syntax", () => {
 });
 
 describe("progress parser on real rsync output", () => {
+    it("reads pvc-start lines with the per-PVC sparse/inplace decisions the same as without them", () => {
+        // rsync-client.sh logs its --dvm-sparse-if-holes / --dvm-inplace-if-empty decisions on pvc-start
+        // (components/transfer/PROTOCOL.md); a real log with and without those keys must give the same records
+        const text = fixture("local-retried.log");
+        const withKeys = text.replace(/^(dvm: pvc-start .*)$/gm, "$1 sparse=off sparse-scan=no-holes scan-ms=12 inplace=on destination=empty");
+        assert.notStrictEqual(withKeys, text);
+        const a = parseTransferLogs(text, { pvcs: PVCS });
+        const b = parseTransferLogs(withKeys, { pvcs: PVCS });
+        assert.deepStrictEqual(b, a);
+        assert.strictEqual(a.pvcs.postgresql.attempts, 2);
+        assert.deepStrictEqual(parseEvent("dvm: pvc-start pvc=data target=data attempt=1 max=3 sparse=on sparse-scan=holes scan-ms=40 inplace=off destination=not-empty")!.fields,
+            { pvc: "data", target: "data", attempt: "1", max: "3", sparse: "on", "sparse-scan": "holes", "scan-ms": "40", inplace: "off", destination: "not-empty" });
+    });
+
     it("complete transfer, human-readable units: both PVCs Succeeded with the generated tree's counts", () => {
         const r = parseTransferLogs(fixture("local-complete.log"), { pvcs: PVCS });
         assert.strictEqual(r.tunnel, "up");

@@ -33,12 +33,12 @@ function parseIni(text: string): { global: Record<string, string>; modules: Reco
 describe("rsync client arguments", () => {
     it("renders the MTC defaults as separate option words in a stable order", () => {
         assert.deepEqual(rsyncOptionArgs(defaults()), [
-            "--archive", "--delete", "--hard-links", "--partial", "--numeric-ids", "--sparse", `--info=${MTC_INFO}`,
+            "--archive", "--delete", "--hard-links", "--partial", "--numeric-ids", "--dvm-sparse-if-holes", "--dvm-inplace-if-empty", `--info=${MTC_INFO}`,
         ]);
     });
     it("leaves out what is switched off and adds bwlimit, checksum and extras", () => {
         const args = rsyncOptionArgs({ ...defaults(), delete: false, hardLinks: false, partial: false, bwlimit: 2048, verify: true, extras: ["--xattrs", "--exclude=my dir"] });
-        assert.deepEqual(args, ["--archive", "--bwlimit=2048", "--checksum", "--numeric-ids", "--sparse", `--info=${MTC_INFO}`, "--xattrs", "--exclude=my dir"]);
+        assert.deepEqual(args, ["--archive", "--bwlimit=2048", "--checksum", "--numeric-ids", "--dvm-sparse-if-holes", "--dvm-inplace-if-empty", `--info=${MTC_INFO}`, "--xattrs", "--exclude=my dir"]);
         assert.ok(!args.includes("--delete"));
     });
     it("rejects values that would not be plain rsync options", () => {
@@ -48,9 +48,21 @@ describe("rsync client arguments", () => {
         assert.throws(() => rsyncOptionArgs({ ...defaults(), info: "PROGRESS2;rm" }), /dvm:rsync\.info.*example/);
         assert.throws(() => rsyncOptionArgs({ ...defaults(), bwlimit: -1 }), /dvm:rsync\.bwlimit/);
         assert.ok(rsyncOptionArgs({ ...defaults(), timeout: 600 }).includes("--timeout=600"));
-        assert.ok(rsyncOptionArgs({ ...defaults(), sparse: true }).includes("--sparse"));
-        assert.ok(!rsyncOptionArgs({ ...defaults(), sparse: false }).includes("--sparse"));
+        assert.throws(() => rsyncOptionArgs({ ...defaults(), sparse: "yes" as never }), /dvm:rsync\.sparse must be auto, true or false.*example: sparse: auto/);
+        assert.throws(() => rsyncOptionArgs({ ...defaults(), inplace: "on" as never }), /dvm:rsync\.inplace must be auto, true or false.*example: inplace: auto/);
         assert.ok(!rsyncOptionArgs({ ...defaults(), timeout: 0 }).some((a) => a.startsWith("--timeout")));
+    });
+    it("sparse and inplace: auto (default) hands the decision per PVC to the script; true/false are plain rsync", () => {
+        const sparseAndInplace = (o: Partial<RsyncOptions>) => rsyncOptionArgs({ ...defaults(), ...o }).filter((a) => /sparse|inplace/.test(a));
+        assert.deepEqual(sparseAndInplace({}), ["--dvm-sparse-if-holes", "--dvm-inplace-if-empty"]);
+        assert.deepEqual(sparseAndInplace({ sparse: "auto", inplace: "auto" }), ["--dvm-sparse-if-holes", "--dvm-inplace-if-empty"]);
+        assert.deepEqual(sparseAndInplace({ sparse: true, inplace: true }), ["--sparse", "--inplace"]);
+        assert.deepEqual(sparseAndInplace({ sparse: false, inplace: false }), []);
+        assert.deepEqual(sparseAndInplace({ sparse: true, inplace: false }), ["--sparse"]);
+        // the script knows both of its own options and refuses any other --dvm- word (a typo must not reach rsync)
+        const script = scriptFiles()[L.SCRIPT_FILES.rsyncClient];
+        for (const o of ["--dvm-sparse-if-holes", "--dvm-inplace-if-empty"]) assert.ok(script.includes(`        ${o}) `), `rsync-client.sh handles ${o}`);
+        assert.match(script, /--dvm-\*\) usage "unknown script option/);
     });
     it("pairs source PVC and destination module, marking verify", () => {
         assert.deepEqual(pvcPairArgs([pvc("db"), pvc("files", "files-new", true)]), ["db:db", "files:files-new:verify"]);

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # dvm source transfer pod, container "rsync". Contract: components/transfer/PROTOCOL.md.
 #
-#   rsync-client.sh [rsync option ...] -- <source-pvc>:<target-module>[:verify] ...
+#   rsync-client.sh [rsync option | script option ...] -- <source-pvc>:<target-module>[:verify] ...
+#
+# Script options (never passed to rsync), decided per PVC before its copy and logged on its pvc-start line:
+#   --dvm-sparse-if-holes   add --sparse only when the source PVC holds a file with holes (dvm:rsync.sparse auto)
+#   --dvm-inplace-if-empty  add --inplace only when the destination module is empty (dvm:rsync.inplace auto)
 #
 # Waits (sleeping between probes) until the rsync daemon answers through the stunnel client on
 # 127.0.0.1:$DVM_TUNNEL_PORT, then copies every source PVC to its destination module, retrying failed attempts
@@ -52,7 +56,7 @@ trap 'on_signal 130' INT
 
 usage() {
     log "usage-error message=\"$*\""
-    printf '%s\n' "usage: rsync-client.sh [rsync option ...] -- <source-pvc>:<target-module>[:verify] ..." >&2
+    printf '%s\n' "usage: rsync-client.sh [rsync option | --dvm-sparse-if-holes | --dvm-inplace-if-empty ...] -- <source-pvc>:<target-module>[:verify] ..." >&2
     exit_code=$EXIT_USAGE
     exit "$exit_code"
 }
@@ -62,8 +66,13 @@ for var in wait_seconds backoff_limit retry_base retry_max tunnel_port; do
 done
 
 opts=()
+sparse_if_holes=0
+inplace_if_empty=0
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do
     case $1 in
+        --dvm-sparse-if-holes) sparse_if_holes=1 ;;
+        --dvm-inplace-if-empty) inplace_if_empty=1 ;;
+        --dvm-*) usage "unknown script option '$1' (known: --dvm-sparse-if-holes, --dvm-inplace-if-empty)" ;;
         -*) opts+=("$1") ;;
         *) usage "rsync option '$1' does not start with '-'; put the PVC pairs after '--'" ;;
     esac
@@ -135,16 +144,89 @@ only_volume_root_attributes() {
     return "$seen"
 }
 
+has_opt() {
+    local o
+    for o in "${opts[@]}"; do [ "$o" = "$1" ] && return 0; done
+    return 1
+}
+
+now_ms() { date +%s%3N; }
+
+# True when a regular file under $1 has fewer bytes allocated than its apparent size: holes (or a filesystem that
+# compresses, which only turns --sparse on - the safe direction). Stops at the first such file; never follows
+# symlinks (find -P); prints nothing per file name, so odd names cannot break it; skips the volume root's
+# lost+found (root-only, and rsync excludes it too). Sets scan_result: holes | no-holes | scan-failed.
+scan_for_holes() {
+    local dir=$1 hit find_rc
+    hit=$(find -P "$dir" -path "$dir/lost+found" -prune -o -type f -size +0 -printf '%b %s\n' 2>"$ipc_dir/sparse-scan.stderr" \
+        | awk '$1 * 512 < $2 { print "hole"; exit }'; exit "${PIPESTATUS[0]}")
+    find_rc=$?
+    if [ "$hit" = hole ]; then
+        scan_result=holes
+    elif [ "$find_rc" -eq 0 ]; then
+        scan_result=no-holes
+    else
+        # some directories could not be read: turn --sparse on rather than risk an outgrown destination
+        scan_result=scan-failed
+    fi
+}
+
+# Whether the destination module holds nothing but its top directory (and lost+found): the first copy into a new
+# volume, where writing in place cannot meet an existing file. The daemon is write-only (it never sends data back),
+# so this is a dry-run push of the source's top level with --delete and -ii: every entry must be new ("+++++++++")
+# and nothing may be up for deletion. Unknown output counts as "not empty" (the safe direction). Sets check_result:
+# empty | not-empty | check-failed.
+check_destination_empty() {
+    local src=$1 target=$2 itemized
+    if ! itemized=$(rsync --dry-run --dirs --links --delete -ii --exclude=/lost+found --timeout=60 \
+        --password-file="$private_password" "$source_root/$src/" "rsync://$rsync_user@127.0.0.1:$tunnel_port/$target/" \
+        2>"$ipc_dir/inplace-check.stderr"); then
+        check_result=check-failed
+        return
+    fi
+    # "<11 change flags> <name>" per top-level entry ("*deleting   <name>" for one only on the destination)
+    if awk '/^\*deleting / { found = 1; exit }
+        { code = substr($0, 1, 11); name = substr($0, 13) }
+        name == "./" { next }
+        substr(code, 3) != "+++++++++" { found = 1; exit }
+        END { exit !found }' <<<"$itemized"; then
+        check_result=not-empty
+    else
+        check_result=empty
+    fi
+}
+
 max_attempts=$(( backoff_limit + 1 ))
 exit_code=0
 for pair in "${pairs[@]}"; do
     IFS=: read -r src target verify <<<"$pair"
     extra=(--exclude=/lost+found)
     [ "$verify" = verify ] && extra+=(--checksum)
+    # --sparse and --inplace: decided once per PVC, before its first attempt (a retry keeps the decision)
+    decisions=""
+    if has_opt --sparse; then
+        decisions+=" sparse=on"
+    elif (( sparse_if_holes )); then
+        t0=$(now_ms)
+        scan_for_holes "$source_root/$src"
+        decisions+=" sparse=$([ "$scan_result" = no-holes ] && echo off || echo on) sparse-scan=$scan_result scan-ms=$(( $(now_ms) - t0 ))"
+        [ "$scan_result" = no-holes ] || extra+=(--sparse)
+    else
+        decisions+=" sparse=off"
+    fi
+    if has_opt --inplace; then
+        decisions+=" inplace=on"
+    elif (( inplace_if_empty )); then
+        check_destination_empty "$src" "$target"
+        decisions+=" inplace=$([ "$check_result" = empty ] && echo on || echo off) destination=$check_result"
+        [ "$check_result" = empty ] && extra+=(--inplace)
+    else
+        decisions+=" inplace=off"
+    fi
     errors="$ipc_dir/rsync-$src.stderr"
     attempt=1
     while :; do
-        log "pvc-start pvc=$src target=$target attempt=$attempt max=$max_attempts"
+        log "pvc-start pvc=$src target=$target attempt=$attempt max=$max_attempts$decisions"
         rsync "${opts[@]}" "${extra[@]}" --password-file="$private_password" \
             "$source_root/$src/" "rsync://$rsync_user@127.0.0.1:$tunnel_port/$target/" \
             2> >(tee "$errors" >&2) &
