@@ -5,7 +5,7 @@ export DVM_CACHE ?= $(HOME)/.cache/dvm
 export PULUMI_SKIP_UPDATE_CHECK := true
 MOCHA := node_modules/.bin/mocha
 
-.PHONY: all deps unit typecheck shellcheck test dataplane engine e2e bench toolchain clusters-up clusters-down clusters-smoke demo watch status progress-engine clean
+.PHONY: all deps unit typecheck shellcheck test dataplane engine e2e bench bench-e2e toolchain clusters-up clusters-down clusters-smoke demo watch status progress-engine clean
 
 all: unit
 
@@ -43,10 +43,19 @@ dataplane: deps
 	bash scripts/dataplane.sh
 
 ## bench (scripts/bench.sh, bench/): throughput of the generated data plane vs raw tar|nc vs MTC's default
-## configuration on the data-plane host pair, waiting-loop and stunnel CPU, program scale under mocks (root; not in
-## make test; ~10 min). Writes bench/results.json, bench/results.md, bench/throughput.png. Sizes: see bench/run.ts
+## configuration on the data-plane host pair, waiting-loop and stunnel CPU, program scale under mocks, then the
+## end-to-end step (bench-e2e below) when the toolchain and the cluster binaries are built - DVM_BENCH_E2E=0/1/auto
+## (root; not in make test; ~10-14 min). Writes bench/results.json, bench/results.md, bench/throughput.png. Sizes: see
+## bench/run.ts and bench/e2e.ts
 bench: deps
 	bash scripts/bench.sh
+
+## bench-e2e (scripts/bench-e2e.sh, bench/e2e.ts): only the end-to-end step - waves of 1 and 4 namespaces through
+## `pulumi up` between the local clusters (brought up and down again like make e2e): wave time vs the sum of the pure
+## transfer times, time to first byte and where it goes (root; ~4 min warm). Writes into DVM_BENCH_OUT, by default
+## bench/experiments/e2e-only/ (the reference results in bench/ stay)
+bench-e2e: deps toolchain
+	DVM_BENCH_ONLY=e2e DVM_BENCH_E2E=1 DVM_BENCH_OUT="$${DVM_BENCH_OUT:-bench/experiments/e2e-only}" bash scripts/bench.sh
 
 ## clusters (scripts/clusters-*.sh): a local pair of real Kubernetes clusters "src" and "dst" on this machine
 ## (Kubernetes built from its Go module, Debian's etcd/containerd/runc/CNI); kubeconfigs in $(DVM_CACHE)/clusters/*/

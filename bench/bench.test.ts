@@ -5,7 +5,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { RunSample } from "./dataplane";
-import { median, summarize, updateReadme } from "./report";
+import type { E2EMeasured } from "./e2e";
+import { E2ESample, enginePoints, podTimeline } from "./e2e-timeline";
+import { e2eMarkdown, markdown, median, summarize, summarizeE2E, updateReadme } from "./report";
 import type { Results } from "./run";
 import { growthExponent, scaleWave } from "./scale";
 
@@ -104,5 +106,107 @@ describe("bench: README block", () => {
         fs.writeFileSync(f, "no markers\n");
         assert.throws(() => updateReadme(f, "x"), /no ".*bench:results:begin.*" block/);
         fs.rmSync(dir, { recursive: true, force: true });
+    });
+});
+
+describe("bench: end-to-end step", () => {
+    // the rsync container's log as `kubectl logs --timestamps` shows it (components/transfer/PROTOCOL.md): vol-2 fails
+    // once and is retried; rsync's \r progress runs precede the script's next line on the same log line
+    const log = [
+        "2026-11-21T08:00:10.000000000Z dvm: tunnel-wait port=2222 timeout=600",
+        "2026-11-21T08:00:10.250000000Z dvm: tunnel-up after=0",
+        "2026-11-21T08:00:10.500000000Z dvm: pvc-start pvc=vol-1 target=vol-1 attempt=1 max=21",
+        "2026-11-21T08:00:11.000000000Z      32.77K   0%    0.00kB/s    0:00:00 (xfr#1, to-chk=9/10)\r     67.11M 100%  100.00MB/s    0:00:01 (xfr#10, to-chk=0/10)",
+        "2026-11-21T08:00:12.000000000Z total size is 67,108,864  speedup is 1.00",
+        "2026-11-21T08:00:12.750000000Z dvm: pvc-end pvc=vol-1 attempt=1 exit=0 result=ok",
+        "2026-11-21T08:00:12.800000000Z dvm: pvc-start pvc=vol-2 target=vol-2 attempt=1 max=21",
+        "2026-11-21T08:00:13.800000000Z rsync: connection unexpectedly closed (0 bytes received so far) [sender]",
+        "2026-11-21T08:00:13.800000000Z    1.00M  50%  1.00MB/s  0:00:01\rdvm: pvc-end pvc=vol-2 attempt=1 exit=12 result=retry retry-in=5",
+        "2026-11-21T08:00:18.800000000Z dvm: pvc-start pvc=vol-2 target=vol-2 attempt=2 max=21",
+        "2026-11-21T08:00:20.300000000Z dvm: pvc-end pvc=vol-2 attempt=2 exit=0 result=ok",
+        "2026-11-21T08:00:20.310000000Z dvm: done exit=0",
+    ].join("\n");
+
+    it("transfers: pvc-start to pvc-end per attempt, retries summed without their wait; tunnel times", () => {
+        const t = podTimeline("ns-a", log);
+        assert.equal(t.tunnelWait, Date.parse("2026-11-21T08:00:10Z"));
+        assert.equal(t.tunnelUp, Date.parse("2026-11-21T08:00:10.250Z"));
+        assert.deepEqual(t.transfers.map((x) => [x.namespace, x.pvc, x.attempts, x.result]), [["ns-a", "vol-1", 1, "ok"], ["ns-a", "vol-2", 2, "ok"]]);
+        assert.ok(Math.abs(t.transfers[0].seconds - 2.25) < 1e-9);
+        assert.ok(Math.abs(t.transfers[1].seconds - (1.0 + 1.5)) < 1e-9, String(t.transfers[1].seconds));
+        assert.equal(t.transfers[1].start, Date.parse("2026-11-21T08:00:12.800Z"));
+        assert.equal(t.transfers[1].end, Date.parse("2026-11-21T08:00:20.300Z"));
+    });
+
+    it("a transfer cut off (pvc-start without pvc-end) is an error, not a short transfer", () => {
+        assert.throws(() => podTimeline("ns-b", log.split("\n").slice(0, 5).join("\n")), /ns-b: .*pvc-start without a pvc-end for vol-1/);
+    });
+
+    it("engine events: prelude, first destination side done, last progress resource done", () => {
+        const ev = (ts: number, e: object) => JSON.stringify({ sequence: 1, timestamp: ts, ...e });
+        const out = [
+            "not json", ev(100, { preludeEvent: { config: {} } }),
+            ev(108, { resOutputsEvent: { metadata: { type: "dvm:destination:DestinationTransfer" } } }),
+            ev(107, { resOutputsEvent: { metadata: { type: "dvm:destination:DestinationTransfer" } } }),
+            ev(120, { resOutputsEvent: { metadata: { type: "pulumi-nodejs:dynamic/progress:TransferProgress" } } }),
+            ev(125, { resOutputsEvent: { metadata: { type: "pulumi-nodejs:dynamic/progress:TransferProgress" } } }),
+            ev(126, { resOutputsEvent: { metadata: { type: "dvm:index:MigrationWave" } } }),
+        ].join("\n");
+        assert.deepEqual(enginePoints(out), { prelude: 100000, destinationDone: 107000, progressDone: 125000 });
+    });
+
+    const transfer = (namespace: string, pvc: string, seconds: number) => ({ namespace, pvc, seconds, attempts: 1, start: 0, end: 0, result: "ok" });
+    const sample = (namespaces: number, rep: number, upSeconds: number, transfers: E2ESample["transfers"]): E2ESample => ({
+        namespaces, pvcs: transfers.length, rep, bytes: transfers.length * 100 * 2 ** 20, files: transfers.length * 10, upSeconds, destroySeconds: 3,
+        transfers, verified: { files: transfers.length * 10, bytes: transfers.length * 100 * 2 ** 20 }, transferredBytes: 0, loadavg: "1 1 1",
+        milestones: {
+            engineStarted: 3, firstObject: 6, destinationReady: 8, destinationDone: 16, sourceJob: 16, sourceStarted: 17.5, tunnelUp: 17.75,
+            firstByte: 18, lastByte: upSeconds - 5, jobComplete: upSeconds - 3, progressDone: upSeconds - 0.5,
+        },
+    });
+    const samples = [
+        sample(1, 1, 30, [transfer("a", "v1", 1), transfer("a", "v2", 2)]),
+        sample(1, 2, 40, [transfer("a", "v1", 3), transfer("a", "v2", 2)]),
+        sample(4, 1, 50, [transfer("a", "v1", 4), transfer("a", "v2", 1), transfer("b", "v1", 2), transfer("c", "v1", 3), transfer("d", "v1", 6)]),
+    ];
+
+    it("overhead against the sum of the transfers and against the longest namespace (a namespace's PVCs run one after the other)", () => {
+        const [one, four] = summarizeE2E(samples);
+        assert.equal(one.namespaces, 1);
+        assert.equal(one.reps, 2);
+        assert.equal(one.upSeconds, 35);
+        assert.equal(one.sumSeconds, 4); // 3 and 5
+        assert.equal(one.overheadSeconds, 31); // 27 and 35
+        assert.equal(four.sumSeconds, 16);
+        assert.equal(four.longestSeconds, 6); // d: 6 > a: 4 + 1
+        assert.equal(four.overheadSeconds, 34);
+        assert.equal(four.overheadVsLongestSeconds, 44);
+        assert.equal(four.ratio, 50 / 16);
+    });
+
+    it("time to first byte: each step from the previous point, summing to the first byte; the tail to the exit", () => {
+        const [one] = summarizeE2E(samples);
+        assert.deepEqual(one.breakdown.map((b) => b.seconds), [3, 3, 2, 8, 0, 1.5, 0.25, 0.25]);
+        assert.equal(one.breakdown.reduce((n, b) => n + b.seconds, 0), one.firstByteSeconds);
+        assert.deepEqual(one.tail.map((b) => b.seconds), [2, 2.5, 0.5]);
+        assert.equal(one.tail.reduce((n, b) => n + b.seconds, 0), one.tailSeconds);
+    });
+
+    it("renders the tables of a measured step, why not otherwise, and runs saved before the step existed", () => {
+        const e: E2EMeasured = {
+            measured: true, params: { namespaces: [1, 4], pvcsPerNamespace: 2, largeMiB: 64, smallFiles: 2000, smallKiB: 4, reps: 2, experiments: [] }, samples,
+            clustersUpSeconds: 0, broughtUp: false, seedSeconds: 7, startedAt: "t", seconds: 120, command: "pulumi up --yes",
+        };
+        const md = e2eMarkdown(e).join("\n");
+        assert.match(md, /^\| 1 \| 2 \| 200 \| 35\.0 \(30\.0-40\.0\) \| 4\.00 \| 4\.00 \| 31\.0 \(9\.0x\) \| 31\.0 \| 18\.0 \| 5\.0 \| 3\.0 \|$/m);
+        assert.match(md, /^\| 4 \| 5 \| 500 \| 50\.0 /m);
+        assert.match(md, /^\| 1 \| 3\.0 \| 3\.0 \| 2\.0 \| 8\.0 \| 0\.0 \| 1\.5 \| 0\.3 \| 0\.3 \| \*\*18\.0\*\* \| 2\.0 \| 2\.5 \| 0\.5 \|$/m);
+        assert.equal(e2eMarkdown({ measured: false, reason: "switched off (DVM_BENCH_E2E=0)", how: "make bench-e2e" })[0],
+            "End-to-end wave time: not measured - switched off (DVM_BENCH_E2E=0). To measure it: make bench-e2e.");
+        const old = results([]);
+        delete old.e2e;
+        assert.match(markdown(old, summarize(old)), /End-to-end wave time: not measured in this run/);
+        const withE2e = { ...results([]), e2e: e };
+        assert.match(markdown(withE2e, summarize(withE2e)), /End-to-end waves through `pulumi up --yes`/);
     });
 });

@@ -3,6 +3,8 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import type { E2EResult } from "./e2e";
+import { E2ESample, Milestones, sampleStats } from "./e2e-timeline";
 import type { Results } from "./run";
 import { COMPILED_JS, SCALE_EXPERIMENTS } from "./scale";
 
@@ -128,6 +130,100 @@ export function summarize(r: Results) {
     return { rows, incremental, scale, scaleExperiments, targets };
 }
 
+/** Steps up to the first byte: each step's duration is its point minus the previous known point of the same sample. */
+export const E2E_STEPS: Array<[keyof Milestones, string]> = [
+    ["engineStarted", "engine started (CLI, policy pack)"], ["firstObject", "program + providers: first object"],
+    ["destinationReady", "destination pod ready"], ["destinationDone", "destination side done (Service await)"],
+    ["sourceJob", "source Job created"], ["sourceStarted", "source pod started"], ["tunnelUp", "tunnel up"], ["firstByte", "first pvc-start"],
+];
+/** Steps after the last byte, up to the exit of `pulumi up` ("exit"). */
+export const E2E_TAIL_STEPS: Array<[keyof Milestones | "exit", string]> = [
+    ["jobComplete", "source Job complete"], ["progressDone", "progress resource done"], ["exit", "`pulumi up` exit"],
+];
+
+function steps(s: E2ESample, list: Array<[keyof Milestones | "exit", string]>, from: number): Record<string, number> {
+    const out: Record<string, number> = {};
+    let prev = from;
+    for (const [k, label] of list) {
+        const v = k === "exit" ? s.upSeconds : s.milestones[k];
+        if (v === undefined || !Number.isFinite(v)) continue;
+        out[label] = v - prev;
+        prev = v;
+    }
+    return out;
+}
+
+/** Medians per wave size (number of namespaces): the rows of the report's end-to-end tables. */
+export function summarizeE2E(samples: E2ESample[]) {
+    // the program first, then each experiment; wave sizes ascending
+    const experiments = [...new Set(samples.map((s) => s.experiment ?? ""))].sort();
+    const sizes = [...new Set(samples.map((s) => s.namespaces))].sort((a, b) => a - b);
+    const groups = experiments.flatMap((x) => sizes.map((n) => ({ x, n, ss: samples.filter((s) => (s.experiment ?? "") === x && s.namespaces === n) })))
+        .filter((g) => g.ss.length > 0);
+    return groups.map(({ x, n, ss }) => {
+        const st = ss.map(sampleStats);
+        const med = (f: (x: ReturnType<typeof sampleStats>) => number) => median(st.map(f));
+        const stepMedians = (list: Array<[keyof Milestones | "exit", string]>, from: (s: E2ESample) => number) => {
+            const per = ss.map((s) => steps(s, list, from(s)));
+            return list.map(([, label]) => ({ step: label, seconds: median(per.map((x) => x[label] ?? NaN)) }));
+        };
+        return {
+            namespaces: n, experiment: x || undefined, pvcs: ss[0].pvcs, bytes: ss[0].bytes, files: ss[0].files, reps: ss.length,
+            upSeconds: median(ss.map((s) => s.upSeconds)),
+            upMin: Math.min(...ss.map((s) => s.upSeconds)), upMax: Math.max(...ss.map((s) => s.upSeconds)),
+            destroySeconds: median(ss.map((s) => s.destroySeconds)),
+            sumSeconds: med((x) => x.sum), longestSeconds: med((x) => x.longest),
+            overheadSeconds: med((x) => x.overhead), ratio: med((x) => x.ratio), overheadVsLongestSeconds: med((x) => x.overheadVsLongest),
+            firstByteSeconds: med((x) => x.firstByte), lastByteSeconds: median(ss.map((s) => s.milestones.lastByte)), tailSeconds: med((x) => x.tail),
+            breakdown: stepMedians(E2E_STEPS, () => 0),
+            tail: stepMedians(E2E_TAIL_STEPS, (s) => s.milestones.lastByte),
+        };
+    });
+}
+
+/** The end-to-end section of the report: the tables of a measured step, else why it was not measured. */
+export function e2eMarkdown(e: E2EResult | undefined): string[] {
+    const out: string[] = [];
+    if (!e) return ["End-to-end wave time: not measured in this run (it was made before `make bench` had the step)."];
+    if (!e.measured) {
+        out.push(`End-to-end wave time: not measured - ${e.reason}.${e.how ? ` To measure it: ${e.how}.` : ""}`);
+        return out;
+    }
+    const p = e.params;
+    const rows = summarizeE2E(e.samples);
+    const mib = (b: number) => f(b / 2 ** 20, 0);
+    const waveLabel = (x: { namespaces: number; experiment?: string }) => `${x.namespaces}${x.experiment ? ` (experiment \`${x.experiment}\`)` : ""}`;
+    out.push(`End-to-end waves through \`${e.command}\` between the local pair of real clusters (\`make clusters-up\`, NodePort endpoint, `
+        + `transfers as root): each namespace ${p.pvcsPerNamespace} PVC(s) of ${p.largeMiB} MiB of large files + ${p.smallFiles} files of ${p.smallKiB} KiB; `
+        + `medians of ${p.reps} repetition(s), wave sizes interleaved, \`pulumi destroy\` between; every destination volume compared file by file `
+        + `(sha256, size, mode, owner, mtime) with its source. Transfers: \`dvm: pvc-start\` to \`pvc-end\` of the source pod's rsync log; `
+        + `the PVCs of a namespace are copied one after the other, namespaces at the same time. Step started ${e.startedAt}, ${f(e.seconds / 60, 1)} min`
+        + `${e.broughtUp ? ` plus ${e.clustersUpSeconds} s to bring the clusters up` : " (clusters were up)"}; seeding ${f(e.seedSeconds, 1)} s.`);
+    out.push("");
+    out.push("| namespaces | PVCs | MiB | `pulumi up` s (min-max) | sum of transfers s | longest namespace s | overhead s (up / sum) | overhead vs longest namespace s | first byte after s | last byte to exit s | destroy s |");
+    out.push("|---|---|---|---|---|---|---|---|---|---|---|");
+    for (const x of rows) {
+        out.push(`| ${waveLabel(x)} | ${x.pvcs} | ${mib(x.bytes)} | ${f(x.upSeconds, 1)} (${f(x.upMin, 1)}-${f(x.upMax, 1)}) | ${f(x.sumSeconds)} | ${f(x.longestSeconds)} | `
+            + `${f(x.overheadSeconds, 1)} (${f(x.ratio, 1)}x) | ${f(x.overheadVsLongestSeconds, 1)} | ${f(x.firstByteSeconds, 1)} | ${f(x.tailSeconds, 1)} | ${f(x.destroySeconds, 1)} |`);
+    }
+    out.push("");
+    out.push("Where the time to the first byte goes (median seconds of each step, from the start of `pulumi up`; engine events and Kubernetes object times have 1 s resolution, log lines are exact), and after the last byte:");
+    out.push("");
+    const cols = [...E2E_STEPS.map(([, l]) => l), "= first byte", ...E2E_TAIL_STEPS.map(([, l]) => `after last byte: ${l}`)];
+    out.push(`| namespaces | ${cols.join(" | ")} |`);
+    out.push(`|---|${cols.map(() => "---").join("|")}|`);
+    for (const x of rows) {
+        out.push(`| ${waveLabel(x)} | ${[...x.breakdown.map((b) => f(b.seconds, 1)), `**${f(x.firstByteSeconds, 1)}**`, ...x.tail.map((b) => f(b.seconds, 1))].join(" | ")} |`);
+    }
+    if ((p.experiments ?? []).length > 0) {
+        out.push("");
+        out.push("Experiments (each a change to a throw-away copy of the program, run side by side with it; never the repository's code):");
+        out.push("");
+        for (const x of p.experiments) out.push(`- \`${x}\`: ${e.experiments?.[x] ?? "(not described in this run)"}`);
+    }
+    return out;
+}
+
 export function markdown(r: Results, s: ReturnType<typeof summarize>): string {
     const m = r.machine;
     const out: string[] = [];
@@ -197,8 +293,8 @@ export function markdown(r: Results, s: ReturnType<typeof summarize>): string {
     out.push("|---|---|---|---|");
     for (const t of s.targets) out.push(`| ${t.target} | ${t.goal} | ${t.shown} | ${t.met === null ? "-" : t.met ? "yes" : "**no**"} |`);
     out.push("");
-    out.push(`End-to-end wave time: not measured - ${r.e2e.reason}.`);
-    if (r.variants.length > 0) {
+    out.push(...e2eMarkdown(r.e2e));
+    if (r.variants.length > 0 && r.runs.length > 0) {
         out.push("");
         out.push("Variants (the generated configuration with one change each):");
         out.push("");
@@ -253,7 +349,8 @@ export function chart(r: Results, s: ReturnType<typeof summarize>, png: string):
 export function writeReports(r: Results, out: string): string {
     fs.mkdirSync(out, { recursive: true });
     const s = summarize(r);
-    fs.writeFileSync(path.join(out, "results.json"), `${JSON.stringify({ ...r, summary: s }, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2)}\n`);
+    const e2e = r.e2e?.measured ? summarizeE2E(r.e2e.samples) : undefined;
+    fs.writeFileSync(path.join(out, "results.json"), `${JSON.stringify({ ...r, summary: { ...s, e2e } }, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2)}\n`);
     const md = markdown(r, s);
     const drawn = r.runs.length > 0 && chart(r, s, path.join(out, "throughput.png"));
     fs.writeFileSync(path.join(out, "results.md"), `# dvm benchmark results\n\nWritten by \`make bench\` (bench/run.ts).\n\n${md}\n${drawn ? "\n![throughput per configuration](throughput.png)\n" : ""}`);

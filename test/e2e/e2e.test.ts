@@ -5,27 +5,19 @@
 // scripts/e2e.sh brings the clusters up, puts the toolchain on PATH and sets DVM_KUBECTL / DVM_CLUSTERS_DIR.
 
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { LABELS } from "../../components/layout";
 import { changeFraction, diff, Entry, generate, snapshot, stampTimes } from "../dataplane/dataset";
 import { copyProject, pulumi, pulumiOk, removeWorkDir, RunResult, workDir } from "../engine/harness";
+import {
+    createPvc, deleteNamespaces, DST, DST_NODE_ADDRESS, json, kubectl, kubectlOk, PROJECT_ENTRIES, PvcSpec, requireClusters,
+    resetVolumes, SRC, stackYaml as clusterStackYaml, volumeDir, waitFor, waveYaml,
+} from "./clusters";
 
-const CLUSTERS_DIR = process.env.DVM_CLUSTERS_DIR ?? "";
-const KUBECTL = process.env.DVM_KUBECTL ?? "";
-const KUBECONFIG = path.join(CLUSTERS_DIR, "kubeconfig");
-const SRC = "dvm-src";
-const DST = "dvm-dst";
-const DST_NODE_ADDRESS = "10.213.0.12";
 /** An address on the clusters' own bridge that no node has: nothing answers (and nothing leaves this machine). */
 const UNREACHABLE_ADDRESS = "10.213.0.99";
-const STORAGE_CLASS = "dvm-local";
-const IMAGE = "dvm.local/dvm-transfer:bookworm";
-const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "config", "components", "progress", "waves"];
 const STUNNEL_WAIT_SECONDS = 20;
-
-interface PvcSpec { ns: string; pvc: string; targetNs: string; targetPvc: string }
 
 /** Wave 1: two namespaces, three PVCs, a namespace rename and a PVC rename. */
 const WAVE1: PvcSpec[] = [
@@ -41,102 +33,8 @@ const NAMESPACES = {
     dst: [...new Set(ALL.map((p) => p.targetNs))],
 };
 
-function kubectl(context: string, args: string[], input?: string): { code: number; out: string; err: string } {
-    const r = spawnSync(KUBECTL, ["--kubeconfig", KUBECONFIG, "--context", context, ...args], {
-        encoding: "utf8", input, maxBuffer: 64 * 1024 * 1024, timeout: 5 * 60 * 1000,
-    });
-    if (r.error) throw r.error;
-    return { code: r.status ?? -1, out: r.stdout ?? "", err: r.stderr ?? "" };
-}
-
-function kubectlOk(context: string, args: string[], input?: string): string {
-    const r = kubectl(context, args, input);
-    if (r.code !== 0) throw new Error(`kubectl --context ${context} ${args.join(" ")} exited ${r.code}: ${r.err}${r.out}`);
-    return r.out;
-}
-
-function json(context: string, args: string[]): any {
-    return JSON.parse(kubectlOk(context, [...args, "-o", "json"]));
-}
-
-function sleep(ms: number): void {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-function waitFor<T>(what: string, seconds: number, probe: () => T | undefined): T {
-    const deadline = Date.now() + seconds * 1000;
-    for (;;) {
-        const v = probe();
-        if (v !== undefined) return v;
-        if (Date.now() > deadline) throw new Error(`timed out after ${seconds}s waiting for ${what}`);
-        sleep(1000);
-    }
-}
-
-/** The local directory behind a bound PVC (the PV is a `local` volume on the cluster's only node). */
-function volumeDir(context: string, ns: string, pvc: string): string {
-    const volumeName = waitFor(`${context} ${ns}/${pvc} to bind`, 90, () => {
-        const r = kubectl(context, ["-n", ns, "get", "pvc", pvc, "-o", "jsonpath={.status.phase} {.spec.volumeName}"]);
-        const [phase, volume] = r.out.split(" ");
-        return r.code === 0 && phase === "Bound" && volume ? volume : undefined;
-    });
-    const pv = json(context, ["get", "pv", volumeName]);
-    const dir = pv.spec?.local?.path ?? pv.spec?.hostPath?.path;
-    assert.ok(dir && fs.existsSync(dir), `PV ${volumeName} of ${ns}/${pvc} has no local directory (${dir})`);
-    return dir;
-}
-
-function deleteNamespaces(context: string, names: string[]): void {
-    kubectl(context, ["delete", "namespace", ...names, "--ignore-not-found", "--wait=true", "--timeout=180s"]);
-}
-
-/** Makes Released local volumes Available again (their claims were deleted by an earlier run). */
-function resetVolumes(): void {
-    const r = spawnSync("bash", [path.join(__dirname, "..", "..", "scripts", "clusters-storage.sh"), "src"], { encoding: "utf8" });
-    const r2 = spawnSync("bash", [path.join(__dirname, "..", "..", "scripts", "clusters-storage.sh"), "dst"], { encoding: "utf8" });
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal(r2.status, 0, r2.stderr);
-}
-
-function waveYaml(name: string, pvcs: PvcSpec[], verify: string[] = []): string {
-    const lines = [`name: ${name}`, "namespaces:"];
-    for (const ns of [...new Set(pvcs.map((p) => p.ns))]) {
-        const first = pvcs.find((p) => p.ns === ns)!;
-        lines.push(`  - name: ${ns}`);
-        if (first.targetNs !== ns) lines.push(`    targetNamespace: ${first.targetNs}`);
-        lines.push(`    nodeName: ${SRC}`, "    pvcs:");
-        for (const p of pvcs.filter((q) => q.ns === ns)) {
-            lines.push(`      - name: ${p.pvc}`, "        capacity: 1Gi", "        accessModes: [ReadWriteOnce]",
-                `        storageClass: ${STORAGE_CLASS}`);
-            if (p.targetPvc !== p.pvc) lines.push(`        targetName: ${p.targetPvc}`);
-            if (verify.includes(p.pvc)) lines.push("        verify: true");
-        }
-    }
-    return lines.join("\n") + "\n";
-}
-
 function stackYaml(waveFile: string, nodeAddress: string, extra: Record<string, string> = {}, nodePort?: number): string {
-    return [
-        "config:",
-        "  dvm:source:",
-        `    kubeconfig: ${KUBECONFIG}`,
-        `    context: ${SRC}`,
-        "  dvm:destination:",
-        `    kubeconfig: ${KUBECONFIG}`,
-        `    context: ${DST}`,
-        "    endpoint:",
-        "      type: nodePort",
-        `      nodeAddress: ${nodeAddress}`,
-        ...(nodePort ? [`      nodePort: ${nodePort}`] : []),
-        `  dvm:wave: ${waveFile}`,
-        `  dvm:transferImage: ${IMAGE}`,
-        "  dvm:security:",
-        "    runAsRoot: true",
-        "    podSecurityLabels: true",
-        `  dvm:stunnelWaitSeconds: ${STUNNEL_WAIT_SECONDS}`,
-        ...Object.entries(extra).map(([k, v]) => `  ${k}: ${v}`),
-        "",
-    ].join("\n");
+    return clusterStackYaml(waveFile, nodeAddress, STUNNEL_WAIT_SECONDS, extra, nodePort);
 }
 
 describe("e2e: a wave through `pulumi up` between two real clusters", function () {
@@ -201,13 +99,7 @@ describe("e2e: a wave through `pulumi up` between two real clusters", function (
     }
 
     function seed(p: PvcSpec, smallFiles: number, largeMiB: number): void {
-        kubectlOk(SRC, ["apply", "-f", "-"], [
-            "apiVersion: v1", "kind: PersistentVolumeClaim",
-            `metadata: {name: ${p.pvc}, namespace: ${p.ns}}`,
-            "spec:", "  accessModes: [ReadWriteOnce]", `  storageClassName: ${STORAGE_CLASS}`,
-            "  resources: {requests: {storage: 1Gi}}", "",
-        ].join("\n"));
-        const dir = volumeDir(SRC, p.ns, p.pvc);
+        const dir = createPvc(SRC, p.ns, p.pvc);
         generate(dir, { smallFiles, largeMiB, owners: true, sparseMiB: 102 });
         sourceState.set(`${p.ns}/${p.pvc}`, snapshot(dir));
         const o = json(SRC, ["-n", p.ns, "get", "pvc", p.pvc]);
@@ -215,9 +107,7 @@ describe("e2e: a wave through `pulumi up` between two real clusters", function (
     }
 
     before(function () {
-        if (!KUBECTL || !CLUSTERS_DIR || !fs.existsSync(KUBECONFIG)) {
-            throw new Error("run the e2e tier with `make e2e` (it brings the clusters up and sets DVM_KUBECTL/DVM_CLUSTERS_DIR)");
-        }
+        requireClusters("`make e2e`");
         // a clean slate: namespaces of an earlier run, their volumes
         deleteNamespaces(SRC, NAMESPACES.src);
         deleteNamespaces(DST, NAMESPACES.dst);
