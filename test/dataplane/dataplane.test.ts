@@ -461,7 +461,10 @@ describe("data plane on real rsync + stunnel between two network namespaces", fu
             assert.equal(run.rsyncExit, 0, explain(run));
             const starts = dvmLines(run.log, "pvc-start");
             assert.deepEqual(starts.map((e) => [e.pvc, e.sparse, e["sparse-scan"]]), [["plain", "off", "no-holes"], ["holes", "on", "holes"]]);
-            for (const e of starts) assert.match(e["scan-ms"], /^[0-9]+$/);
+            for (const e of starts) {
+                assert.match(e["scan-ms"], /^[0-9]+$/);
+                assert.match(e["check-ms"], /^[0-9]+$/);
+            }
             const blocks = (f: string) => fs.statSync(f).blocks * 512;
             // without --sparse the zeros arrive as written data; with it they become a hole
             assert.ok(blocks(path.join(targets.plain, "zeros.bin")) >= 8 << 20, "plain: copied without --sparse");
@@ -470,7 +473,7 @@ describe("data plane on real rsync + stunnel between two network namespaces", fu
             for (const n of Object.keys(sources)) {
                 assert.deepEqual(diff(snapshot(sources[n as keyof typeof sources], ["lost+found"]), snapshot(targets[n as keyof typeof targets]), { owners: asRoot }), [], n);
             }
-            console.log(`      sparse scan: ${starts.map((e) => `${e.pvc} ${e["scan-ms"]} ms`).join(", ")}`);
+            console.log(`      sparse scan / empty-destination check: ${starts.map((e) => `${e.pvc} ${e["scan-ms"]} / ${e["check-ms"]} ms`).join(", ")}`);
         } finally {
             await pod2.stop();
             await dest.start();

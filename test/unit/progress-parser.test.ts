@@ -62,7 +62,7 @@ describe("progress parser on real rsync output", () => {
         // rsync-client.sh logs its --dvm-sparse-if-holes / --dvm-inplace-if-empty decisions on pvc-start
         // (components/transfer/PROTOCOL.md); a real log with and without those keys must give the same records
         const text = fixture("local-retried.log");
-        const withKeys = text.replace(/^(dvm: pvc-start .*)$/gm, "$1 sparse=off sparse-scan=no-holes scan-ms=12 inplace=on destination=empty");
+        const withKeys = text.replace(/^(dvm: pvc-start .*)$/gm, "$1 sparse=off sparse-scan=no-holes scan-ms=12 inplace=on destination=empty check-ms=150");
         assert.notStrictEqual(withKeys, text);
         const a = parseTransferLogs(text, { pvcs: PVCS });
         const b = parseTransferLogs(withKeys, { pvcs: PVCS });

@@ -217,8 +217,9 @@ for pair in "${pairs[@]}"; do
     if has_opt --inplace; then
         decisions+=" inplace=on"
     elif (( inplace_if_empty )); then
+        t0=$(now_ms)
         check_destination_empty "$src" "$target"
-        decisions+=" inplace=$([ "$check_result" = empty ] && echo on || echo off) destination=$check_result"
+        decisions+=" inplace=$([ "$check_result" = empty ] && echo on || echo off) destination=$check_result check-ms=$(( $(now_ms) - t0 ))"
         [ "$check_result" = empty ] && extra+=(--inplace)
     else
         decisions+=" inplace=off"
