@@ -30,7 +30,7 @@ const policyPack = path.join(__dirname, "..", "policies");
 
 /** Changes to the program measured side by side with it (opt-in): applied to the throw-away copy of the project, never
  * to the repository's code. Each throws when its anchor is gone (the code changed: the experiment must follow). */
-export const E2E_EXPERIMENTS: Record<string, { description: string; apply: (project: string) => void }> = {
+export const E2E_EXPERIMENTS: Record<string, { description: string; apply?: (project: string) => void; policyPack?: false }> = {
     "service-skip-await": {
         description: "the destination Service with `pulumi.com/skipAwait: \"true\"`: pulumi-kubernetes' Service await waits 10 s after an Endpoints update for them to \"settle\" (provider pkg/await/service.go), while the source pod's tunnel probe already waits for the rsync daemon's greeting",
         apply: (project) => {
@@ -40,6 +40,10 @@ export const E2E_EXPERIMENTS: Record<string, { description: string; apply: (proj
             if (!text.includes(anchor)) throw new Error(`experiment service-skip-await: ${file} no longer has the Service metadata it changes; update bench/e2e.ts`);
             fs.writeFileSync(file, text.replace(anchor, anchor.replace("labels },", "labels, annotations: { \"pulumi.com/skipAwait\": \"true\" } },")));
         },
+    },
+    "no-policy-pack": {
+        description: "`pulumi up` without `--policy-pack` (the README's commands and the demo run the pack): what the CrossGuard pack costs a wave",
+        policyPack: false,
     },
 };
 
@@ -67,7 +71,7 @@ export function e2eParams() {
         smallKiB: num("DVM_BENCH_E2E_SMALL_KIB", 4, 1),
         reps: num("DVM_BENCH_E2E_REPS", 2, 1),
         experiments: (process.env.DVM_BENCH_E2E_EXPERIMENTS ?? "").split(",").map((x) => x.trim()).filter((x) => x !== "").map((x) => {
-            if (!(x in E2E_EXPERIMENTS)) throw new Error(`DVM_BENCH_E2E_EXPERIMENTS: ${JSON.stringify(x)} is not one of ${Object.keys(E2E_EXPERIMENTS).join(", ")}; example: DVM_BENCH_E2E_EXPERIMENTS=service-skip-await`);
+            if (!(x in E2E_EXPERIMENTS)) throw new Error(`DVM_BENCH_E2E_EXPERIMENTS: ${JSON.stringify(x)} is not one of ${Object.keys(E2E_EXPERIMENTS).join(", ")}; example: DVM_BENCH_E2E_EXPERIMENTS=service-skip-await,no-policy-pack`);
             return x;
         }),
     };
@@ -210,7 +214,7 @@ async function main(): Promise<void> {
             const dir = experiment ? path.join(work, `experiment-${experiment}`) : work;
             fs.mkdirSync(dir, { recursive: true });
             const project = copyProject(dir, PROJECT_ENTRIES);
-            if (experiment) E2E_EXPERIMENTS[experiment].apply(project);
+            if (experiment) E2E_EXPERIMENTS[experiment].apply?.(project);
             fs.mkdirSync(path.join(project, "stacks"), { recursive: true });
             for (const w of waves) {
                 const stack = experiment ? `${w.stack}-${experiment}` : w.stack;
@@ -226,7 +230,8 @@ async function main(): Promise<void> {
             const order = runs.map((_, i) => runs[(i + rep - 1) % runs.length]);
             for (const { w, experiment, project, stack } of order) {
                 const t0 = Date.now();
-                const up = pulumi(work, project, ["up", "--yes", "--skip-preview", "--stack", stack, "--json", ...upArgs]);
+                const withPack = !experiment || E2E_EXPERIMENTS[experiment].policyPack !== false;
+                const up = pulumi(work, project, ["up", "--yes", "--skip-preview", "--stack", stack, "--json", ...(withPack ? upArgs : [])]);
                 if (up.code !== 0) throw new Error(`pulumi up of wave ${w.name} (rep ${rep}) exited ${up.code}:\n${up.output.slice(-6000)}`);
                 const load = loadavg();
 
@@ -291,7 +296,7 @@ async function main(): Promise<void> {
         clustersUpSeconds: Number(process.env.DVM_BENCH_E2E_CLUSTERS_UP_SECONDS ?? 0), broughtUp: process.env.DVM_BENCH_E2E_BROUGHT_UP === "1",
         seedSeconds, startedAt: new Date(started).toISOString(), seconds: (Date.now() - started) / 1000,
         experiments: Object.fromEntries(p.experiments.map((x) => [x, E2E_EXPERIMENTS[x].description])),
-        command: `pulumi up --yes --skip-preview ${upArgs.join(" ").replaceAll(path.join(__dirname, ".."), ".")}`,
+        command: `pulumi up --yes --skip-preview --json ${upArgs.join(" ").replaceAll(path.join(__dirname, ".."), ".")}`,
     };
     fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 }

@@ -26,9 +26,11 @@ import { updateReadme, writeReports } from "./report";
 import { COMPILED_JS, growthExponent, runScale, SCALE_EXPERIMENTS, ScaleSample } from "./scale";
 import { VARIANTS, Variant } from "./variants";
 
-// Own namespace and veth names, so that `make bench` and `make dataplane` (whose netUp/netDown delete the harness's
-// default names) can run at the same time on a shared machine. The harness reads NET at call time.
-Object.assign(NET as { -readonly [K in keyof typeof NET]: string }, { src: "dvmbench-src", dst: "dvmbench-dst", vethSrc: "dvmbench-s", vethDst: "dvmbench-d" });
+// Own namespace and veth names per process (veth names: at most 15 characters), so that `make bench`, `make dataplane`
+// and another `make bench` (with a DVM_BENCH_TMP of its own) can run at the same time on a shared machine: netUp and
+// netDown delete the names they use. The harness reads NET at call time.
+const netId = process.pid.toString(36);
+Object.assign(NET as { -readonly [K in keyof typeof NET]: string }, { src: `dvmbench-${netId}-src`, dst: `dvmbench-${netId}-dst`, vethSrc: `dbs-${netId}`, vethDst: `dbd-${netId}` });
 
 function num(name: string, def: number, min: number): number {
     const v = process.env[name];
@@ -98,7 +100,7 @@ function machine() {
         const cwd = path.join(__dirname, "..");
         commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8", cwd }).trim();
         // what was measured is the work tree: name the files of the measured code that differ from the commit
-        const dirty = execFileSync("git", ["status", "--porcelain", "--", "components", "config", "progress", "index.ts", "test/dataplane", "bench"], { encoding: "utf8", cwd })
+        const dirty = execFileSync("git", ["status", "--porcelain", "--", "components", "config", "progress", "index.ts", "test/dataplane", "test/e2e", "test/engine/harness.ts", "policies", "scripts/bench-e2e.sh", "bench"], { encoding: "utf8", cwd })
             .split("\n").filter((l) => l.trim() !== "").map((l) => l.slice(3))
             .filter((f) => !/^bench\/(results\.(json|md)|throughput\.png)$/.test(f));
         if (dirty.length > 0) commit += ` + uncommitted changes in ${dirty.join(", ")}`;
