@@ -150,7 +150,15 @@ has_opt() {
     return 1
 }
 
-now_ms() { date +%s%3N; }
+# milliseconds for the scan-ms/check-ms log keys: bash 5's clock without a fork; whole seconds on an older bash
+now_ms() {
+    if [ -n "${EPOCHREALTIME:-}" ]; then
+        local t=${EPOCHREALTIME/[.,]/}
+        echo $(( 10#$t / 1000 ))
+    else
+        echo $(( SECONDS * 1000 ))
+    fi
+}
 
 # True when a regular file under $1 has fewer bytes allocated than its apparent size: holes (or a filesystem that
 # compresses, which only turns --sparse on - the safe direction). Stops at the first such file; never follows
@@ -184,15 +192,16 @@ check_destination_empty() {
         check_result=check-failed
         return
     fi
-    # "<11 change flags> <name>" per top-level entry ("*deleting   <name>" for one only on the destination)
+    # "<11 change flags> <name>" per top-level entry ("*deleting   <name>" for one only on the destination). awk
+    # must positively confirm "empty" (exit 0): any failure, even a missing awk, means "not empty".
     if awk '/^\*deleting / { found = 1; exit }
         { code = substr($0, 1, 11); name = substr($0, 13) }
         name == "./" { next }
         substr(code, 3) != "+++++++++" { found = 1; exit }
-        END { exit !found }' <<<"$itemized"; then
-        check_result=not-empty
-    else
+        END { exit found }' <<<"$itemized"; then
         check_result=empty
+    else
+        check_result=not-empty
     fi
 }
 
