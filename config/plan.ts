@@ -48,7 +48,7 @@ export interface RsyncOptions {
      * before the copy); true = always (sparse files stay sparse); false = never (faster for files without holes). */
     sparse?: SparseMode;
     /** rsync --inplace: `auto` (default) = per PVC, only when the destination volume is empty (a first copy: no
-     * temporary file + rename per file); true = always (also on later passes: no second copy of a changed large file
+     * temporary file + rename per file) and the PVC is not copied with --sparse; true = always (also on later passes: no second copy of a changed large file
      * on the destination, but a hard-link group split on the source then changes every name of it); false = never. */
     inplace?: InplaceMode;
 }

@@ -81,10 +81,10 @@ describe("data plane on real rsync + stunnel between two network namespaces", fu
         assert.ok(run.doneFile, "done-file written");
         assert.deepEqual(dvmLines(run.log, "pvc-end").map((r) => [r.pvc, r.result, r.exit]), [["data", "ok", "0"], ["db", "ok", "0"]]);
         assert.deepEqual(dvmLines(run.log, "done"), [{ exit: "0" }]);
-        // as generated (dvm:rsync.sparse and .inplace auto): both sources hold a sparse file, both destinations are
-        // empty, so each PVC is copied with --sparse and --inplace
+        // as generated (dvm:rsync.sparse and .inplace auto): both sources hold a sparse file, so each PVC is copied
+        // with --sparse, and then never in place (the destination is not even checked)
         assert.deepEqual(dvmLines(run.log, "pvc-start").map((r) => [r.pvc, r.sparse, r["sparse-scan"], r.inplace, r.destination]),
-            [["data", "on", "holes", "on", "empty"], ["db", "on", "holes", "on", "empty"]]);
+            [["data", "on", "holes", "off", "unchecked"], ["db", "on", "holes", "off", "unchecked"]]);
         fixture("dataplane-first-pass.log", run.log);
         // the destination pod's rsyncd logs to its container log (stdout)
         assert.match(dest.rsyncd.log(), /rsync allowed access on module data from localhost \(127\.0\.0\.1\)/);
@@ -310,7 +310,9 @@ describe("data plane on real rsync + stunnel between two network namespaces", fu
             await pod2.start();
             const big = path.join(resumeDst, "large", "big-0.bin");
             const bigSize = fs.statSync(path.join(src.data, "large", "big-0.bin")).size;
-            const pod = source("resume", clientArgs({ bwlimit: 8192, extras: ["--exclude=/sparse"] }, [pvc("data", "resume")]), { DVM_RETRY_BASE_SECONDS: 3, DVM_BACKOFF_LIMIT: 4 }).start();
+            // sparse: false, so that inplace auto applies (the data PVC holds a sparse file; with --sparse the
+            // script never writes in place)
+            const pod = source("resume", clientArgs({ bwlimit: 8192, extras: ["--exclude=/sparse"], sparse: false }, [pvc("data", "resume")]), { DVM_RETRY_BASE_SECONDS: 3, DVM_BACKOFF_LIMIT: 4 }).start();
             await waitFor("part of the large file on the destination", () => {
                 const dir = path.join(resumeDst, "large");
                 return fs.existsSync(dir) && fs.readdirSync(dir).some((n) => fs.statSync(path.join(dir, n)).size > 4 << 20);
@@ -464,11 +466,10 @@ describe("data plane on real rsync + stunnel between two network namespaces", fu
             const run = await new SourcePod(r, sources, clientArgs({}, [pvc("plain"), pvc("holes")]), { runAsRoot: true, logDir, name: "sparse-auto" }).start().wait();
             assert.equal(run.rsyncExit, 0, explain(run));
             const starts = dvmLines(run.log, "pvc-start");
-            assert.deepEqual(starts.map((e) => [e.pvc, e.sparse, e["sparse-scan"]]), [["plain", "off", "no-holes"], ["holes", "on", "holes"]]);
-            for (const e of starts) {
-                assert.match(e["scan-ms"], /^[0-9]+$/);
-                assert.match(e["check-ms"], /^[0-9]+$/);
-            }
+            assert.deepEqual(starts.map((e) => [e.pvc, e.sparse, e["sparse-scan"], e.inplace, e.destination]),
+                [["plain", "off", "no-holes", "on", "empty"], ["holes", "on", "holes", "off", "unchecked"]]);
+            for (const e of starts) assert.match(e["scan-ms"], /^[0-9]+$/);
+            assert.match(starts[0]["check-ms"], /^[0-9]+$/);
             const blocks = (f: string) => fs.statSync(f).blocks * 512;
             // without --sparse the zeros arrive as written data; with it they become a hole
             assert.ok(blocks(path.join(targets.plain, "zeros.bin")) >= 8 << 20, "plain: copied without --sparse");
@@ -477,7 +478,7 @@ describe("data plane on real rsync + stunnel between two network namespaces", fu
             for (const n of Object.keys(sources)) {
                 assert.deepEqual(diff(snapshot(sources[n as keyof typeof sources], ["lost+found"]), snapshot(targets[n as keyof typeof targets]), { owners: asRoot }), [], n);
             }
-            console.log(`      sparse scan / empty-destination check: ${starts.map((e) => `${e.pvc} ${e["scan-ms"]} / ${e["check-ms"]} ms`).join(", ")}`);
+            console.log(`      sparse scan / empty-destination check: ${starts.map((e) => `${e.pvc} ${e["scan-ms"]} / ${e["check-ms"] ?? "-"} ms`).join(", ")}`);
         } finally {
             await pod2.stop();
             await dest.start();

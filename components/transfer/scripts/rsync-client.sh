@@ -213,18 +213,24 @@ for pair in "${pairs[@]}"; do
     [ "$verify" = verify ] && extra+=(--checksum)
     # --sparse and --inplace: decided once per PVC, before its first attempt (a retry keeps the decision)
     decisions=""
+    sparse=off
     if has_opt --sparse; then
+        sparse=on
         decisions+=" sparse=on"
     elif (( sparse_if_holes )); then
         t0=$(now_ms)
         scan_for_holes "$source_root/$src"
-        decisions+=" sparse=$([ "$scan_result" = no-holes ] && echo off || echo on) sparse-scan=$scan_result scan-ms=$(( $(now_ms) - t0 ))"
-        [ "$scan_result" = no-holes ] || extra+=(--sparse)
+        [ "$scan_result" = no-holes ] || { sparse=on; extra+=(--sparse); }
+        decisions+=" sparse=$sparse sparse-scan=$scan_result scan-ms=$(( $(now_ms) - t0 ))"
     else
         decisions+=" sparse=off"
     fi
     if has_opt --inplace; then
         decisions+=" inplace=on"
+    elif (( inplace_if_empty )) && [ "$sparse" = on ]; then
+        # Not with --sparse: in place buys nothing on the large files that have holes, and rsync before 3.3.0
+        # leaves stale data where an existing file's trailing part became a hole (before 3.1.3 it refuses the pair).
+        decisions+=" inplace=off destination=unchecked"
     elif (( inplace_if_empty )); then
         t0=$(now_ms)
         check_destination_empty "$src" "$target"
