@@ -202,7 +202,7 @@ describe("bench: end-to-end step", () => {
         assert.match(md, /^\| 4 \| 5 \| 500 \| 50\.0 /m);
         assert.match(md, /^\| 1 \| 3\.0 \| 3\.0 \| 2\.0 \| 8\.0 \| 0\.0 \| 1\.5 \| 0\.3 \| 0\.3 \| \*\*18\.0\*\* \| 2\.0 \| 2\.5 \| 0\.5 \|$/m);
         assert.equal(e2eMarkdown({ measured: false, reason: "switched off (DVM_BENCH_E2E=0)", how: "make bench-e2e" })[0],
-            "End-to-end wave time: not measured - switched off (DVM_BENCH_E2E=0). To measure it: make bench-e2e.");
+            "End-to-end wave time: not measured in this run - switched off (DVM_BENCH_E2E=0). To measure it: make bench-e2e.");
         const old = results([]);
         delete old.e2e;
         assert.match(markdown(old, summarize(old)), /End-to-end wave time: not measured in this run/);

@@ -186,7 +186,7 @@ export function e2eMarkdown(e: E2EResult | undefined): string[] {
     const out: string[] = [];
     if (!e) return ["End-to-end wave time: not measured in this run (it was made before `make bench` had the step)."];
     if (!e.measured) {
-        out.push(`End-to-end wave time: not measured - ${e.reason}.${e.how ? ` To measure it: ${e.how}.` : ""}`);
+        out.push(`End-to-end wave time: not measured in this run - ${e.reason}.${e.how ? ` To measure it: ${e.how}.` : ""}`);
         return out;
     }
     const p = e.params;
