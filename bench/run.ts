@@ -65,6 +65,12 @@ function scaleExperiments(): string[][] {
     return out;
 }
 
+function e2eMode(): "0" | "1" | "auto" {
+    const mode = (process.env.DVM_BENCH_E2E ?? "auto").trim() || "auto";
+    if (mode !== "0" && mode !== "1" && mode !== "auto") throw new Error(`DVM_BENCH_E2E must be 0, 1 or auto, got ${JSON.stringify(mode)}; example: DVM_BENCH_E2E=auto`);
+    return mode;
+}
+
 export const params = () => {
     const variantNames = Object.keys(VARIANTS);
     // by default the variants that each measure a proposal of the report (see bench/variants.ts)
@@ -84,6 +90,7 @@ export const params = () => {
         scaleExperimentReps: num("DVM_BENCH_SCALE_EXPERIMENT_REPS", 1, 1),
         idleSeconds: num("DVM_BENCH_IDLE_SECONDS", 20, 5),
         only: list("DVM_BENCH_ONLY", "dataplane,scale,e2e", ["dataplane", "scale", "e2e"]),
+        e2e: e2eMode(),
         datasets: list("DVM_BENCH_DATASETS", "large,small", ["large", "small"]),
         variants: variants.includes("all") ? variantNames : variants,
         out: process.env.DVM_BENCH_OUT || __dirname,
@@ -230,8 +237,7 @@ const E2E_HOW = "make bench-e2e (only this step) or DVM_BENCH_E2E=1 make bench; 
  * measured (the other results are still written) and makes the run exit non-zero. */
 function e2eStep(p: Params): E2EResult & { failed?: boolean } {
     if (!p.only.includes("e2e")) return { measured: false, reason: `not selected (DVM_BENCH_ONLY=${p.only.join(",")})`, how: "DVM_BENCH_ONLY=dataplane,scale,e2e (the default)" };
-    const mode = (process.env.DVM_BENCH_E2E ?? "auto").trim() || "auto";
-    if (!["0", "1", "auto"].includes(mode)) throw new Error(`DVM_BENCH_E2E must be 0, 1 or auto, got ${JSON.stringify(mode)}; example: DVM_BENCH_E2E=auto`);
+    const mode = p.e2e;
     if (mode === "0") return { measured: false, reason: "switched off (DVM_BENCH_E2E=0)", how: E2E_HOW };
     const script = path.join(__dirname, "..", "scripts", "bench-e2e.sh");
     if (mode === "auto") {
