@@ -207,7 +207,7 @@ export function e2eMarkdown(e: E2EResult | undefined): string[] {
             + `${f(x.overheadSeconds, 1)} (${f(x.ratio, 1)}x) | ${f(x.overheadVsLongestSeconds, 1)} | ${f(x.firstByteSeconds, 1)} | ${f(x.tailSeconds, 1)} | ${f(x.destroySeconds, 1)} |`);
     }
     out.push("");
-    out.push("Where the time to the first byte goes (median seconds of each step, from the start of `pulumi up`; engine events and Kubernetes object times have 1 s resolution, log lines are exact), and after the last byte:");
+    out.push("Where the time to the first byte goes (median seconds of each step, from the start of `pulumi up`; engine events and Kubernetes object times have 1 s resolution, log lines are exact; a negative step is a point reached before the one listed before it: that resolution, or a wait an experiment removed), and after the last byte:");
     out.push("");
     const cols = [...E2E_STEPS.map(([, l]) => l), "= first byte", ...E2E_TAIL_STEPS.map(([, l]) => `after last byte: ${l}`)];
     out.push(`| namespaces | ${cols.join(" | ")} |`);

@@ -45,6 +45,7 @@ if [ "$was_up" = 0 ] && [ -z "${DVM_BENCH_KEEP_CLUSTERS:-}" ]; then
 fi
 [ "$was_up" = 1 ] && up_seconds=0
 
+bash scripts/toolchain.sh >&2  # seconds when built; DVM_BENCH_E2E=1 on a fresh machine builds it (~25 min)
 eval "$(bash scripts/toolchain-env.sh)"
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-dvm-bench-only}"
 export DVM_KUBECTL=$K8S_BIN/kubectl DVM_CLUSTERS_DIR=$CLUSTERS_DIR
