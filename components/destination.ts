@@ -135,7 +135,10 @@ export class DestinationTransfer extends pulumi.ComponentResource {
 
         const kind = endpoints[args.endpoint.type];
         const service = new k8s.core.v1.Service(`${name}-service`, {
-            metadata: { name: names.server, namespace: nsName, labels },
+            metadata: {
+                name: names.server, namespace: nsName, labels,
+                ...(kind.readsServiceStatus ? {} : { annotations: { "pulumi.com/skipAwait": "true" } }),
+            },
             spec: {
                 type: kind.serviceType,
                 selector,

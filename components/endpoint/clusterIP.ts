@@ -6,6 +6,7 @@ import { EndpointKind } from "./types";
 
 export const clusterIP: EndpointKind = {
     serviceType: "ClusterIP",
+    readsServiceStatus: false,
     expose({ service }) {
         return pulumi.all([service.metadata.name, service.metadata.namespace]).apply(([name, ns]) => ({
             host: `${name}.${ns}.svc.cluster.local`,

@@ -9,6 +9,7 @@ export const SSL_PASSTHROUGH_ANNOTATION = "nginx.ingress.kubernetes.io/ssl-passt
 
 export const ingress: EndpointKind = {
     serviceType: "ClusterIP",
+    readsServiceStatus: false,
     expose({ prefix, namespace, names, config, labels, service, opts }) {
         const host = transferHost(names, config);
         new k8s.networking.v1.Ingress(`${prefix}-ingress`, {

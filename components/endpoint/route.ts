@@ -6,6 +6,7 @@ import { EndpointKind, transferHost } from "./types";
 
 export const route: EndpointKind = {
     serviceType: "ClusterIP",
+    readsServiceStatus: false,
     expose({ prefix, namespace, names, config, labels, service, opts }) {
         const host = transferHost(names, config);
         new k8s.apiextensions.CustomResource(`${prefix}-route`, {

@@ -28,6 +28,14 @@ export interface ExposeArgs {
 
 export interface EndpointKind {
     serviceType: "ClusterIP" | "LoadBalancer" | "NodePort";
+    /**
+     * Whether the address comes from the Service's status (a load balancer's ingress), so the Kubernetes provider
+     * must wait for the Service. Otherwise the Service gets `pulumi.com/skipAwait`: the provider's Service wait (its
+     * endpoints, then a settle period) cost ~8 s before the first byte of every wave (bench/experiments/e2e-only),
+     * and proves nothing the source pod does not prove itself - it waits for the rsync daemon's greeting through the
+     * tunnel, and the Deployment's rollout is still awaited.
+     */
+    readsServiceStatus: boolean;
     /** Creates what the kind needs in front of the Service and returns the address the source dials. */
     expose(args: ExposeArgs): pulumi.Output<EndpointAddress>;
 }

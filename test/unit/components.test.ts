@@ -223,6 +223,21 @@ describe("components: endpoints", function () {
         assert.match(conf(), /192\.0\.2\.10:30873/);
     });
 
+    it("the Service is awaited only when the address comes from its status (loadBalancer); otherwise skipAwait", async () => {
+        const endpoints = {
+            route: { type: "route", subdomain: "apps.dst.example.com" },
+            ingress: { type: "ingress", subdomain: "dst.example.com", ingressClass: "nginx" },
+            nodePort: { type: "nodePort", nodeAddress: "192.0.2.10" },
+            clusterIP: { type: "clusterIP" },
+            loadBalancer: { type: "loadBalancer" },
+        } as const;
+        for (const [type, endpoint] of Object.entries(endpoints)) {
+            await build(makePlan({ destination: { context: "d", endpoint: endpoint as any } }));
+            const annotations = ofType("kubernetes:core/v1:Service")[0].inputs.metadata.annotations ?? {};
+            assert.strictEqual(annotations["pulumi.com/skipAwait"], type === "loadBalancer" ? undefined : "true", type);
+        }
+    });
+
     it("render mode: loadBalancer and nodePort addresses are fixed placeholders, never an unknown (stable previews)", async () => {
         await build({ ...makePlan({ destination: { context: "d", endpoint: { type: "loadBalancer" } } }), render: "/tmp/dvm-render-test" });
         assert.match(conf(), /connect = unresolved\.invalid:443/);
