@@ -256,6 +256,16 @@ export function renderedOutputs(inputs: TransferInputs): TransferOutputs {
 }
 
 /**
+ * Seconds to sleep after poll number `poll` (0-based). Often at first: a small wave's transfers end within seconds
+ * and a failure should surface at once (every 2 s for the first 30 s; it was every 5 s, and the bench's end-to-end
+ * step saw up to 5 s between the Job's completion and `pulumi up` noticing); then every 5 s to 1.5 min, 15 s to
+ * 8.5 min and 30 s after that, so a wave of many namespaces and long transfers stays light on the API server.
+ */
+export function pollInterval(poll: number): number {
+    return poll < 15 ? 2 : poll < 27 ? 5 : poll < 55 ? 15 : 30;
+}
+
+/**
  * Waits for the transfer Job and returns the per-PVC records, or throws TransferFailedError (which carries the
  * records, so the engine keeps them in the state) when a PVC failed, the Job failed, or the wait timed out.
  */
@@ -271,8 +281,7 @@ export async function waitForTransfer(source: TransferSource, inputs: TransferIn
     let settled = 0;
     let apiErrors = 0;
     for (let poll = 0; ; poll++) {
-        // poll often at first (quick failures), then less often on long transfers
-        const pause = () => sleep(Math.max(0, Math.min((inputs.pollSeconds ?? (poll < 12 ? 5 : poll < 40 ? 15 : 30)) * 1000, deadline - now())));
+        const pause = () => sleep(Math.max(0, Math.min((inputs.pollSeconds ?? pollInterval(poll)) * 1000, deadline - now())));
         let job: JobStatus | undefined;
         let pods: PodStatus[];
         try {

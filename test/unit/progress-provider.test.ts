@@ -180,6 +180,20 @@ describe("progress provider: waiting for the transfer Job", () => {
         assert.strictEqual(cluster.polls, 13);
     });
 
+    it("polls every 2 s for the first 30 s, then backs off to 30 s: quick on a small wave, light on an hour-long one", async () => {
+        let clock = 0;
+        const sleeps: number[] = [];
+        const cluster = new FakeCluster([{ name: "p", log: "", waiting: { reason: "ContainerCreating" } }], () => running);
+        const { pollSeconds: _unset, ...defaults } = inputs({ timeoutSeconds: 3600 });
+        await assert.rejects(waitForTransfer(cluster, defaults, {
+            now: () => clock, sleep: async (ms) => { sleeps.push(ms); clock += ms; },
+        }), /timed out/);
+        assert.deepStrictEqual(sleeps.slice(0, 15), Array(15).fill(2000), "a transfer that ends early is seen within 2 s");
+        for (let i = 1; i < sleeps.length - 1; i++) assert.ok(sleeps[i] >= sleeps[i - 1], `poll ${i} sleeps less than poll ${i - 1}`);
+        assert.strictEqual(Math.max(...sleeps), 30_000);
+        assert.ok(cluster.polls < 200, `${cluster.polls} polls in an hour (a steady 2 s would be 1800)`);
+    });
+
     it("reports a failed Job (deadline exceeded) as Timeout for the PVCs that did not finish", async () => {
         const log = fixture("local-complete.log");
         const cut = log.indexOf("dvm: pvc-start pvc=uploads");
