@@ -190,6 +190,40 @@ describe("rsync-client.sh exit paths (no network needed)", function () {
         assert.ok(done());
         assert.equal(fs.readdirSync(path.join(dir, "tmp")).length, 0, "the private password copy is removed");
     });
+    for (const [version, kept] of [["3.2.7", false], ["3.3.0", true], ["3.5.0", true]] as const) {
+        it(`inplace true on a PVC with holes: --inplace ${kept ? "kept" : "dropped"} by rsync ${version} (stale data before 3.3.0)`, async () => {
+            // a fake tunnel (greets like rsyncd) and a fake rsync that reports its version and records its arguments
+            const net = require("node:net") as typeof import("node:net");
+            const server = net.createServer((c) => c.end("@RSYNCD: 31.0\n"));
+            await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+            const port = (server.address() as import("node:net").AddressInfo).port;
+            const bin = path.join(dir, "bin");
+            fs.mkdirSync(bin);
+            fs.writeFileSync(path.join(bin, "rsync"), `#!/bin/sh\nif [ "$1" = --version ]; then echo "rsync  version ${version}  protocol version 31"; exit 0; fi\nprintf '%s\\n' "$@" >"${dir}/rsync-args"\n`, { mode: 0o755 });
+            const img = path.join(dir, "source", "data", "disk.img");
+            fs.writeFileSync(img, "boot");
+            fs.truncateSync(img, 64 << 20);
+            try {
+                const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+                    const child = spawn("bash", [script, "--archive", "--inplace", "--dvm-sparse-if-holes", "--", "data:data"],
+                        { env: { ...env, PATH: `${bin}:${env.PATH}`, DVM_TUNNEL_PORT: String(port) } });
+                    let out = "";
+                    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+                    child.on("close", (code) => resolve({ code, out }));
+                });
+                assert.equal(r.code, 0, r.out);
+                const start = r.out.split("\n").find((l) => l.startsWith("dvm: pvc-start"))!;
+                assert.match(start, / sparse=on sparse-scan=holes /, "the scan found the hole (tmpfs or a filesystem without holes?)");
+                const args = fs.readFileSync(path.join(dir, "rsync-args"), "utf8").split("\n");
+                assert.ok(args.includes("--sparse"));
+                assert.equal(args.includes("--inplace"), kept, args.join(" "));
+                if (kept) assert.match(start, / inplace=on$/);
+                else assert.match(start, new RegExp(` inplace=off reason="rsync ${version.replace(/\./g, "\\.")} < 3\\.3\\.0 with --sparse"$`));
+            } finally {
+                server.close();
+            }
+        });
+    }
     it("SIGTERM while waiting: exit 143 at once, with the done-file", async () => {
         const child = spawn("bash", [script, "--", "data:data"], { env: { ...env, DVM_STUNNEL_WAIT_SECONDS: "600" } });
         let out = "";

@@ -205,6 +205,15 @@ check_destination_empty() {
     fi
 }
 
+# rsync before 3.3.0 can leave stale data where an existing destination file's trailing part became a hole on the
+# source when --sparse and --inplace are used together (before 3.1.3 it refuses the pair).
+rsync_version() { rsync --version 2>/dev/null | sed -n '1s/^rsync *version \([0-9][0-9.]*\).*/\1/p'; }
+sparse_inplace_safe() {
+    local version
+    version=$(rsync_version)
+    [ -n "$version" ] && [ "$(printf '%s\n' 3.3.0 "$version" | sort -V | head -n 1)" = 3.3.0 ]
+}
+
 max_attempts=$(( backoff_limit + 1 ))
 exit_code=0
 for pair in "${pairs[@]}"; do
@@ -225,7 +234,14 @@ for pair in "${pairs[@]}"; do
     else
         decisions+=" sparse=off"
     fi
-    if has_opt --inplace; then
+    pvc_opts=("${opts[@]}")
+    if has_opt --inplace && [ "$sparse" = on ] && ! sparse_inplace_safe; then
+        # dvm:rsync.inplace true, but this PVC is copied with --sparse by an rsync that mishandles the pair: writing
+        # by rename costs time, never data
+        pvc_opts=()
+        for o in "${opts[@]}"; do [ "$o" = --inplace ] || pvc_opts+=("$o"); done
+        decisions+=" inplace=off reason=\"rsync $(rsync_version) < 3.3.0 with --sparse\""
+    elif has_opt --inplace; then
         decisions+=" inplace=on"
     elif (( inplace_if_empty )) && [ "$sparse" = on ]; then
         # Not with --sparse: in place buys nothing on the large files that have holes, and rsync before 3.3.0
@@ -243,7 +259,7 @@ for pair in "${pairs[@]}"; do
     attempt=1
     while :; do
         log "pvc-start pvc=$src target=$target attempt=$attempt max=$max_attempts$decisions"
-        rsync "${opts[@]}" "${extra[@]}" --password-file="$private_password" \
+        rsync "${pvc_opts[@]}" "${extra[@]}" --password-file="$private_password" \
             "$source_root/$src/" "rsync://$rsync_user@127.0.0.1:$tunnel_port/$target/" \
             2> >(tee "$errors" >&2) &
         child=$!
