@@ -48,8 +48,9 @@ export interface RsyncOptions {
      * before the copy); true = always (sparse files stay sparse); false = never (faster for files without holes). */
     sparse?: SparseMode;
     /** rsync --inplace: `auto` (default) = per PVC, only when the destination volume is empty (a first copy: no
-     * temporary file + rename per file) and the PVC is not copied with --sparse; true = always (also on later passes: no second copy of a changed large file
-     * on the destination, but a hard-link group split on the source then changes every name of it); false = never. */
+     * temporary file + rename per file) and the PVC is not copied with --sparse; true = always (also on later
+     * passes: no second copy of a changed large file on the destination, but a hard-link group split on the source
+     * then changes every name of it; dropped with --sparse on rsync < 3.3.0); false = never. */
     inplace?: InplaceMode;
 }
 
