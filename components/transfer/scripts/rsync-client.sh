@@ -206,13 +206,14 @@ check_destination_empty() {
 }
 
 # rsync before 3.3.0 can leave stale data where an existing destination file's trailing part became a hole on the
-# source when --sparse and --inplace are used together (before 3.1.3 it refuses the pair).
-rsync_version() { rsync --version 2>/dev/null | sed -n '1s/^rsync *version \([0-9][0-9.]*\).*/\1/p'; }
-sparse_inplace_safe() {
-    local version
-    version=$(rsync_version)
-    [ -n "$version" ] && [ "$(printf '%s\n' 3.3.0 "$version" | sort -V | head -n 1)" = 3.3.0 ]
-}
+# source when --sparse and --inplace are used together (before 3.1.3 it refuses the pair). Only an explicit
+# --inplace (dvm:rsync.inplace true) can meet --sparse, so only then is the version asked for, once per pod.
+sparse_inplace_safe=1
+if has_opt --inplace; then
+    rsync_version=$(rsync --version 2>/dev/null | sed -n '1s/^rsync *version \([0-9][0-9.]*\).*/\1/p')
+    [ -n "$rsync_version" ] && [ "$(printf '%s\n' 3.3.0 "$rsync_version" | sort -V | head -n 1)" = 3.3.0 ] \
+        || sparse_inplace_safe=0
+fi
 
 max_attempts=$(( backoff_limit + 1 ))
 exit_code=0
@@ -235,17 +236,17 @@ for pair in "${pairs[@]}"; do
         decisions+=" sparse=off"
     fi
     pvc_opts=("${opts[@]}")
-    if has_opt --inplace && [ "$sparse" = on ] && ! sparse_inplace_safe; then
+    if has_opt --inplace && [ "$sparse" = on ] && (( ! sparse_inplace_safe )); then
         # dvm:rsync.inplace true, but this PVC is copied with --sparse by an rsync that mishandles the pair: writing
         # by rename costs time, never data
         pvc_opts=()
         for o in "${opts[@]}"; do [ "$o" = --inplace ] || pvc_opts+=("$o"); done
-        decisions+=" inplace=off reason=\"rsync $(rsync_version) < 3.3.0 with --sparse\""
+        decisions+=" inplace=off reason=\"rsync ${rsync_version:-of unknown version} < 3.3.0 with --sparse\""
     elif has_opt --inplace; then
         decisions+=" inplace=on"
     elif (( inplace_if_empty )) && [ "$sparse" = on ]; then
-        # Not with --sparse: in place buys nothing on the large files that have holes, and rsync before 3.3.0
-        # leaves stale data where an existing file's trailing part became a hole (before 3.1.3 it refuses the pair).
+        # Not with --sparse: in place buys nothing on the large files that have holes, and older rsync mishandles
+        # the pair (above).
         decisions+=" inplace=off destination=unchecked"
     elif (( inplace_if_empty )); then
         t0=$(now_ms)
