@@ -1,9 +1,10 @@
 // dvm: one migration wave between one cluster pair. Config + wave file -> validated plan -> components.
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "./config/errors";
-import { loadPlan, resolveKubeconfig } from "./config/load";
+import { loadPlan } from "./config/load";
 import { Plan } from "./config/plan";
 import { MigrationWave } from "./components/wave";
+import { resolveKubeconfig } from "./kube";
 
 function load(): { plan: Plan; source?: string; destination?: string } {
     const projectDir = process.cwd();

@@ -16,7 +16,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { PvcPlan, RsyncOptions } from "../config/plan";
 import { DEFAULT_RSYNC } from "../config/validate";
-import * as L from "../components/layout";
+import * as L from "../contract";
 import { rsyncClientArgs } from "../components/transfer/rsync";
 import {
     container, DestinationPod, findProcess, generateCredentials, listening, NET, Proc, Rendered, sh, sleep, SourcePod, waitFor,

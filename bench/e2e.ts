@@ -14,7 +14,7 @@
 //   DVM_BENCH_E2E_EXPERIMENTS ("": comma-separated E2E_EXPERIMENTS below, each run side by side with the program)
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { LABELS, ROLE_DESTINATION, ROLE_SOURCE } from "../components/layout";
+import { LABELS, ROLE_DESTINATION, ROLE_SOURCE } from "../contract";
 import { diff, Entry, snapshot } from "../test/dataplane/dataset";
 import {
     createPvc, deleteNamespaces, DST, DST_NODE_ADDRESS, json, kubectlOk, PROJECT_ENTRIES, PvcSpec, requireClusters,

@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DEFAULT_RSYNC } from "../config/validate";
-import { CONFIG_FILES } from "../components/layout";
+import { CONFIG_FILES } from "../contract";
 import type { RsyncOptions } from "../config/plan";
 import type { Tweaks } from "./dataplane";
 

@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { ResourceRequirements } from "../config/plan";
-import { CONFIG_DIR, LABELS, SCRIPTS_DIR, SECRET_DIR, TMP_DIR } from "./layout";
+import { CONFIG_DIR, LABELS, MANAGED_BY, SCRIPTS_DIR, SECRET_DIR, TMP_DIR } from "../contract";
 import { TransferNames } from "./names";
 import { secretFiles } from "./transport/credentials";
 import { GeneratedCredentials } from "./transport/credentialsResource";
@@ -13,8 +13,8 @@ type VolumeMount = k8s.types.input.core.v1.VolumeMount;
 
 export function baseLabels(wave: string, sourceNamespace: string): Record<string, string> {
     return {
-        [LABELS.managedBy]: "dvm",
-        "app.kubernetes.io/part-of": "dvm",
+        [LABELS.managedBy]: MANAGED_BY,
+        [LABELS.partOf]: MANAGED_BY,
         [LABELS.wave]: wave,
         [LABELS.namespace]: sourceNamespace,
     };

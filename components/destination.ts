@@ -7,9 +7,9 @@ import { EndpointConfig, NamespacePlan, ResourcesConfig, SecurityOptions } from 
 import { baseLabels, childOpts, containerResources, contentHash, pick, supportMounts, supportObjects, supportVolumes } from "./common";
 import { EndpointAddress, endpoints } from "./endpoint";
 import {
-    ANNOTATION_REQUESTED_CAPACITY, ANNOTATION_SOURCE_PVC, CONFIG_FILES, CONTAINERS, LABELS, RSYNCD_PORT, ROLE_DESTINATION,
+    ANNOTATIONS, CONFIG_FILES, CONTAINERS, LABELS, RSYNCD_PORT, ROLE_DESTINATION,
     SCRIPTS_DIR, SCRIPT_FILES, SECRET_KEYS, SERVICE_PORT, STUNNEL_PORT, TARGET_ROOT,
-} from "./layout";
+} from "../contract";
 import { TransferNames } from "./names";
 import { scriptFiles } from "./scripts";
 import { containerSecurityContext, podSecurityContext, podSecurityLabels } from "./security";
@@ -55,7 +55,7 @@ export class DestinationTransfer extends pulumi.ComponentResource {
                 name: pvc.target,
                 namespace: nsName,
                 labels,
-                annotations: { [ANNOTATION_REQUESTED_CAPACITY]: pvc.capacity, [ANNOTATION_SOURCE_PVC]: `${ns.source}/${pvc.source}` },
+                annotations: { [ANNOTATIONS.requestedCapacity]: pvc.capacity, [ANNOTATIONS.sourcePvc]: `${ns.source}/${pvc.source}` },
             },
             spec: {
                 accessModes: pvc.accessModes,
@@ -97,7 +97,7 @@ export class DestinationTransfer extends pulumi.ComponentResource {
                 strategy: { type: "Recreate" },
                 selector: { matchLabels: selector },
                 template: {
-                    metadata: { labels: { ...podLabels, ...selector }, annotations: { "dvm.io/rollout": rollout } },
+                    metadata: { labels: { ...podLabels, ...selector }, annotations: { [ANNOTATIONS.rollout]: rollout } },
                     spec: {
                         securityContext: podSecurityContext(args.security, "destination"),
                         automountServiceAccountToken: false,

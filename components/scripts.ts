@@ -2,10 +2,11 @@
 // data-plane tests run), for the scripts ConfigMap.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { SCRIPT_FILES } from "./layout";
+import { SCRIPT_FILES } from "../contract";
 
 const LOCATIONS: Record<string, string> = {
     [SCRIPT_FILES.rsyncClient]: "transfer/scripts",
+    [SCRIPT_FILES.rsyncClientPvc]: "transfer/scripts",
     [SCRIPT_FILES.rsyncd]: "transfer/scripts",
     [SCRIPT_FILES.stunnelClient]: "transport/scripts",
     [SCRIPT_FILES.stunnelServer]: "transport/scripts",
@@ -21,9 +22,3 @@ export function scriptFiles(): Record<string, string> {
     return out;
 }
 
-/** Where a script lives in the repository (for tools that run it in place). */
-export function scriptPath(name: string): string {
-    const dir = LOCATIONS[name];
-    if (dir === undefined) throw new Error(`unknown container script ${JSON.stringify(name)}; expected one of ${Object.values(SCRIPT_FILES).join(", ")}`);
-    return path.join(__dirname, dir, name);
-}

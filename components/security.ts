@@ -3,7 +3,7 @@
 // privileged with SELinux type spc_t (for volumes whose labels a normal container cannot read).
 import * as k8s from "@pulumi/kubernetes";
 import { SecurityOptions } from "../config/plan";
-import { ROOT_CAPABILITIES } from "./layout";
+import { PSA_LABELS, ROOT_CAPABILITIES } from "../contract";
 
 type PodSecurityContext = k8s.types.input.core.v1.PodSecurityContext;
 type SecurityContext = k8s.types.input.core.v1.SecurityContext;
@@ -55,9 +55,5 @@ export function containerSecurityContext(sec: SecurityOptions): SecurityContext 
 /** Pod Security Admission labels for namespaces that host root or privileged transfer pods. */
 export function podSecurityLabels(sec: SecurityOptions): Record<string, string> {
     if (!sec.podSecurityLabels || !(sec.runAsRoot || sec.superPrivileged)) return {};
-    return {
-        "pod-security.kubernetes.io/enforce": "privileged",
-        "pod-security.kubernetes.io/audit": "privileged",
-        "pod-security.kubernetes.io/warn": "privileged",
-    };
+    return Object.fromEntries(PSA_LABELS.map((l) => [l, "privileged"]));
 }

@@ -12,9 +12,9 @@ import { NamespacePlan, Plan } from "../config/plan";
 import { baseLabels, childOpts, containerResources, contentHash, pick, supportMounts, supportObjects, supportVolumes } from "./common";
 import { EndpointAddress } from "./endpoint";
 import {
-    CONFIG_FILES, CONTAINERS, IPC_DIR, IPC_VOLUME, LABELS, ROLE_SOURCE, SCRIPTS_DIR, SCRIPT_FILES, SECRET_KEYS,
+    ANNOTATIONS, CONFIG_FILES, CONTAINERS, IPC_DIR, IPC_VOLUME, LABELS, ROLE_SOURCE, SCRIPTS_DIR, SCRIPT_FILES, SECRET_KEYS,
     SOURCE_ROOT, TUNNEL_PORT,
-} from "./layout";
+} from "../contract";
 import { TransferNames } from "./names";
 import { scriptFiles } from "./scripts";
 import { containerSecurityContext, podSecurityContext, podSecurityLabels } from "./security";
@@ -55,12 +55,12 @@ export class SourceTransfer extends pulumi.ComponentResource {
         const deps: pulumi.Resource[] = [];
         if (Object.keys(psa).length > 0) {
             deps.push(new k8s.core.v1.NamespacePatch(`${name}-namespace-psa`, {
-                metadata: { name: nsName, labels: psa, annotations: { "dvm.io/psa-patched-by": `wave ${args.wave}` } },
+                metadata: { name: nsName, labels: psa, annotations: { [ANNOTATIONS.psaPatchedBy]: `wave ${args.wave}` } },
             }, opt()));
         }
 
         const creds = args.credentials;
-        const scripts = pick(scriptFiles(), [SCRIPT_FILES.rsyncClient, SCRIPT_FILES.stunnelClient]);
+        const scripts = pick(scriptFiles(), [SCRIPT_FILES.rsyncClient, SCRIPT_FILES.rsyncClientPvc, SCRIPT_FILES.stunnelClient]);
         const clientConf = args.address.apply((a) => renderStunnelClientConf({ connectHost: a.host, connectPort: a.port, sni: a.sni }));
         deps.push(...supportObjects(name, {
             namespace: nsName, names, labels, credentials: creds, scripts, config: { [CONFIG_FILES.stunnelClient]: clientConf }, opts: opt(),
@@ -106,7 +106,7 @@ export class SourceTransfer extends pulumi.ComponentResource {
                     ],
                 },
                 template: {
-                    metadata: { labels: podLabels, annotations: { "dvm.io/rollout": rollout } },
+                    metadata: { labels: podLabels, annotations: { [ANNOTATIONS.rollout]: rollout } },
                     spec: {
                         restartPolicy: "Never",
                         ...(ns.nodeName ? { nodeName: ns.nodeName } : {}),

@@ -1,23 +1,14 @@
 // Loading: stack config map + wave file on disk -> validated Plan. The only I/O of the config layer (reading the wave
 // file and kubeconfig files) happens here, behind a small `Files` interface so tests can use real temp files or fakes.
 
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
+import { Files, kubeconfigPath, looksLikeKubeconfigContent, realFiles } from "../kube";
 import { ConfigError, Problems } from "./errors";
-import { ClusterAccess, Plan } from "./plan";
+import { Plan } from "./plan";
 import { validateStackConfig, validateWave } from "./validate";
 
-export interface Files {
-    exists(p: string): boolean;
-    read(p: string): string;
-}
-
-export const realFiles: Files = {
-    exists: (p) => fs.existsSync(p),
-    read: (p) => fs.readFileSync(p, "utf8"),
-};
+export type { Files } from "../kube";
 
 /**
  * Turns the `dvm:` entries of a stack's config (as `pulumi.runtime.allConfig()` returns them: `"dvm:key"` -> string,
@@ -88,7 +79,7 @@ export function loadPlan(opts: LoadOptions): Plan {
     const wave = validateWave(parseWaveText(text, waveFile), waveFile);
     for (const [side, access] of [["source", cfg.source], ["destination", cfg.destination]] as const) {
         if (access.kubeconfig !== undefined && !looksLikeKubeconfigContent(access.kubeconfig)) {
-            const p = path.resolve(opts.projectDir, expandHome(access.kubeconfig));
+            const p = kubeconfigPath(access.kubeconfig, opts.projectDir);
             if (!files.exists(p)) {
                 throw new ConfigError([{ where: `dvm:${side}.kubeconfig`, what: `is neither kubeconfig content nor an existing file (looked at ${p})`, example: `pulumi config set --secret --path dvm:${side}.kubeconfig "$(cat ~/.kube/${side}.yaml)"` }]);
             }
@@ -102,28 +93,4 @@ export function loadPlan(opts: LoadOptions): Plan {
             pvcs: ns.pvcs.map((pvc) => ({ ...pvc, verify: pvc.verify || cfg.rsync.verify })),
         })),
     };
-}
-
-export function looksLikeKubeconfigContent(value: string): boolean {
-    return value.includes("\n") || /^\s*[{]/.test(value) || /^\s*apiVersion\s*:/.test(value);
-}
-
-function expandHome(p: string): string {
-    return p === "~" || p.startsWith("~/") ? path.join(os.homedir(), p.slice(1)) : p;
-}
-
-/**
- * The kubeconfig content for one side: inline content as is, a path read from disk, or — only when a context was
- * named explicitly and no kubeconfig given — the file the user's KUBECONFIG/~/.kube/config points at. Never used
- * silently: validation requires one of kubeconfig/context per side.
- */
-export function resolveKubeconfig(access: ClusterAccess, projectDir: string, env: NodeJS.ProcessEnv = process.env, files: Files = realFiles): string {
-    if (access.kubeconfig !== undefined) {
-        return looksLikeKubeconfigContent(access.kubeconfig)
-            ? access.kubeconfig
-            : files.read(path.resolve(projectDir, expandHome(access.kubeconfig)));
-    }
-    const first = (env.KUBECONFIG ?? "").split(path.delimiter).find((x) => x.length > 0);
-    const file = first ?? path.join(os.homedir(), ".kube", "config");
-    return files.read(file);
 }

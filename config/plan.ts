@@ -1,14 +1,10 @@
 // The validated plan: plain data only (no Pulumi types), produced by config/load.ts from the stack config and
 // the wave file, consumed by components/. Everything a component needs is decided here, once.
 
-export type EndpointType = "route" | "ingress" | "loadBalancer" | "nodePort" | "clusterIP";
+import type { ClusterAccess } from "../kube";
+export type { ClusterAccess } from "../kube";
 
-export interface ClusterAccess {
-    /** Path to a kubeconfig file, or the kubeconfig YAML itself. Treated as a secret. */
-    kubeconfig?: string;
-    /** Context inside the kubeconfig (or the ambient one when only a context is given explicitly). */
-    context?: string;
-}
+export type EndpointType = "route" | "ingress" | "loadBalancer" | "nodePort" | "clusterIP";
 
 export interface EndpointConfig {
     type: EndpointType;

@@ -22,8 +22,7 @@ import {
     UnknownValueError,
 } from "@pulumi/policy";
 import {
-    ANNOTATION_REQUESTED_CAPACITY,
-    DEFAULT_ALLOWED_CAPABILITIES,
+    ANNOTATIONS,
     LABELS,
     PSA_LABELS,
     ROLE_DESTINATION,
@@ -32,7 +31,8 @@ import {
     RSYNC_USER,
     SECRET_FILE_NAMES,
     SOURCE_ROOT,
-} from "./contract";
+    ROOT_CAPABILITIES as DEFAULT_ALLOWED_CAPABILITIES,
+} from "../contract";
 import { compareQuantities, parseQuantity } from "./quantity";
 import {
     ContainerRef,
@@ -46,6 +46,8 @@ import {
     normalizeCapability,
     podSpecsOf,
 } from "./workloads";
+
+const ANNOTATION_REQUESTED_CAPACITY = ANNOTATIONS.requestedCapacity;
 
 /** The pack's knobs. Each policy reads the ones it needs from its own entry of the pack config file. */
 export interface PackConfig {

@@ -2,7 +2,7 @@
 // terminated at the ingress; the stream goes by SNI to the stunnel server.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { SERVICE_PORT } from "../layout";
+import { SERVICE_PORT } from "../../contract";
 import { EndpointKind, transferHost } from "./types";
 
 export const SSL_PASSTHROUGH_ANNOTATION = "nginx.ingress.kubernetes.io/ssl-passthrough";

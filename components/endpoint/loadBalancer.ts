@@ -1,6 +1,6 @@
 // A LoadBalancer Service: the source dials the load balancer's address (the Kubernetes provider waits for it).
 import * as pulumi from "@pulumi/pulumi";
-import { SERVICE_PORT } from "../layout";
+import { SERVICE_PORT } from "../../contract";
 import { EndpointKind, UNRESOLVED } from "./types";
 
 export const loadBalancer: EndpointKind = {

@@ -1,7 +1,7 @@
 // OpenShift Route with TLS passthrough: the router forwards the TLS stream by SNI to the stunnel server untouched.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { STUNNEL_PORT } from "../layout";
+import { STUNNEL_PORT } from "../../contract";
 import { EndpointKind, transferHost } from "./types";
 
 export const route: EndpointKind = {

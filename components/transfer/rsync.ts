@@ -2,6 +2,7 @@
 // `rsyncClientArgs(...)` as its `args`; components/transfer/scripts/rsync-client.sh passes the options to rsync
 // word for word and adds `--exclude=/lost+found` (and `--checksum` for a `:verify` PVC). Words starting `--dvm-` are
 // options of the script itself, never passed to rsync (components/transfer/PROTOCOL.md).
+import { PVC_PAIRS_SEPARATOR, SCRIPT_OPTIONS, VERIFY_SUFFIX } from "../../contract";
 import { PvcPlan, RsyncOptions } from "../../config/plan";
 
 /** rsync options from `dvm:rsync`, in a stable order, followed by the (already validated) extras.
@@ -36,11 +37,11 @@ export function rsyncOptionArgs(o: RsyncOptions): string[] {
     args.push("--numeric-ids");
     const sparse = o.sparse ?? "auto";
     if (sparse === true) args.push("--sparse");
-    else if (sparse === "auto") args.push("--dvm-sparse-if-holes");
+    else if (sparse === "auto") args.push(SCRIPT_OPTIONS.sparseIfHoles);
     else if (sparse !== false) throw new Error(`dvm:rsync.sparse must be auto, true or false, got ${JSON.stringify(sparse)}; example: sparse: auto`);
     const inplace = o.inplace ?? "auto";
     if (inplace === true) args.push("--inplace");
-    else if (inplace === "auto") args.push("--dvm-inplace-if-empty");
+    else if (inplace === "auto") args.push(SCRIPT_OPTIONS.inplaceIfEmpty);
     else if (inplace !== false) throw new Error(`dvm:rsync.inplace must be auto, true or false, got ${JSON.stringify(inplace)}; example: inplace: auto`);
     if (o.info !== "") {
         if (!/^[A-Za-z0-9,]+$/.test(o.info)) {
@@ -66,11 +67,11 @@ export function pvcPairArgs(pvcs: PvcPlan[]): string[] {
                 throw new Error(`wave file pvcs[].${key}: ${JSON.stringify(name)} is not a DNS-1123 PVC name; example: postgresql-data`);
             }
         }
-        return `${p.source}:${p.target}${p.verify ? ":verify" : ""}`;
+        return `${p.source}:${p.target}${p.verify ? VERIFY_SUFFIX : ""}`;
     });
 }
 
 /** The complete `args` of the rsync container: options, `--`, then the PVC pairs. */
 export function rsyncClientArgs(o: RsyncOptions, pvcs: PvcPlan[]): string[] {
-    return [...rsyncOptionArgs(o), "--", ...pvcPairArgs(pvcs)];
+    return [...rsyncOptionArgs(o), PVC_PAIRS_SEPARATOR, ...pvcPairArgs(pvcs)];
 }

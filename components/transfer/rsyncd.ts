@@ -1,7 +1,7 @@
 // rsyncd.conf of the destination transfer pod's `rsyncd` container: one module per destination PVC, reachable only
 // from 127.0.0.1 (the stunnel server in the same pod), password-authenticated, writing nothing to the read-only root
 // filesystem.
-import { RSYNCD_PORT, RSYNC_USER, SECRET_DIR, SECRET_KEYS, TARGET_ROOT, TMP_DIR } from "../layout";
+import { RSYNCD_PORT, RSYNC_USER, SECRET_DIR, SECRET_KEYS, TARGET_ROOT, TMP_DIR } from "../../contract";
 
 const MODULE_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 

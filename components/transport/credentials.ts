@@ -2,7 +2,7 @@
 // (node:crypto randomBytes), never from Math.random; stored by the caller as Pulumi secrets and shipped only in
 // Kubernetes Secrets (the same keys on both clusters).
 import { randomBytes } from "node:crypto";
-import { RSYNC_USER, SECRET_KEYS } from "../layout";
+import { RSYNC_USER, SECRET_KEYS } from "../../contract";
 
 export interface TunnelCredentials {
     /** PSK identity the client presents; the server knows only this one. Not secret, but unique per generation. */

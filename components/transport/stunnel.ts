@@ -16,7 +16,7 @@
 // was never used - the tunnel ran ChaCha20-Poly1305. AES-128-GCM comes first now: on CPUs with AES instructions it
 // costs ~22% less stunnel CPU per GB than ChaCha20 (bench/, 7 repetitions) and is TLS 1.3's mandatory suite.
 // ChaCha20-Poly1305 stays as the fallback (a peer without AES-GCM).
-import { RSYNCD_PORT, SECRET_DIR, SECRET_KEYS, STUNNEL_PORT, TUNNEL_PORT } from "../layout";
+import { RSYNCD_PORT, SECRET_DIR, SECRET_KEYS, STUNNEL_PORT, TUNNEL_PORT } from "../../contract";
 
 const PSK_FILE = `${SECRET_DIR}/${SECRET_KEYS.psk}`;
 const HOST = /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$|^[0-9a-fA-F:]+$/;

@@ -3,6 +3,7 @@
 // auth. It serves whatever log text the caller sets (the tests use the REAL captured rsync logs). Used by the unit
 // tests (test/unit/progress-cli.test.ts) and by the real-engine proof (engine-proof/proof.ts).
 import * as http from "http";
+import { LABELS, ROLE_SOURCE } from "../../contract";
 
 export interface FakeApiOptions {
     namespace?: string;
@@ -33,7 +34,7 @@ export async function startFakeApi(o: FakeApiOptions): Promise<FakeApi> {
     const requests: string[] = [];
     const job = (name: string, pass: number) => ({
         apiVersion: "batch/v1", kind: "Job",
-        metadata: { name, namespace: ns, labels: { "dvm.io/role": "source-transfer", "dvm.io/wave": "wave-1", "dvm.io/pass": String(pass) } },
+        metadata: { name, namespace: ns, labels: { [LABELS.role]: ROLE_SOURCE, [LABELS.wave]: "wave-1", [LABELS.pass]: String(pass) } },
         spec: { template: { spec: { containers: [
             { name: "rsync", image: "x", args: ["--archive", "--info=PROGRESS2,STATS2", "--", ...pairs] },
             { name: "stunnel", image: "x" },

@@ -4,7 +4,7 @@ import * as assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as L from "../../components/layout";
+import * as L from "../../contract";
 import { renderStunnelServerConf } from "../../components/transport/stunnel";
 import {
     Capture, clientArgs, container, cpuShare, DestinationPod, dvmLines, findProcess, generateCredentials, inNetns, lastStats, listening,

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PvcPlan, RsyncOptions } from "../../config/plan";
-import * as L from "../../components/layout";
+import * as L from "../../contract";
 import { scriptFiles } from "../../components/scripts";
 import { rsyncClientArgs } from "../../components/transfer/rsync";
 import { renderRsyncdConf } from "../../components/transfer/rsyncd";
@@ -183,7 +183,7 @@ export class DestinationPod {
         return {
             netns: NET.dst,
             user: this.opts.runAsRoot ? undefined : this.opts.user,
-            caps: this.opts.runAsRoot ? L.ROOT_CAPABILITIES : undefined,
+            caps: this.opts.runAsRoot ? [...L.ROOT_CAPABILITIES] : undefined,
             ro: [[this.r.scripts, L.SCRIPTS_DIR], [this.r.config, L.CONFIG_DIR], [this.r.secret, L.SECRET_DIR]],
         };
     }
@@ -245,7 +245,7 @@ export class SourcePod {
         const base = (): ContainerSpec => ({
             netns: NET.src,
             user: this.opts.runAsRoot ? undefined : this.opts.user,
-            caps: this.opts.runAsRoot ? L.ROOT_CAPABILITIES : undefined,
+            caps: this.opts.runAsRoot ? [...L.ROOT_CAPABILITIES] : undefined,
             ro: [[this.r.scripts, L.SCRIPTS_DIR], [this.r.config, L.CONFIG_DIR], [this.secret, L.SECRET_DIR]],
             rw: [[this.ipc, L.IPC_DIR]],
         });

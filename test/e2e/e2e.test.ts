@@ -7,7 +7,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { LABELS } from "../../components/layout";
+import { LABELS } from "../../contract";
 import { changeFraction, diff, Entry, generate, snapshot, stampTimes } from "../dataplane/dataset";
 import { copyProject, pulumi, pulumiOk, removeWorkDir, RunResult, workDir } from "../engine/harness";
 import {

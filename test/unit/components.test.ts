@@ -12,7 +12,7 @@ const { MigrationWave } = require("../../components/wave") as typeof import("../
 import {
     CONTAINERS, DONE_FILE, IPC_DIR, IPC_VOLUME, LABELS, ROLE_DESTINATION, ROLE_SOURCE, ROOT_CAPABILITIES, SOURCE_ROOT,
     TARGET_ROOT,
-} from "../../components/layout";
+} from "../../contract";
 
 async function build(plan: Plan) {
     reset();

@@ -3,7 +3,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ConfigError } from "../../config/errors";
-import { loadPlan, parseWaveText, rawDvmConfig, resolveKubeconfig } from "../../config/load";
+import { loadPlan, parseWaveText, rawDvmConfig } from "../../config/load";
+import { resolveKubeconfig } from "../../kube";
 import { parseQuantity, rsyncExtraError } from "../../config/rules";
 import { DEFAULT_RESOURCES, DEFAULT_RSYNC, DEFAULTS, validateStackConfig, validateWave } from "../../config/validate";
 

@@ -10,7 +10,7 @@ import type {
     StackValidationArgs,
     StackValidationPolicy,
 } from "../../policies/node_modules/@pulumi/policy";
-import { LABELS, ROLE_DESTINATION, ROLE_SOURCE, ROOT_CAPABILITIES, SOURCE_ROOT, STUNNEL_PORT, SERVICE_PORT } from "../../components/layout";
+import { LABELS, ROLE_DESTINATION, ROLE_SOURCE, ROOT_CAPABILITIES, SOURCE_ROOT, STUNNEL_PORT, SERVICE_PORT } from "../../contract";
 import { policies } from "../../policies/policies";
 
 export const POLICIES_DIR = path.join(__dirname, "..", "..", "policies");

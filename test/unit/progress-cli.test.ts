@@ -5,9 +5,14 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { collectRows, kubeJobLister, main, newestPass, parseFlags, plainLine, pvcsFromArgs, resolveSource, statusTable } from "../../progress/cli";
+import { parseFlags } from "../../cli/flags";
+import { plainLine, statusTable } from "../../cli/format";
+import { main } from "../../cli/main";
+import { resolveSource } from "../../cli/stack";
+import { collectRows, kubeJobLister, newestPass, pvcsFromArgs } from "../../cli/watch";
 import { FakeApi, startFakeApi } from "../../progress/engine-proof/fake-api";
-import { kubeSource, waitForTransfer } from "../../progress/provider";
+import { kubeSource } from "../../progress/source";
+import { waitForTransfer } from "../../progress/wait";
 
 const DIR = path.join(__dirname, "..", "fixtures", "rsync");
 const fixture = (name: string) => fs.readFileSync(path.join(DIR, name), "utf8");

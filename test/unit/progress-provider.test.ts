@@ -4,9 +4,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import {
-    diffTransfer, JobStatus, makeProvider, PodStatus, TransferFailedError, TransferInputs, TransferSource, waitForTransfer,
-} from "../../progress/provider";
+import { diffTransfer, makeProvider } from "../../progress/provider";
+import { JobStatus, PodStatus, TransferSource } from "../../progress/source";
+import { TransferFailedError, TransferInputs, waitForTransfer } from "../../progress/wait";
 import { declared, installMocks, settle } from "./mocks";
 
 const DIR = path.join(__dirname, "..", "fixtures", "rsync");

@@ -5,7 +5,7 @@ import { PvcPlan, RsyncOptions } from "../../config/plan";
 import { pvcPairArgs, rsyncClientArgs, rsyncOptionArgs } from "../../components/transfer/rsync";
 import { renderRsyncdConf } from "../../components/transfer/rsyncd";
 import { scriptFiles } from "../../components/scripts";
-import * as L from "../../components/layout";
+import * as L from "../../contract";
 
 const MTC_INFO = "COPY2,DEL2,REMOVE2,SKIP2,FLIST2,PROGRESS2,STATS2";
 const defaults = (): RsyncOptions => ({
@@ -116,23 +116,6 @@ describe("container scripts", () => {
         assert.equal(files[L.SCRIPT_FILES.rsyncClient], fs.readFileSync(path.join(__dirname, "../../components/transfer/scripts/rsync-client.sh"), "utf8"));
         assert.equal(files[L.SCRIPT_FILES.stunnelClient], fs.readFileSync(path.join(__dirname, "../../components/transport/scripts/stunnel-client.sh"), "utf8"));
         for (const [name, text] of Object.entries(files)) assert.ok(text.startsWith("#!/usr/bin/env bash\n"), `${name} has a bash shebang`);
-    });
-    it("default to the values of components/layout.ts", () => {
-        const c = files[L.SCRIPT_FILES.rsyncClient];
-        const def = (v: string) => new RegExp(`\\$\\{${v}:-([^}]*)\\}`).exec(c)?.[1];
-        assert.equal(def("DVM_TUNNEL_PORT"), String(L.TUNNEL_PORT));
-        assert.equal(def("DVM_IPC_DIR"), L.IPC_DIR);
-        assert.equal(def("DVM_SOURCE_ROOT"), L.SOURCE_ROOT);
-        assert.equal(def("DVM_SECRET_DIR"), L.SECRET_DIR);
-        assert.ok(c.includes(`done_file="$ipc_dir/${L.DONE_FILE}"`));
-        assert.ok(c.includes(`password_file="$secret_dir/${L.SECRET_KEYS.rsyncPassword}"`));
-        assert.ok(c.includes(`rsync_user=${L.RSYNC_USER}\n`));
-        assert.ok(c.includes(`EXIT_TUNNEL_DOWN=${L.EXIT_CODES.tunnelDown} EXIT_USAGE=${L.EXIT_CODES.usage}`));
-        assert.ok(c.includes(`case $1 in ${L.RSYNC_FATAL_EXIT_CODES.join(" | ")}) return 0`));
-        for (const [name, conf] of [[L.SCRIPT_FILES.stunnelClient, L.CONFIG_FILES.stunnelClient], [L.SCRIPT_FILES.stunnelServer, L.CONFIG_FILES.stunnelServer], [L.SCRIPT_FILES.rsyncd, L.CONFIG_FILES.rsyncd]]) {
-            assert.ok(files[name].includes(`config=\${DVM_CONFIG_DIR:-${L.CONFIG_DIR}}/${conf}`), `${name} reads ${L.CONFIG_DIR}/${conf}`);
-        }
-        assert.ok(files[L.SCRIPT_FILES.stunnelClient].includes(`done_file="$ipc_dir/${L.DONE_FILE}"`));
     });
     it("every waiting loop sleeps (no busy wait)", () => {
         for (const name of [L.SCRIPT_FILES.rsyncClient, L.SCRIPT_FILES.stunnelClient]) {

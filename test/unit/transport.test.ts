@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { renderStunnelClientConf, renderStunnelServerConf } from "../../components/transport/stunnel";
 import { generateCredentials, secretFiles } from "../../components/transport/credentials";
-import * as L from "../../components/layout";
+import * as L from "../../contract";
 
 /** stunnel.conf as {global, sections}, refusing duplicate keys. */
 function parse(text: string): { global: Record<string, string>; sections: Record<string, Record<string, string>> } {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# dvm destination transfer pod, container "rsyncd". Contract: components/transfer/PROTOCOL.md.
+# dvm destination transfer pod, container "rsyncd". Contract: contract/PROTOCOL.md.
 # The rsync daemon in the foreground, bound to 127.0.0.1 (reachable only through the stunnel server of the pod).
 set -euo pipefail
 

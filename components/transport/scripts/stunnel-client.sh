@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# dvm source transfer pod, container "stunnel". Contract: components/transfer/PROTOCOL.md.
+# dvm source transfer pod, container "stunnel". Contract: contract/PROTOCOL.md.
 # Runs the stunnel client until the rsync container writes its done-file (checked once a second: no busy loop),
 # then stops it and exits 0. If stunnel dies on its own, exits with its code (never 0).
 set -uo pipefail

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# dvm destination transfer pod, container "stunnel". Contract: components/transfer/PROTOCOL.md.
+# dvm destination transfer pod, container "stunnel". Contract: contract/PROTOCOL.md.
 # The stunnel server in the foreground: TLS 1.3 PSK on 0.0.0.0:8443, forwarding to rsyncd on 127.0.0.1:8873.
 set -euo pipefail
 

@@ -1,0 +1,185 @@
+// The one contract: every name, path, port, exit code and log event that more than one part of dvm relies on - the
+// container scripts (components/*/scripts/*.sh), the components, the progress parser, the CLI and the policy pack.
+// TypeScript imports it from here; the scripts and PROTOCOL.md carry the same values literally, and
+// test/unit/contract.test.ts fails when any of them drifts from this file.
+//
+// Pure data, no imports: the policy pack and the progress provider (serialized by value into the state) use it too.
+
+/** Where the scripts ConfigMap is mounted (mode 0555). */
+export const SCRIPTS_DIR = "/opt/dvm/scripts";
+/** Where the rendered non-secret configs (rsyncd.conf, stunnel-*.conf) are mounted. */
+export const CONFIG_DIR = "/etc/dvm/config";
+/** Where the credentials Secret is mounted (mode 0440, group = fsGroup). */
+export const SECRET_DIR = "/etc/dvm/secret";
+/** Source PVCs are mounted read-only at SOURCE_ROOT/<source pvc name>. */
+export const SOURCE_ROOT = "/mnt/source";
+/** Destination PVCs are mounted at TARGET_ROOT/<target pvc name>; each is an rsyncd module of that name. */
+export const TARGET_ROOT = "/mnt/target";
+/** The emptyDir shared by the rsync and stunnel containers of the source transfer pod. */
+export const IPC_VOLUME = "rsync-stunnel-ipc";
+export const IPC_DIR = "/rsync-stunnel-ipc";
+/** Written by the rsync client on every exit path; the stunnel client exits when it appears. */
+export const DONE_FILE = "rsync-client-container-done";
+/** Writable scratch (root filesystems are read-only). */
+export const TMP_DIR = "/tmp";
+
+/** Source pod: stunnel client listens here on localhost; rsync connects to it. */
+export const TUNNEL_PORT = 2222;
+/** Destination pod: rsyncd listens on 127.0.0.1 only. */
+export const RSYNCD_PORT = 8873;
+/** Destination pod: stunnel server listens on all interfaces (the only exposed port). */
+export const STUNNEL_PORT = 8443;
+/** Service port in front of the stunnel server. */
+export const SERVICE_PORT = 443;
+
+/** The rsyncd user the client authenticates as. */
+export const RSYNC_USER = "dvm";
+
+/** Keys of the per-namespace credentials Secret (same keys on both clusters). */
+export const SECRET_KEYS = {
+    /** stunnel PSKsecrets file: `<identity>:<hex key>` */
+    psk: "stunnel.psk",
+    /** rsync client --password-file */
+    rsyncPassword: "rsync.password",
+    /** rsyncd `secrets file`: `dvm:<password>` */
+    rsyncdSecrets: "rsyncd.secrets",
+} as const;
+/** File names of the credentials Secret: these belong in a Secret, never in a ConfigMap. */
+export const SECRET_FILE_NAMES: readonly string[] = Object.values(SECRET_KEYS);
+
+/** Keys of the scripts ConfigMap (files under components/transfer/scripts and components/transport/scripts). */
+export const SCRIPT_FILES = {
+    rsyncClient: "rsync-client.sh",
+    /** The per-PVC decisions of rsync-client.sh (sparse, in place, outcome), sourced by it. */
+    rsyncClientPvc: "rsync-client-pvc.sh",
+    stunnelClient: "stunnel-client.sh",
+    rsyncd: "rsyncd.sh",
+    stunnelServer: "stunnel-server.sh",
+} as const;
+
+/** Keys of the config ConfigMap. */
+export const CONFIG_FILES = {
+    rsyncd: "rsyncd.conf",
+    stunnelServer: "stunnel-server.conf",
+    stunnelClient: "stunnel-client.conf",
+} as const;
+
+/** Container names. */
+export const CONTAINERS = {
+    rsync: "rsync",
+    rsyncd: "rsyncd",
+    stunnel: "stunnel",
+} as const;
+
+/** Exit codes of the rsync client script that are not rsync's own. */
+export const EXIT_CODES = {
+    /** stunnel never accepted on localhost:TUNNEL_PORT within stunnelWaitSeconds. */
+    tunnelDown: 97,
+    /** The script was called wrongly (missing env/args): a bug, never retried. */
+    usage: 98,
+    /** SIGTERM (pod deletion, eviction): rsync stopped, the script exits 128 + 15. */
+    terminated: 143,
+    /** SIGINT. */
+    interrupted: 130,
+} as const;
+
+/** rsync's own exit codes that the script and the parser treat specially. */
+export const RSYNC_EXIT = {
+    /** Some files/attrs were not transferred. */
+    partial: 23,
+    /** Source files vanished during the copy (a live source). */
+    vanished: 24,
+} as const;
+
+/** rsync exit codes that cannot succeed on retry: syntax/usage, protocol incompatibility, unsupported action,
+ * daemon start-up/auth failure. "No space left on device" is recognised from the output and also not retried. */
+export const RSYNC_FATAL_EXIT_CODES: readonly number[] = [1, 2, 4, 5];
+
+/** Options of rsync-client.sh itself (never passed to rsync): `--dvm-` + name. */
+export const SCRIPT_OPTION_PREFIX = "--dvm-";
+export const SCRIPT_OPTIONS = {
+    /** dvm:rsync.sparse auto: --sparse only for a PVC that holds a file with holes. */
+    sparseIfHoles: "--dvm-sparse-if-holes",
+    /** dvm:rsync.inplace auto: --inplace only into an empty destination module. */
+    inplaceIfEmpty: "--dvm-inplace-if-empty",
+} as const;
+/** Separates the options from the `<source-pvc>:<target-module>[:verify]` words in the rsync container's args. */
+export const PVC_PAIRS_SEPARATOR = "--";
+/** Suffix of a PVC pair whose copy compares checksums. */
+export const VERIFY_SUFFIX = ":verify";
+
+/**
+ * Environment of the container scripts: name -> the default the script uses when it runs alone (the components set
+ * each one explicitly). `undefined`: no default (a config value the component always passes).
+ */
+export const SCRIPT_ENV = {
+    DVM_IPC_DIR: IPC_DIR,
+    DVM_TUNNEL_PORT: String(TUNNEL_PORT),
+    DVM_SOURCE_ROOT: SOURCE_ROOT,
+    DVM_SECRET_DIR: SECRET_DIR,
+    DVM_CONFIG_DIR: CONFIG_DIR,
+    DVM_STUNNEL_WAIT_SECONDS: "600",
+    DVM_BACKOFF_LIMIT: "20",
+    DVM_RETRY_BASE_SECONDS: "5",
+    DVM_RETRY_MAX_SECONDS: "60",
+} as const;
+
+/** Every prefix of the scripts' own log lines: `dvm: <event> key=value ...` (one per line, nothing secret). */
+export const LOG_PREFIX = "dvm: ";
+/** The events each script prints, by script (PROTOCOL.md documents each one with its keys). */
+export const LOG_EVENTS = {
+    [SCRIPT_FILES.rsyncClient]: ["tunnel-wait", "tunnel-up", "tunnel-down", "pvc-start", "pvc-end", "usage-error", "error", "done"],
+    [SCRIPT_FILES.stunnelClient]: ["usage-error", "stunnel-start", "stunnel-stop", "stunnel-exit"],
+    [SCRIPT_FILES.rsyncd]: ["usage-error", "rsyncd-start"],
+    [SCRIPT_FILES.stunnelServer]: ["usage-error", "stunnel-start"],
+} as const;
+/** Events of the rsync container, as the progress parser reads them. */
+export const EVENTS = {
+    tunnelWait: "tunnel-wait",
+    tunnelUp: "tunnel-up",
+    tunnelDown: "tunnel-down",
+    pvcStart: "pvc-start",
+    pvcEnd: "pvc-end",
+    usageError: "usage-error",
+    error: "error",
+    done: "done",
+} as const;
+/** `result=` of a pvc-end event. */
+export const PVC_RESULTS = { ok: "ok", retry: "retry", fatal: "fatal" } as const;
+
+/** Labels on every object the program creates; the policy pack and the progress reader select on them. */
+export const LABELS = {
+    managedBy: "app.kubernetes.io/managed-by", // = MANAGED_BY
+    partOf: "app.kubernetes.io/part-of", // = MANAGED_BY
+    role: "dvm.io/role", // = ROLE_DESTINATION | ROLE_SOURCE
+    wave: "dvm.io/wave", // = wave name
+    namespace: "dvm.io/source-namespace", // = source namespace
+    pass: "dvm.io/pass", // = pass number (source transfer only)
+} as const;
+export const MANAGED_BY = "dvm";
+export const ROLE_DESTINATION = "destination-transfer";
+export const ROLE_SOURCE = "source-transfer";
+/** The label the Job controller puts on its pods. */
+export const JOB_NAME_LABEL = "job-name";
+
+export const ANNOTATIONS = {
+    /** Destination PVCs: the capacity the wave file asked for (the policy pack checks size >= this). */
+    requestedCapacity: "dvm.io/requested-capacity",
+    /** Destination PVCs: the source PVC they receive (`<namespace>/<pvc>`). */
+    sourcePvc: "dvm.io/source-pvc",
+    /** Pod templates: a hash of scripts, config and credentials version (a change rolls the pod). */
+    rollout: "dvm.io/rollout",
+    /** Source namespace: which wave added the Pod Security labels. */
+    psaPatchedBy: "dvm.io/psa-patched-by",
+} as const;
+
+/** Pod Security Admission labels that admit root/privileged transfer pods. */
+export const PSA_LABELS = [
+    "pod-security.kubernetes.io/enforce",
+    "pod-security.kubernetes.io/audit",
+    "pod-security.kubernetes.io/warn",
+] as const;
+
+/** Capabilities added when `dvm:security.runAsRoot` is set (all others dropped): what rsync needs to read every
+ * file and to preserve owners, groups, modes and times; rsyncd also switches ids and chroots. Nothing else. */
+export const ROOT_CAPABILITIES: readonly string[] = ["CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "SETGID", "SETUID", "SYS_CHROOT"];
