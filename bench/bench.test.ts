@@ -1,5 +1,5 @@
-// Self-tests of the benchmark's arithmetic and bookkeeping (run first by scripts/bench.sh, in seconds): a wrong median,
-// ratio or target would publish wrong numbers in the README.
+// Self-tests of the benchmark's arithmetic and bookkeeping (run first by `make bench`, in seconds): a wrong median,
+// ratio or target would publish wrong numbers in docs/benchmarks.md.
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -7,7 +7,7 @@ import * as path from "node:path";
 import type { RunSample } from "./dataplane";
 import type { E2EMeasured } from "./e2e";
 import { E2ESample, enginePoints, podTimeline } from "./e2e-timeline";
-import { e2eMarkdown, markdown, median, summarize, summarizeE2E, updateReadme } from "./report";
+import { BENCH_DOC, BENCH_DOC_BEGIN, BENCH_DOC_END, e2eMarkdown, markdown, median, summarize, summarizeE2E, updateBenchDoc } from "./report";
 import type { Results } from "./run";
 import { growthExponent, scaleWave } from "./scale";
 
@@ -92,20 +92,36 @@ describe("bench: summary", () => {
     });
 });
 
-describe("bench: README block", () => {
-    it("replaces only the text between the markers", () => {
+describe("bench: docs/benchmarks.md block", () => {
+    it("replaces only the text between the markers, with the chart linked from the page's directory", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dvm-bench-test-"));
-        const f = path.join(dir, "README.md");
-        const begin = "<!-- bench:results:begin (written by `DVM_BENCH_README=1 make bench`) -->";
-        fs.writeFileSync(f, `# x\n<!-- section: bench -->\nintro\n${begin}\nold table\n<!-- bench:results:end -->\nafter\n<!-- section: security -->\nkeep\n`);
-        updateReadme(f, "| new | table |");
-        const t = fs.readFileSync(f, "utf8");
-        assert.ok(t.includes(`intro\n${begin}\n| new | table |`));
-        assert.ok(!t.includes("old table"));
-        assert.ok(t.endsWith("<!-- bench:results:end -->\nafter\n<!-- section: security -->\nkeep\n"));
-        fs.writeFileSync(f, "no markers\n");
-        assert.throws(() => updateReadme(f, "x"), /no ".*bench:results:begin.*" block/);
-        fs.rmSync(dir, { recursive: true, force: true });
+        try {
+            fs.mkdirSync(path.join(dir, "docs"));
+            const f = path.join(dir, "docs", "benchmarks.md");
+            fs.writeFileSync(f, `# x\nintro\n${BENCH_DOC_BEGIN}\nold table\n${BENCH_DOC_END}\nafter\n## What the numbers say\nkeep\n`);
+            updateBenchDoc(f, "| new | table |", path.join(dir, "bench", "throughput.png"));
+            const t = fs.readFileSync(f, "utf8");
+            assert.ok(t.startsWith(`# x\nintro\n${BENCH_DOC_BEGIN}\n| new | table |\n`), t);
+            assert.ok(t.includes("\n![throughput per configuration](../bench/throughput.png)\n"), t);
+            assert.ok(!t.includes("old table"));
+            assert.ok(t.endsWith(`${BENCH_DOC_END}\nafter\n## What the numbers say\nkeep\n`), t);
+            fs.writeFileSync(f, "no markers\n");
+            assert.throws(() => updateBenchDoc(f, "x", path.join(dir, "throughput.png")), /no ".*BEGIN GENERATED: bench-results.*" block/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("the page make bench writes is docs/benchmarks.md, has the block and links a chart that exists; the README has none", () => {
+        const root = path.join(__dirname, "..");
+        assert.equal(path.relative(root, BENCH_DOC), path.join("docs", "benchmarks.md"));
+        const t = fs.readFileSync(BENCH_DOC, "utf8");
+        const i = t.indexOf(BENCH_DOC_BEGIN);
+        const j = t.indexOf(BENCH_DOC_END);
+        assert.ok(i >= 0 && j > i, `${BENCH_DOC}: the generated block's marker lines are missing, so make bench would fail after the run`);
+        const chart = /!\[throughput per configuration\]\(([^)]+)\)/.exec(t.slice(i, j))?.[1];
+        assert.ok(chart && fs.existsSync(path.join(path.dirname(BENCH_DOC), chart)), `chart link ${chart} does not resolve`);
+        assert.ok(!fs.readFileSync(path.join(root, "README.md"), "utf8").includes("GENERATED: bench-results"));
     });
 });
 

@@ -1,4 +1,5 @@
-// Summaries of a benchmark run: medians, ratios, targets; bench/results.json, bench/results.md, bench/throughput.png.
+// Summaries of a benchmark run: medians, ratios, targets; bench/results.json, bench/results.md, bench/throughput.png,
+// and the generated block of docs/benchmarks.md.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -357,17 +358,24 @@ export function writeReports(r: Results, out: string): string {
     return md;
 }
 
-const BEGIN = "<!-- bench:results:begin (written by `DVM_BENCH_README=1 make bench`) -->";
-const END = "<!-- bench:results:end -->";
+/** The generated block of docs/benchmarks.md: `make bench` rewrites what lies between these two lines, nothing else. */
+export const BENCH_DOC_BEGIN = "<!-- BEGIN GENERATED: bench-results (written by `make bench`) -->";
+export const BENCH_DOC_END = "<!-- END GENERATED: bench-results -->";
 
-/** Replaces the generated block of the README's bench section with this run's tables (and nothing else). */
-export function updateReadme(readme: string, md: string): void {
-    const text = fs.readFileSync(readme, "utf8");
-    const i = text.indexOf(BEGIN);
-    const j = text.indexOf(END);
+/** The page `make bench` writes (never the README). */
+export const BENCH_DOC = path.join(__dirname, "..", "docs", "benchmarks.md");
+
+/**
+ * Replaces the generated block of the benchmark page `doc` with this run's tables and the chart `chart` (a file
+ * path, linked relative to the page's own directory).
+ */
+export function updateBenchDoc(doc: string, md: string, chart: string): void {
+    const text = fs.readFileSync(doc, "utf8");
+    const i = text.indexOf(BENCH_DOC_BEGIN);
+    const j = text.indexOf(BENCH_DOC_END);
     if (i < 0 || j < i) {
-        throw new Error(`${readme}: no "${BEGIN}" ... "${END}" block in the bench section; add the two marker lines where the tables belong`);
+        throw new Error(`${doc}: no "${BENCH_DOC_BEGIN}" ... "${BENCH_DOC_END}" block; add the two marker lines where the tables belong`);
     }
-    const body = md.replace(/^\| data set \| configuration \| median s/m, "| data set | configuration | median s");
-    fs.writeFileSync(readme, `${text.slice(0, i + BEGIN.length)}\n${body}\n\n![throughput per configuration](bench/throughput.png)\n${text.slice(j)}`);
+    const link = path.relative(path.dirname(doc), chart).split(path.sep).join("/");
+    fs.writeFileSync(doc, `${text.slice(0, i + BENCH_DOC_BEGIN.length)}\n${md}\n\n![throughput per configuration](${link})\n${text.slice(j)}`);
 }

@@ -1,5 +1,6 @@
 // `make bench` (scripts/bench.sh): the benchmarks of issue 8, side by side in one run, several repetitions, medians.
-// Writes bench/results.json, bench/results.md and bench/throughput.png, and prints the table.
+// Writes bench/results.json, bench/results.md, bench/throughput.png and the tables of docs/benchmarks.md, and prints
+// the table.
 //
 // Sizes and repetitions (environment):
 //   DVM_BENCH_LARGE_MIB (1024)  DVM_BENCH_SMALL_FILES (30000)  DVM_BENCH_SMALL_KIB (4)  DVM_BENCH_REPS (5)
@@ -10,7 +11,8 @@
 //   what is missing; "0" never; its sizes: DVM_BENCH_E2E_* in bench/e2e.ts)  DVM_BENCH_DATASETS ("large,small")
 //   DVM_BENCH_VARIANTS ("sparse-always,no-inplace,chacha20,previous,split-3,parallel-3": variants of the generated configuration from bench/variants.ts
 //   run side by side with it; "all", or "" for none)  DVM_BENCH_OUT (bench/: where results go)
-//   DVM_BENCH_README=1 (also replace the results block of README.md's bench section)
+//   DVM_BENCH_DOCS ("auto": replace the generated block of docs/benchmarks.md when the results go to bench/, the
+//   reference run the page reports; "1" always, "0" never)
 //   DVM_BENCH_TMP (/var/tmp/dvm-bench: a tmpfs is mounted there for the data sets, so the disks of a shared
 //   machine do not decide the result)
 import { execFileSync, spawnSync } from "node:child_process";
@@ -22,7 +24,7 @@ import {
     changeFraction, clearDir, Dataset, Env, Generated, IdleSample, loadavg, makeLarge, makeSmall, measureIdle, Mtc, RunSample, runRaw,
 } from "./dataplane";
 import type { E2EResult } from "./e2e";
-import { updateReadme, writeReports } from "./report";
+import { BENCH_DOC, updateBenchDoc, writeReports } from "./report";
 import { COMPILED_JS, growthExponent, runScale, SCALE_EXPERIMENTS, ScaleSample } from "./scale";
 import { VARIANTS, Variant } from "./variants";
 
@@ -68,6 +70,12 @@ function scaleExperiments(): string[][] {
 function e2eMode(): "0" | "1" | "auto" {
     const mode = (process.env.DVM_BENCH_E2E ?? "auto").trim() || "auto";
     if (mode !== "0" && mode !== "1" && mode !== "auto") throw new Error(`DVM_BENCH_E2E must be 0, 1 or auto, got ${JSON.stringify(mode)}; example: DVM_BENCH_E2E=auto`);
+    return mode;
+}
+
+function docsMode(): "0" | "1" | "auto" {
+    const mode = (process.env.DVM_BENCH_DOCS ?? "auto").trim() || "auto";
+    if (mode !== "0" && mode !== "1" && mode !== "auto") throw new Error(`DVM_BENCH_DOCS must be 0, 1 or auto, got ${JSON.stringify(mode)}; example: DVM_BENCH_DOCS=0`);
     return mode;
 }
 
@@ -266,6 +274,8 @@ function e2eStep(p: Params): E2EResult & { failed?: boolean } {
 
 async function main(): Promise<void> {
     const p = params();
+    // checked before the measurements, so a typo does not cost a whole run
+    const docs = docsMode();
     const m = machine();
     const started = Date.now();
     log(`machine: ${m.cpu}, ${m.cores} cores, load ${m.loadavgStart}`);
@@ -292,10 +302,7 @@ async function main(): Promise<void> {
         e2e,
     };
     const table = writeReports(results, p.out);
-    if (process.env.DVM_BENCH_README === "1") {
-        updateReadme(path.join(__dirname, "..", "README.md"), table);
-        log("updated the results block of README.md's bench section");
-    }
+    if (writeBenchDoc(docs, p.out, table)) log(`updated the generated block of ${path.relative(process.cwd(), BENCH_DOC)}`);
     process.stdout.write(`${table}\n`);
     log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote ${path.join(p.out, "results.json")}, results.md, throughput.png`);
     if (e2eFailed) {
@@ -319,14 +326,25 @@ export type Results = {
     e2e?: E2EResult;
 };
 
-/** `bench/run.ts --report <results.json>`: rewrite results.md, the chart (and with DVM_BENCH_README=1 the README block)
- * from a saved run, e.g. after a change of the report's format; what the run measured (or why not) is kept. */
+/**
+ * Writes this run's tables into docs/benchmarks.md when the run is the reference run in bench/ (DVM_BENCH_DOCS=auto):
+ * the page links bench/throughput.png, so results written elsewhere (experiments, `make bench-e2e`) leave it alone.
+ */
+function writeBenchDoc(mode: "0" | "1" | "auto", out: string, table: string): boolean {
+    if (mode === "0" || (mode === "auto" && path.resolve(out) !== path.resolve(__dirname))) return false;
+    updateBenchDoc(BENCH_DOC, table, path.join(out, "throughput.png"));
+    return true;
+}
+
+/** `bench/run.ts --report <results.json>`: rewrite results.md, the chart (and for bench/results.json the tables of
+ * docs/benchmarks.md) from a saved run, e.g. after a change of the report's format; what the run measured (or why
+ * not) is kept. */
 function rerender(file: string): void {
     const r = JSON.parse(fs.readFileSync(file, "utf8")) as Results & { summary?: unknown };
     delete r.summary;
     const out = path.dirname(path.resolve(file));
     const table = writeReports(r, out);
-    if (process.env.DVM_BENCH_README === "1") updateReadme(path.join(__dirname, "..", "README.md"), table);
+    writeBenchDoc(docsMode(), out, table);
     process.stdout.write(`${table}\n`);
 }
 
