@@ -1,4 +1,4 @@
-// Data-plane throughput (issue 8, items 1-3) on the data-plane tier's network-namespace host pair
+// Data-plane throughput on the data-plane tier's network-namespace host pair
 // (test/dataplane/harness.ts: the veth link, "containers", the destination and source transfer pods running the real
 // container scripts and rendered configs). Three configurations over the same link, timed the same way:
 //
@@ -15,7 +15,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PvcPlan, RsyncOptions } from "../config/plan";
-import { DEFAULT_RSYNC } from "../config/validate";
+import { DEFAULT_RSYNC } from "../config/defaults";
 import * as L from "../contract";
 import { rsyncClientArgs } from "../components/transfer/rsync";
 import {

@@ -1,4 +1,4 @@
-// The end-to-end step of `make bench` (issue 8, item 5): waves of 1 and 4 namespaces through `pulumi up` (the real
+// The end-to-end step of `make bench`: waves of 1 and 4 namespaces through `pulumi up` (the real
 // engine of `make toolchain`) between the local pair of real clusters (`make clusters-up`), with the NodePort endpoint,
 // as the e2e tier runs them (test/e2e/clusters.ts). Per wave: the wall time of `pulumi up` and of the `pulumi destroy`
 // after it, each PVC's pure transfer time (`dvm: pvc-start` to `dvm: pvc-end` of the source pod's rsync container,

@@ -1,4 +1,4 @@
-// `make bench` (scripts/bench.sh): the benchmarks of issue 8, side by side in one run, several repetitions, medians.
+// `make bench` (scripts/bench.sh): the benchmarks, side by side in one run, several repetitions, medians.
 // Writes bench/results.json, bench/results.md, bench/throughput.png and the tables of docs/benchmarks.md, and prints
 // the table.
 //

@@ -1,4 +1,4 @@
-// Program scale under Pulumi mocks (issue 8, item 4): how long the program takes to construct a wave of N PVCs
+// Program scale under Pulumi mocks: how long the program takes to construct a wave of N PVCs
 // (10 per namespace) and how much memory it needs, measured in a fresh Node process per run so that one size cannot
 // warm up or bloat the next.
 //
@@ -64,14 +64,12 @@ export const SCALE_EXPERIMENTS: Record<string, { description: string; apply: () 
 async function child(pvcs: number, experiments: string[]): Promise<void> {
     const t0 = process.hrtime.bigint();
     // the same order as the unit tests: mocks before the components are loaded
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const mocks = require("../test/unit/mocks") as typeof import("../test/unit/mocks");
     mocks.installMocks();
     for (const e of experiments) SCALE_EXPERIMENTS[e].apply();
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { MigrationWave } = require("../components/wave") as typeof import("../components/wave");
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const { validateStackConfig, validateWave } = require("../config/validate") as typeof import("../config/validate");
+    const { validateStackConfig } = require("../config/stack") as typeof import("../config/stack");
+    const { validateWave } = require("../config/wave") as typeof import("../config/wave");
     const t1 = process.hrtime.bigint();
     const baseRss = vm("VmRSS");
 

@@ -4,7 +4,7 @@
 // (components/transfer, components/transport), not something the program does.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DEFAULT_RSYNC } from "../config/validate";
+import { DEFAULT_RSYNC } from "../config/defaults";
 import { CONFIG_FILES } from "../contract";
 import type { RsyncOptions } from "../config/plan";
 import type { Tweaks } from "./dataplane";
@@ -122,9 +122,8 @@ export function combine(name: string, parts: string[]): Variant {
     };
 }
 
-// (the faster tunnel probe, once the variant "probe-fast", is in rsync-client.sh since commit 6cdf96f; the former
-// variants no-sparse, inplace, proposed and aes128 became defaults in issue 8: their opposites are above)
+// the defaults sparse auto, inplace auto and AES-128-GCM are measured against their opposites above
 VARIANTS.previous = {
     ...combine("previous", ["sparse-always", "no-inplace", "chacha20"]),
-    description: "sparse-always + no-inplace + chacha20 together: the generated configuration before issue 8 adopted sparse auto, inplace auto and AES-128-GCM",
+    description: "sparse-always + no-inplace + chacha20 together: the opposite of each of the defaults sparse auto, inplace auto and AES-128-GCM",
 };

@@ -34,9 +34,6 @@ export interface DestinationTransferArgs {
 export class DestinationTransfer extends pulumi.ComponentResource {
     /** Where the source's stunnel client connects. */
     public readonly address: pulumi.Output<EndpointAddress>;
-    public readonly namespaceName: pulumi.Output<string>;
-    /** Destination PVC names, keyed by source PVC name. */
-    public readonly pvcNames: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: DestinationTransferArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dvm:destination:DestinationTransfer", name, {}, opts);
@@ -152,8 +149,6 @@ export class DestinationTransfer extends pulumi.ComponentResource {
             },
         }, opt());
         this.address = kind.expose({ prefix: name, namespace: nsName, names, config: args.endpoint, labels, service, render: args.render, opts: opt() });
-        this.namespaceName = nsName;
-        this.pvcNames = pulumi.output(Object.fromEntries(ns.pvcs.map((p) => [p.source, p.target])));
-        this.registerOutputs({ address: this.address, namespaceName: this.namespaceName, pvcNames: this.pvcNames });
+        this.registerOutputs({ address: this.address });
     }
 }

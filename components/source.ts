@@ -26,7 +26,7 @@ import { renderStunnelClientConf } from "./transport/stunnel";
 export const JOB_POD_RETRIES = 2;
 
 export interface SourceTransferArgs {
-    plan: Pick<Plan, "rsync" | "security" | "resources" | "transferImage" | "stunnelWaitSeconds" | "retryBaseSeconds" | "retryMaxSeconds" | "transferTimeoutMinutes" | "pass">;
+    plan: Pick<Plan, "rsync" | "security" | "resources" | "transferImage" | "stunnelWaitSeconds" | "transferTimeoutMinutes" | "pass">;
     wave: string;
     namespace: NamespacePlan;
     names: TransferNames;
@@ -76,8 +76,8 @@ export class SourceTransfer extends pulumi.ComponentResource {
         const env = [
             { name: "DVM_STUNNEL_WAIT_SECONDS", value: String(plan.stunnelWaitSeconds) },
             { name: "DVM_BACKOFF_LIMIT", value: String(plan.rsync.backoffLimit) },
-            { name: "DVM_RETRY_BASE_SECONDS", value: String(plan.retryBaseSeconds) },
-            { name: "DVM_RETRY_MAX_SECONDS", value: String(plan.retryMaxSeconds) },
+            { name: "DVM_RETRY_BASE_SECONDS", value: String(plan.rsync.retryDelaySeconds) },
+            { name: "DVM_RETRY_MAX_SECONDS", value: String(plan.rsync.retryMaxDelaySeconds) },
             { name: "DVM_TUNNEL_PORT", value: String(TUNNEL_PORT) },
             { name: "DVM_IPC_DIR", value: IPC_DIR },
         ];

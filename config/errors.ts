@@ -31,9 +31,6 @@ export class Problems {
     add(where: string, what: string, example: string): void {
         this.list.push({ where, what, example });
     }
-    get empty(): boolean {
-        return this.list.length === 0;
-    }
     throwIfAny(): void {
         if (this.list.length > 0) {
             throw new ConfigError(this.list);

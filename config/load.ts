@@ -6,7 +6,8 @@ import * as YAML from "yaml";
 import { Files, kubeconfigPath, looksLikeKubeconfigContent, realFiles } from "../kube";
 import { ConfigError, Problems } from "./errors";
 import { Plan } from "./plan";
-import { validateStackConfig, validateWave } from "./validate";
+import { validateStackConfig } from "./stack";
+import { validateWave } from "./wave";
 
 export type { Files } from "../kube";
 

@@ -4,6 +4,7 @@
 import type { ClusterAccess } from "../kube";
 export type { ClusterAccess } from "../kube";
 
+/** One of config/options.ts ENDPOINT_KINDS. */
 export type EndpointType = "route" | "ingress" | "loadBalancer" | "nodePort" | "clusterIP";
 
 export interface EndpointConfig {
@@ -36,6 +37,9 @@ export interface RsyncOptions {
     extras: string[];
     /** Retries after the first attempt, per PVC. */
     backoffLimit: number;
+    /** Seconds before the first retry; doubles each attempt up to retryMaxDelaySeconds. */
+    retryDelaySeconds: number;
+    retryMaxDelaySeconds: number;
     /** Checksum comparison (--checksum) for every PVC. */
     verify: boolean;
     /** rsync --timeout: seconds without I/O before an attempt is abandoned (and retried); 0/undefined = none. */
@@ -104,9 +108,6 @@ export interface Plan {
     security: SecurityOptions;
     resources: ResourcesConfig;
     stunnelWaitSeconds: number;
-    /** Seconds before the first retry; doubles each attempt up to retryMaxSeconds. */
-    retryBaseSeconds: number;
-    retryMaxSeconds: number;
     /** How long `pulumi up` waits for one namespace's transfer before giving up. */
     transferTimeoutMinutes: number;
     /** Bumping it replaces the source transfer Jobs: another (incremental) pass of the same wave. */

@@ -1,4 +1,5 @@
 // Pure checks shared by the stack-config and wave-file validation.
+import { reservedBy, reservedShortBy } from "./options";
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -71,14 +72,9 @@ const FORBIDDEN_LONG: Record<string, string> = {
     "backup-dir": "points outside the destination volume",
     "log-file": "writes to a file in the read-only transfer pod; rsync output already goes to the pod log",
     "no-recursive": "would skip the contents of every volume",
-    timeout: "is set by dvm from dvm:rsync.timeout",
-    sparse: "is set by dvm from dvm:rsync.sparse",
-    "no-sparse": "is set by dvm from dvm:rsync.sparse",
-    inplace: "is set by dvm from dvm:rsync.inplace",
-    "no-inplace": "is set by dvm from dvm:rsync.inplace",
 };
 /** Short options with the same effects ('e' = --rsh, 'n' = --dry-run, 'M' = --remote-option). */
-const FORBIDDEN_SHORT: Record<string, string> = { e: "rsh", n: "dry-run", M: "remote-option", S: "sparse" };
+const FORBIDDEN_SHORT: Record<string, string> = { e: "rsh", n: "dry-run", M: "remote-option" };
 
 const LONG_OPTION = /^--([a-z0-9][a-z0-9-]*)(=(.*))?$/s;
 const SHORT_OPTIONS = /^-([a-zA-Z0-9]+)$/;
@@ -96,12 +92,16 @@ export function rsyncExtraError(option: unknown): string | undefined {
     if (long) {
         const name = long[1];
         if (name.startsWith("dvm-")) return `--${name} is not allowed: options starting --dvm- belong to dvm's rsync-client.sh and are set by dvm (dvm:rsync.sparse, dvm:rsync.inplace)`;
+        const row = reservedBy(name);
+        if (row) return `--${name} is not allowed: it is set by dvm from dvm:rsync.${row.key}`;
         const reason = Object.prototype.hasOwnProperty.call(FORBIDDEN_LONG, name) ? FORBIDDEN_LONG[name] : undefined;
         return reason ? `--${name} is not allowed: it ${reason}` : undefined;
     }
     const short = SHORT_OPTIONS.exec(option);
     if (short) {
         for (const letter of short[1]) {
+            const row = reservedShortBy(letter);
+            if (row) return `-${letter} (--${row.reserves![0]}) is not allowed: it is set by dvm from dvm:rsync.${row.key}`;
             const longName = FORBIDDEN_SHORT[letter];
             if (longName) return `-${letter} (--${longName}) is not allowed: it ${FORBIDDEN_LONG[longName]}`;
         }

@@ -81,14 +81,14 @@ export function mergeRecords(prev: Record<string, ProgressRecord>, next: Record<
     return out;
 }
 
+/** Consecutive failed API polls before the wait gives up. */
+export const MAX_API_ERRORS = 6;
+
 /**
  * Thrown by create/update: the dynamic-provider host turns an error with `id` + `properties` + `reasons` into
  * ErrorResourceInitFailed, so the engine keeps the records in the state; `pulumi up` prints `reasons` as the error
  * text, hence the whole message (with the last rsync lines) is the one reason.
  */
-/** Consecutive failed API polls before the wait gives up. */
-export const MAX_API_ERRORS = 6;
-
 export class TransferFailedError extends Error {
     public readonly reasons: string[];
     constructor(
@@ -141,9 +141,8 @@ export function renderedOutputs(inputs: TransferInputs): TransferOutputs {
 
 /**
  * Seconds to sleep after poll number `poll` (0-based). Often at first: a small wave's transfers end within seconds
- * and a failure should surface at once (every 2 s for the first 30 s; it was every 5 s, and the bench's end-to-end
- * step saw up to 5 s between the Job's completion and `pulumi up` noticing); then every 5 s to 1.5 min, 15 s to
- * 8.5 min and 30 s after that, so a wave of many namespaces and long transfers stays light on the API server.
+ * and a failure should surface at once (every 2 s for the first 30 s); then every 5 s to 1.5 min, 15 s to 8.5 min and
+ * 30 s after that, so a wave of many namespaces and long transfers stays light on the API server.
  */
 export function pollInterval(poll: number): number {
     return poll < 15 ? 2 : poll < 27 ? 5 : poll < 55 ? 15 : 30;

@@ -12,9 +12,9 @@
 // The PSK handshake still uses (EC)DHE key exchange (psk_dhe_ke), so traffic has forward secrecy.
 //
 // Cipher: stunnel hands OpenSSL its PSKs through the legacy PSK callbacks, which bind every PSK to SHA-256, so only
-// the *_SHA256 TLS 1.3 suites can ever be negotiated with it: TLS_AES_256_GCM_SHA384 (listed first until issue 8)
-// was never used - the tunnel ran ChaCha20-Poly1305. AES-128-GCM comes first now: on CPUs with AES instructions it
-// costs ~22% less stunnel CPU per GB than ChaCha20 (bench/, 7 repetitions) and is TLS 1.3's mandatory suite.
+// the *_SHA256 TLS 1.3 suites can ever be negotiated with it (never TLS_AES_256_GCM_SHA384). AES-128-GCM comes
+// first: on CPUs with AES instructions it costs ~22% less stunnel CPU per GB than ChaCha20 (bench/, 7 repetitions)
+// and is TLS 1.3's mandatory suite.
 // ChaCha20-Poly1305 stays as the fallback (a peer without AES-GCM).
 import { RSYNCD_PORT, SECRET_DIR, SECRET_KEYS, STUNNEL_PORT, TUNNEL_PORT } from "../../contract";
 

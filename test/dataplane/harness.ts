@@ -272,7 +272,7 @@ export class SourcePod {
 export function clientArgs(o: Partial<RsyncOptions>, pvcs: PvcPlan[]): string[] {
     return rsyncClientArgs({
         archive: true, delete: true, hardLinks: true, partial: true, bwlimit: 0,
-        info: "COPY2,DEL2,REMOVE2,SKIP2,FLIST2,PROGRESS2,STATS2", extras: [], backoffLimit: 2, verify: false, ...o,
+        info: "COPY2,DEL2,REMOVE2,SKIP2,FLIST2,PROGRESS2,STATS2", extras: [], backoffLimit: 2, retryDelaySeconds: 5, retryMaxDelaySeconds: 60, verify: false, ...o,
     }, pvcs);
 }
 

@@ -4,10 +4,9 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { Plan } from "../../config/plan";
 import { nodePortAddress } from "../../components/endpoint/nodePort";
-import { declared, installMocks, isSecret, makePlan, ofType, promiseOf, reset, settle, unsecret } from "./mocks";
+import { declared, declaredOpts, installMocks, isSecret, makePlan, ofType, promiseOf, reset, settle, unsecret } from "./mocks";
 
 installMocks();
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const { MigrationWave } = require("../../components/wave") as typeof import("../../components/wave");
 import {
     CONTAINERS, DONE_FILE, IPC_DIR, IPC_VOLUME, LABELS, ROLE_DESTINATION, ROLE_SOURCE, ROOT_CAPABILITIES, SOURCE_ROOT,
@@ -178,11 +177,37 @@ describe("components: a two-namespace wave", function () {
     });
 
     it("retains destination namespaces and PVCs (intent visible in the mock's resource options)", () => {
-        // retainOnDelete is an engine option the mocks do not see; the policy lives in destination.ts and is
-        // exercised for real by the e2e tier. Here: no Namespace or PVC is declared on the source provider.
+        // the policy lives in destination.ts and is exercised for real by the e2e tier. Here: no Namespace or PVC
+        // is declared on the source provider.
         for (const t of ["kubernetes:core/v1:Namespace", "kubernetes:core/v1:PersistentVolumeClaim"]) {
             for (const d of ofType(t)) assert.match(d.provider!, /::destination::/);
         }
+    });
+
+    it("retains destination namespaces and PVCs on delete, never lets a PVC be replaced, and retains nothing else", () => {
+        const retained = [...declaredOpts.entries()].filter(([, o]) => o.retainOnDelete).map(([, o]) => o.type).sort();
+        const namespaces = ofType("kubernetes:core/v1:Namespace").length;
+        const pvcs = ofType("kubernetes:core/v1:PersistentVolumeClaim").length;
+        assert.strictEqual(namespaces, 2);
+        assert.strictEqual(pvcs, 3);
+        assert.deepStrictEqual(retained, [
+            ...Array(namespaces).fill("kubernetes:core/v1:Namespace"), ...Array(pvcs).fill("kubernetes:core/v1:PersistentVolumeClaim"),
+        ].sort());
+        for (const d of ofType("kubernetes:core/v1:PersistentVolumeClaim")) {
+            assert.deepStrictEqual(declaredOpts.get(d.name)?.ignoreChanges, ["spec.storageClassName", "spec.accessModes"], d.name);
+        }
+    });
+
+    it("keeps the type tokens (a renamed token replaces every child resource on the next up)", () => {
+        const tokens = [...new Set(declared.map((d) => d.type).filter((t) => !t.startsWith("kubernetes:") && !t.startsWith("pulumi:providers:")))].sort();
+        assert.deepStrictEqual(tokens, [
+            "dvm:destination:DestinationTransfer",
+            "dvm:index:MigrationWave",
+            "dvm:index:NamespaceMigration",
+            "dvm:source:SourceTransfer",
+            "pulumi-nodejs:dynamic/progress:TransferProgress",
+            "pulumi-nodejs:dynamic/transport:TunnelCredentials",
+        ]);
     });
 
     it("exports the migration output per namespace and PVC", () => {

@@ -6,7 +6,9 @@ import { ConfigError } from "../../config/errors";
 import { loadPlan, parseWaveText, rawDvmConfig } from "../../config/load";
 import { resolveKubeconfig } from "../../kube";
 import { parseQuantity, rsyncExtraError } from "../../config/rules";
-import { DEFAULT_RESOURCES, DEFAULT_RSYNC, DEFAULTS, validateStackConfig, validateWave } from "../../config/validate";
+import { DEFAULT_RESOURCES, DEFAULT_RSYNC, DEFAULTS } from "../../config/defaults";
+import { validateStackConfig } from "../../config/stack";
+import { validateWave } from "../../config/wave";
 
 const KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n";
 

@@ -6,7 +6,7 @@ import * as path from "path";
 import * as ts from "typescript";
 import * as C from "../../contract";
 import { scriptFiles } from "../../components/scripts";
-import { DEFAULTS, DEFAULT_RSYNC } from "../../config/validate";
+import { DEFAULTS, DEFAULT_RSYNC } from "../../config/defaults";
 
 const ROOT = path.join(__dirname, "..", "..");
 const files = scriptFiles();
@@ -64,8 +64,8 @@ describe("contract: the container scripts", () => {
     it("the defaults that come from dvm:* config equal the program's defaults", () => {
         assert.strictEqual(C.SCRIPT_ENV.DVM_STUNNEL_WAIT_SECONDS, String(DEFAULTS.stunnelWaitSeconds));
         assert.strictEqual(C.SCRIPT_ENV.DVM_BACKOFF_LIMIT, String(DEFAULT_RSYNC.backoffLimit));
-        assert.strictEqual(C.SCRIPT_ENV.DVM_RETRY_BASE_SECONDS, String(DEFAULTS.retryDelaySeconds));
-        assert.strictEqual(C.SCRIPT_ENV.DVM_RETRY_MAX_SECONDS, String(DEFAULTS.retryMaxDelaySeconds));
+        assert.strictEqual(C.SCRIPT_ENV.DVM_RETRY_BASE_SECONDS, String(DEFAULT_RSYNC.retryDelaySeconds));
+        assert.strictEqual(C.SCRIPT_ENV.DVM_RETRY_MAX_SECONDS, String(DEFAULT_RSYNC.retryMaxDelaySeconds));
     });
 
     it("print exactly the log events the contract lists for each of them", () => {

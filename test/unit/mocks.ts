@@ -4,7 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { generateCredentials } from "../../components/transport/credentials";
 import { Plan } from "../../config/plan";
-import { validateStackConfig, validateWave } from "../../config/validate";
+import { validateStackConfig } from "../../config/stack";
+import { validateWave } from "../../config/wave";
 
 export interface Declared {
     type: string;
@@ -14,6 +15,10 @@ export interface Declared {
 }
 
 export const declared: Declared[] = [];
+
+/** Resource options the engine receives with each registration, by Pulumi name (the mocks' newResource does not
+ * get them; the mock monitor's registerResource request does). */
+export const declaredOpts = new Map<string, { type: string; retainOnDelete: boolean; ignoreChanges: string[]; deleteBeforeReplace: boolean }>();
 
 export function installMocks(): void {
     pulumi.runtime.setMocks({
@@ -41,10 +46,19 @@ export function installMocks(): void {
             return args.inputs;
         },
     }, "dvm", "unit", false);
+    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: any, cb: unknown): unknown };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, cb: unknown) => {
+        declaredOpts.set(req.getName(), {
+            type: req.getType(), retainOnDelete: !!req.getRetainondelete(), ignoreChanges: req.getIgnorechangesList(), deleteBeforeReplace: !!req.getDeletebeforereplace(),
+        });
+        return register(req, cb);
+    };
 }
 
 export function reset(): void {
     declared.length = 0;
+    declaredOpts.clear();
 }
 
 export function promiseOf<T>(o: pulumi.Output<T>): Promise<T> {

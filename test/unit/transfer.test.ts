@@ -9,7 +9,7 @@ import * as L from "../../contract";
 
 const MTC_INFO = "COPY2,DEL2,REMOVE2,SKIP2,FLIST2,PROGRESS2,STATS2";
 const defaults = (): RsyncOptions => ({
-    archive: true, delete: true, hardLinks: true, partial: true, bwlimit: 0, info: MTC_INFO, extras: [], backoffLimit: 20, verify: false,
+    archive: true, delete: true, hardLinks: true, partial: true, bwlimit: 0, info: MTC_INFO, extras: [], backoffLimit: 20, retryDelaySeconds: 5, retryMaxDelaySeconds: 60, verify: false,
 });
 const pvc = (source: string, target = source, verify = false): PvcPlan => ({ source, target, capacity: "1Gi", accessModes: ["ReadWriteOnce"], verify });
 
