@@ -2,7 +2,7 @@
 // a policy's entry that never takes a wrong value for "allowed".
 
 import { PolicyConfigSchema } from "@pulumi/policy";
-import { ROOT_CAPABILITIES as DEFAULT_ALLOWED_CAPABILITIES } from "../contract";
+import { PSA_LABELS, ROOT_CAPABILITIES as DEFAULT_ALLOWED_CAPABILITIES } from "../contract";
 
 /** The pack's knobs. Each policy reads the ones it needs from its own entry of the pack config file. */
 export interface PackConfig {
@@ -52,7 +52,7 @@ const SCHEMA: Record<keyof PackConfig, PolicyConfigSchema["properties"][string]>
         type: "array",
         items: { type: "string" },
         default: [],
-        description: "Namespaces already labelled pod-security.kubernetes.io/*=privileged outside this stack.",
+        description: `Namespaces already labelled ${PSA_LABELS.map((l) => `${l}=privileged`).join(", ")} outside this stack.`,
     },
 };
 

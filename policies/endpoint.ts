@@ -1,10 +1,8 @@
 // The endpoint: TLS goes through to stunnel untouched, and the plain-text rsync daemon is never exposed.
 
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { RSYNCD_PORT } from "../contract";
+import { RSYNCD_PORT, SSL_PASSTHROUGH_ANNOTATION as PASSTHROUGH_ANNOTATION } from "../contract";
 import { describe, kindOf } from "./workloads";
-
-const PASSTHROUGH_ANNOTATION = "nginx.ingress.kubernetes.io/ssl-passthrough";
 
 function portTargetsRsyncd(port: any): boolean {
     const target = port?.targetPort ?? port?.port;
@@ -16,7 +14,7 @@ export const endpointTlsPassthrough = {
     description: "The endpoint passes TLS through to stunnel (Route tls.termination: passthrough, Ingress ssl-passthrough) and never exposes rsyncd.",
     enforcementLevel: "mandatory",
     severity: "high",
-    remediationSteps: "Route: spec.tls.termination: passthrough. Ingress: annotation nginx.ingress.kubernetes.io/ssl-passthrough: \"true\". Service: target the stunnel port only.",
+    remediationSteps: `Route: spec.tls.termination: passthrough. Ingress: annotation ${PASSTHROUGH_ANNOTATION}: "true". Service: target the stunnel port only.`,
     validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
         const kind = kindOf(args.type);
         const subject = describe(args.type, args.name, args.props);

@@ -1,7 +1,7 @@
 // What a transfer pod can touch and take: the source volumes read-only, a read-only root filesystem, no API token,
 // bounded CPU and memory.
 
-import { LABELS, ROLE_SOURCE, SOURCE_ROOT } from "../contract";
+import { LABELS, ROLE_SOURCE, SOURCE_ROOT, TMP_DIR } from "../contract";
 import { podPolicy, sc } from "./policy";
 import { containersOf } from "./workloads";
 
@@ -100,7 +100,7 @@ export const transferSourceReadOnly = podPolicy({
 
 export const transferReadOnlyRootFilesystem = podPolicy({
     name: "transfer-read-only-root-filesystem",
-    description: "Transfer containers have a read-only root filesystem (scratch goes to /tmp).",
+    description: `Transfer containers have a read-only root filesystem (scratch goes to ${TMP_DIR}).`,
     enforcementLevel: "advisory",
     remediationSteps: "Set securityContext.readOnlyRootFilesystem: true on every container.",
     check: (ref, _cfg, report, subject) => {

@@ -244,7 +244,7 @@ export function privilegeNeeds(ref: PodSpecRef): string[] {
 
 export const rootNeedsPrivilegedNamespace = {
     name: "root-needs-privileged-namespace",
-    description: "Root or privileged transfer pods run only in namespaces the wave labels pod-security.kubernetes.io/enforce|audit|warn=privileged.",
+    description: `Root or privileged transfer pods run only in namespaces the wave labels ${PSA_LABELS.map((l) => `${l}=privileged`).join(", ")}.`,
     enforcementLevel: "mandatory",
     severity: "high",
     remediationSteps: "Set dvm:security.podSecurityLabels: true, or list namespaces labelled outside the stack in privilegedNamespaces.",

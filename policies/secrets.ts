@@ -1,7 +1,7 @@
 // Key material lives in Secrets: no ConfigMap carries a credentials file or anything shaped like a key.
 
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { RSYNC_USER, SECRET_FILE_NAMES } from "../contract";
+import { RSYNC_USER, SECRET_DIR, SECRET_FILE_NAMES } from "../contract";
 import { describe, isObject, kindOf } from "./workloads";
 
 /** What key material looks like, by the file formats the transfer pods use. */
@@ -24,7 +24,7 @@ export const configMapNoKeyMaterial = {
             return;
         }
         const subject = describe(args.type, args.name, args.props);
-        const fix = "Fix: put it in the credentials Secret (mounted at /etc/dvm/secret) and reference the file by path; " +
+        const fix = `Fix: put it in the credentials Secret (mounted at ${SECRET_DIR}) and reference the file by path; ` +
             "rotate the exposed credentials (bump dvm:credentialsVersion).";
         for (const field of ["data", "binaryData"]) {
             const data = args.props[field];

@@ -17,7 +17,7 @@ const ANNOTATION_REQUESTED_CAPACITY = ANNOTATIONS.requestedCapacity;
 
 export const pvcCapacityCoversWave = {
     name: "pvc-capacity-covers-wave",
-    description: "Every destination PVC requests at least the capacity the wave file asks for (dvm.io/requested-capacity).",
+    description: `Every destination PVC requests at least the capacity the wave file asks for (${ANNOTATION_REQUESTED_CAPACITY}).`,
     enforcementLevel: "mandatory",
     severity: "high",
     remediationSteps: "Make spec.resources.requests.storage >= the wave file's capacity for that PVC.",
@@ -58,7 +58,7 @@ export const waveOneTransferPodPerNamespace = {
     description: "Each namespace of the wave has exactly one destination transfer pod and one source transfer pod, and the stack runs no other pods.",
     enforcementLevel: "mandatory",
     severity: "high",
-    remediationSteps: "One Deployment (1 replica) per destination namespace and one Job (parallelism 1) per source namespace, labelled dvm.io/role and dvm.io/source-namespace.",
+    remediationSteps: `One Deployment (1 replica) per destination namespace and one Job (parallelism 1) per source namespace, labelled ${LABELS.role} and ${LABELS.namespace}.`,
     validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
         const counts = new Map<string, { [ROLE_DESTINATION]: number; [ROLE_SOURCE]: number }>();
         eachResource(args, (r) => {
