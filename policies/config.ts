@@ -56,7 +56,7 @@ const SCHEMA: Record<keyof PackConfig, PolicyConfigSchema["properties"][string]>
     },
 };
 
-/** The config schema of a policy that reads these knobs. */
+/** A policy's config schema: the entries of the knobs it reads. */
 export function schema(...keys: (keyof PackConfig)[]): PolicyConfigSchema {
     const properties: PolicyConfigSchema["properties"] = {};
     for (const k of keys) {

@@ -233,6 +233,7 @@ export function privilegeNeeds(ref: PodSpecRef): string[] {
         }
         const add = c.c?.securityContext?.capabilities?.add;
         if (Array.isArray(add)) {
+            // the restricted Pod Security profile admits adding NET_BIND_SERVICE, and nothing else
             const beyond = add.map(String).filter((a) => normalizeCapability(a) !== "NET_BIND_SERVICE");
             if (beyond.length > 0) {
                 needs.add(`adds capabilities ${beyond.join(", ")}`);
