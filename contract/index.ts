@@ -173,6 +173,9 @@ export const ANNOTATIONS = {
     psaPatchedBy: "dvm.io/psa-patched-by",
 } as const;
 
+/** ingress-nginx passes TLS through to the backend, by SNI: the Ingress endpoint sets it, the policy pack requires it. */
+export const SSL_PASSTHROUGH_ANNOTATION = "nginx.ingress.kubernetes.io/ssl-passthrough";
+
 /** Pod Security Admission labels that admit root/privileged transfer pods. */
 export const PSA_LABELS = [
     "pod-security.kubernetes.io/enforce",

@@ -1,5 +1,5 @@
 // The dvm policy pack. Constructing a PolicyPack starts the analyzer's gRPC server, so this file does nothing else;
-// the policies live in policies.ts where the tests call them directly.
+// the policies live in the modules that policies.ts lists, where the tests call them directly.
 //   pulumi preview --policy-pack policies [--policy-pack-config policies/config/root.json]
 import { PolicyPack } from "@pulumi/policy";
 import { policies } from "./policies";

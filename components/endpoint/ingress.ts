@@ -2,10 +2,8 @@
 // terminated at the ingress; the stream goes by SNI to the stunnel server.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { SERVICE_PORT } from "../../contract";
+import { SERVICE_PORT, SSL_PASSTHROUGH_ANNOTATION } from "../../contract";
 import { EndpointKind, transferHost } from "./types";
-
-export const SSL_PASSTHROUGH_ANNOTATION = "nginx.ingress.kubernetes.io/ssl-passthrough";
 
 export const ingress: EndpointKind = {
     serviceType: "ClusterIP",

@@ -13,11 +13,9 @@ import { AnalyzerClient } from "../../policies/node_modules/@pulumi/pulumi/proto
 import * as P from "../../policies/policies";
 import { DST, Obj, PackConfigFile, POLICIES_DIR, destinationDeployment, edit, readConfigFile, urnOf, wave } from "./policies-fixtures";
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const { Struct } = require("../../policies/node_modules/google-protobuf/google/protobuf/struct_pb") as {
     Struct: { fromJavaScript(o: object): any };
 };
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const { Empty } = require("../../policies/node_modules/google-protobuf/google/protobuf/empty_pb") as { Empty: new () => any };
 
 const LEVEL: Record<string, analyzer.EnforcementLevel> = {

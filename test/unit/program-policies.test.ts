@@ -7,7 +7,7 @@ import { declared, installMocks, makePlan, promiseOf, reset, settle, unsecret } 
 import { Obj, allViolations as violations, readConfigFile } from "./policies-fixtures";
 
 installMocks();
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+// Loaded after installMocks(): the components must meet the mocked runtime (an import would be hoisted above it).
 const { MigrationWave } = require("../../components/wave") as typeof import("../../components/wave");
 
 /** Builds the wave and returns what the engine would hand the pack: every resource with its inputs and provider. */
