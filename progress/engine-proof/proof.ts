@@ -11,7 +11,7 @@
 //   7. render mode                        -> Rendered, no request to the cluster
 // Usage: node -r ts-node/register/transpile-only progress/engine-proof/proof.ts
 // (needs `pulumi`, `pulumi-language-nodejs` and `pulumi-resource-pulumi-nodejs` on PATH, e.g. eval "$(bash
-// scripts/toolchain-env.sh)"; `make progress-engine` does that).
+// hack/toolchain-env.sh)"; `make progress-engine` does that).
 import * as assert from "assert";
 import { spawn } from "child_process";
 import * as fs from "fs";

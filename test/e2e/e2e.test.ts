@@ -2,7 +2,7 @@
 // (`make clusters-up`). Source data is seeded straight into the source PVCs' local volumes (the test is the node's
 // admin), copied by `pulumi up` through the NodePort endpoint of the destination, and compared file by file
 // (content, type, mode, owners, mtime, link targets, hard-link groups) with the destination volumes.
-// scripts/e2e.sh brings the clusters up, puts the toolchain on PATH and sets DVM_KUBECTL / DVM_CLUSTERS_DIR.
+// hack/e2e.sh brings the clusters up, puts the toolchain on PATH and sets DVM_KUBECTL / DVM_CLUSTERS_DIR.
 
 import { strict as assert } from "assert";
 import * as fs from "fs";

@@ -3,7 +3,7 @@
 # its own containerd), mounts, cgroups, network namespaces, the host bridge and the saved host sysctls; then removes
 # the cluster state. Safe to run when nothing is up. Usage: clusters-down.sh [src|dst ...]  (default: both)
 set -euo pipefail
-# shellcheck source=scripts/clusters-lib.sh
+# shellcheck source=hack/clusters/lib.sh
 . "$(dirname "$0")/clusters-lib.sh"
 
 [ "$(id -u)" -eq 0 ] || die "clusters-down needs root"

@@ -8,7 +8,7 @@
 #   admin, controller-manager, scheduler, kubelet-client, kube-proxy: client certificates (CN/O = user/group)
 #   sa.{key,pub}              service account token signing key
 set -euo pipefail
-# shellcheck source=scripts/clusters-lib.sh
+# shellcheck source=hack/clusters/lib.sh
 . "$(dirname "$0")/clusters-lib.sh"
 cluster_vars "${1:?usage: clusters-pki.sh src|dst}"
 

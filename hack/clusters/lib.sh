@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Shared settings of the local cluster pair (sourced by scripts/clusters-*.sh and scripts/e2e*.sh).
+# Shared settings of the local cluster pair (sourced by hack/clusters/*.sh and by the runners that use the clusters:
+# hack/e2e.sh, hack/bench-e2e.sh, hack/demo.sh).
 #
 # Each cluster is one "node": a network namespace (dvm-src / dvm-dst) joined to the host by a veth on the host bridge
 # dvm-br0. Inside its namespace a cluster runs its own etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
@@ -9,7 +10,7 @@
 # shellcheck disable=SC2034  # variables are used by the scripts that source this file
 
 DVM_CACHE=${DVM_CACHE:-$HOME/.cache/dvm}
-REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 K8S_VERSION=v1.34.4
 K8S_BIN=$DVM_CACHE/k8s/$K8S_VERSION-$(go env GOVERSION 2>/dev/null || echo go)/bin

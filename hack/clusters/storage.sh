@@ -3,7 +3,7 @@
 # Idempotent; volumes left Released (their claim deleted) are wiped and made Available again.
 # Usage: clusters-storage.sh src|dst
 set -euo pipefail
-# shellcheck source=scripts/clusters-lib.sh
+# shellcheck source=hack/clusters/lib.sh
 . "$(dirname "$0")/clusters-lib.sh"
 cluster_vars "${1:?usage: clusters-storage.sh src|dst}"
 
