@@ -31,6 +31,8 @@ if [ "$out" = --check ]; then
     exit 0
 fi
 case $out in /*) ;; *) out=$PWD/$out ;; esac
+# one run at a time on the machine-wide clusters (see hack/e2e.sh)
+clusters_lock
 
 was_up=1
 for c in "${CLUSTERS[@]}"; do

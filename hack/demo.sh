@@ -14,6 +14,8 @@ STACK=local
 t0=$SECONDS
 
 [ "$(id -u)" -eq 0 ] || die "make demo needs root (it runs two Kubernetes nodes in network namespaces)"
+# one run at a time on the machine-wide clusters (see hack/e2e.sh)
+clusters_lock
 
 say "1/5  Two local Kubernetes clusters (src, dst): Kubernetes $K8S_VERSION from its Go module, Debian's etcd,"
 echo "     containerd, runc and CNI plugins. The first run builds them (about 10 minutes on 2 cores)."

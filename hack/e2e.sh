@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=hack/clusters/lib.sh
 . hack/clusters/lib.sh
+# one run at a time on the machine-wide clusters: a second run waits here, so the first is never torn down under it
+clusters_lock
 start=$(date +%s)
 
 was_up=1

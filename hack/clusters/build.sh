@@ -4,7 +4,7 @@
 # Cached under $DVM_CACHE/k8s/<release>-<go version>/bin; a cold build takes long on 2 cores (see README, clusters).
 set -euo pipefail
 # shellcheck source=hack/clusters/lib.sh
-. "$(dirname "$0")/clusters-lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 

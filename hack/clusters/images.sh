@@ -4,10 +4,10 @@
 #   - the transfer image: a Debian rootfs made by debootstrap with rsync, stunnel4, bash, netcat-openbsd, coreutils;
 #   - the pause (sandbox) image: the static binary built from hack/clusters/pause.
 # Cached under $DVM_CACHE/images/<name>-<key>, the key being a hash of the package list / sources and this script.
-# Prints nothing on stdout; `clusters-images.sh paths` prints "<name> <ref> <archive>" lines.
+# Prints nothing on stdout; `images.sh paths` prints "<name> <ref> <archive>" lines.
 set -euo pipefail
 # shellcheck source=hack/clusters/lib.sh
-. "$(dirname "$0")/clusters-lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 TRANSFER_PACKAGES=(rsync stunnel4 bash netcat-openbsd coreutils procps findutils)
 SUITE=bookworm
@@ -87,5 +87,5 @@ case "${1:-build}" in
     paths)
         echo "pause $PAUSE_IMAGE $(pause_dir)/image.tar"
         echo "transfer $TRANSFER_IMAGE $(transfer_dir)/image.tar" ;;
-    *) die "usage: clusters-images.sh [build|paths]" ;;
+    *) die "usage: hack/clusters/images.sh [build|paths]" ;;
 esac

@@ -6,7 +6,8 @@
 # Cleans up after itself; exits non-zero with the reason when a check fails.
 set -euo pipefail
 # shellcheck source=hack/clusters/lib.sh
-. "$(dirname "$0")/clusters-lib.sh"
+. "$(dirname "$0")/lib.sh"
+clusters_lock
 
 NS=dvm-smoke
 NODEPORT=32080

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Brings up the local pair of real Kubernetes clusters "src" and "dst" (idempotent: running parts are kept).
 # See hack/clusters/lib.sh for the layout. Kubeconfigs: $DVM_CACHE/clusters/{src,dst}/kubeconfig.
-# Usage: clusters-up.sh [src|dst ...]   (default: both)
+# Usage: up.sh [src|dst ...]  (default: both)
 set -euo pipefail
 # shellcheck source=hack/clusters/lib.sh
-. "$(dirname "$0")/clusters-lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || die "clusters-up needs root (network namespaces, cgroups, containerd)"
+clusters_lock
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${CLUSTERS[@]}")
 for n in "${names[@]}"; do cluster_vars "$n" >/dev/null; done
@@ -49,7 +50,8 @@ start_proc() {
     mkdir -p "$DIR/pids" "$DIR/logs"
     if [ -s "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then return 0; fi
     # nsenter and setsid exec the program: the pid of this background job is the program's own pid
-    nsenter --net="/run/netns/$NETNS" -- setsid "$@" >>"$DIR/logs/$name.log" 2>&1 </dev/null &
+    # the daemons outlive this run: they must not hold the clusters lock
+    nsenter --net="/run/netns/$NETNS" -- setsid "$@" >>"$DIR/logs/$name.log" 2>&1 </dev/null {CLUSTERS_LOCK_FD}>&- &
     echo $! >"$pidf"
 }
 
