@@ -1,6 +1,6 @@
 // The end-to-end step of `make bench` (issue 8, item 5): waves of 1 and 4 namespaces through `pulumi up` (the real
 // engine of `make toolchain`) between the local pair of real clusters (`make clusters-up`), with the NodePort endpoint,
-// as the e2e tier runs them (test/e2e/clusters.ts). Per wave: the wall time of `pulumi up` and of the `pulumi destroy`
+// as the e2e tier runs them (test/support/clusters.ts). Per wave: the wall time of `pulumi up` and of the `pulumi destroy`
 // after it, each PVC's pure transfer time (`dvm: pvc-start` to `dvm: pvc-end` of the source pod's rsync container,
 // `kubectl logs --timestamps`), and the points between the start of `pulumi up` and the first byte (Kubernetes object
 // times, the log lines, Pulumi's event log). The destination volumes are compared file by file (sha256, size, mode,
@@ -15,12 +15,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LABELS, ROLE_DESTINATION, ROLE_SOURCE } from "../components/layout";
-import { diff, Entry, snapshot } from "../test/dataplane/dataset";
+import { diff, Entry, snapshot } from "../test/support/dataset";
 import {
     createPvc, deleteNamespaces, DST, DST_NODE_ADDRESS, json, kubectlOk, PROJECT_ENTRIES, PvcSpec, requireClusters,
     resetVolumes, SRC, stackYaml, volumeDir, waveYaml,
-} from "../test/e2e/clusters";
-import { copyProject, pulumi, pulumiOk, removeWorkDir, workDir } from "../test/engine/harness";
+} from "../test/support/clusters";
+import { copyProject, pulumi, pulumiOk, removeWorkDir, workDir } from "../test/support/engine";
 import { loadavg, makeLarge, makeSmall } from "./dataplane";
 import { E2ESample, enginePoints, Milestones, podTimeline, Transfer } from "./e2e-timeline";
 

@@ -17,7 +17,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { NET, netDown, netUp, sh, stopAll } from "../test/dataplane/harness";
+import { NET, netDown, netUp, sh, stopAll } from "../test/support/dataplane";
 import {
     changeFraction, clearDir, Dataset, Env, Generated, IdleSample, loadavg, makeLarge, makeSmall, measureIdle, Mtc, RunSample, runRaw,
 } from "./dataplane";
@@ -107,7 +107,7 @@ function machine() {
         const cwd = path.join(__dirname, "..");
         commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8", cwd }).trim();
         // what was measured is the work tree: name the files of the measured code that differ from the commit
-        const dirty = execFileSync("git", ["status", "--porcelain", "--", "components", "config", "progress", "index.ts", "test/dataplane", "test/e2e", "test/engine/harness.ts", "policies", "hack/bench-e2e.sh", "bench"], { encoding: "utf8", cwd })
+        const dirty = execFileSync("git", ["status", "--porcelain", "--", "components", "config", "progress", "index.ts", "test/dataplane", "test/e2e", "test/support", "policies", "hack/bench-e2e.sh", "bench"], { encoding: "utf8", cwd })
             .split("\n").filter((l) => l.trim() !== "").map((l) => l.slice(3))
             .filter((f) => !/^bench\/(results\.(json|md)|throughput\.png)$/.test(f));
         if (dirty.length > 0) commit += ` + uncommitted changes in ${dirty.join(", ")}`;

@@ -17,7 +17,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { startFakeApi } from "./fake-api";
+import { startFakeApi } from "../../test/support/fake-api";
 
 const repo = path.resolve(__dirname, "..", "..");
 const fixture = (name: string) => fs.readFileSync(path.join(repo, "test", "fixtures", "rsync", name), "utf8");

@@ -8,12 +8,12 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { LABELS } from "../../components/layout";
-import { changeFraction, diff, Entry, generate, snapshot, stampTimes } from "../dataplane/dataset";
-import { copyProject, pulumi, pulumiOk, removeWorkDir, RunResult, workDir } from "../engine/harness";
+import { changeFraction, diff, Entry, generate, snapshot, stampTimes } from "../support/dataset";
+import { copyProject, pulumi, pulumiOk, removeWorkDir, RunResult, workDir } from "../support/engine";
 import {
     createPvc, deleteNamespaces, DST, DST_NODE_ADDRESS, json, kubectl, kubectlOk, PROJECT_ENTRIES, PvcSpec, requireClusters,
     resetVolumes, SRC, stackYaml as clusterStackYaml, volumeDir, waitFor, waveYaml,
-} from "./clusters";
+} from "../support/clusters";
 
 /** An address on the clusters' own bridge that no node has: nothing answers (and nothing leaves this machine). */
 const UNREACHABLE_ADDRESS = "10.213.0.99";

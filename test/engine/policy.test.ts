@@ -4,7 +4,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { copyProject, pulumi, pulumiOk, removeWorkDir, repoRoot, workDir } from "./harness";
+import { copyProject, pulumi, pulumiOk, removeWorkDir, repoRoot, workDir } from "../support/engine";
 
 const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "config", "components", "progress", "waves", "stacks"];
 const pack = path.join(repoRoot, "policies");

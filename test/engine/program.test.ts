@@ -10,7 +10,7 @@ import * as YAML from "yaml";
 import {
     CONFIG_FILES, CONTAINERS, IPC_DIR, IPC_VOLUME, LABELS, ROLE_DESTINATION, ROLE_SOURCE, SOURCE_ROOT, TARGET_ROOT,
 } from "../../components/layout";
-import { copyProject, pulumi, pulumiOk, readManifests, removeWorkDir, repoRoot, workDir } from "./harness";
+import { copyProject, pulumi, pulumiOk, readManifests, removeWorkDir, repoRoot, workDir } from "../support/engine";
 
 const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "config", "components", "progress", "waves", "stacks"];
 

@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { copyProject, listFiles, pulumi, pulumiOk, readManifests, removeWorkDir, workDir } from "./harness";
+import { copyProject, listFiles, pulumi, pulumiOk, readManifests, removeWorkDir, workDir } from "../support/engine";
 
 describe("engine toolchain (fixture program)", function () {
     let work = "";

@@ -4,7 +4,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { Plan } from "../../config/plan";
 import { nodePortAddress } from "../../components/endpoint/nodePort";
-import { declared, installMocks, isSecret, makePlan, ofType, promiseOf, reset, settle, unsecret } from "./mocks";
+import { declared, installMocks, isSecret, makePlan, ofType, promiseOf, reset, settle, unsecret } from "../support/mocks";
 
 installMocks();
 // eslint-disable-next-line @typescript-eslint/no-var-requires

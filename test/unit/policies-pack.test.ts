@@ -11,7 +11,7 @@ import * as grpc from "../../policies/node_modules/@grpc/grpc-js";
 import * as analyzer from "../../policies/node_modules/@pulumi/pulumi/proto/analyzer_pb";
 import { AnalyzerClient } from "../../policies/node_modules/@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as P from "../../policies/policies";
-import { DST, Obj, PackConfigFile, POLICIES_DIR, destinationDeployment, edit, readConfigFile, urnOf, wave } from "./policies-fixtures";
+import { DST, Obj, PackConfigFile, POLICIES_DIR, destinationDeployment, edit, readConfigFile, urnOf, wave } from "../support/policies-fixtures";
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { Struct } = require("../../policies/node_modules/google-protobuf/google/protobuf/struct_pb") as {

@@ -18,7 +18,7 @@ import { generateCredentials, secretFiles } from "../../components/transport/cre
 import {
     DST, Obj, POLICIES_DIR, allViolations, configMap, destinationDeployment, destinationPvc, edit, ingress,
     readConfigFile, route, service, sourceJob, stackArgs, urnOf, validate, validateStack, wave,
-} from "./policies-fixtures";
+} from "../support/policies-fixtures";
 
 
 const DEPLOYMENT = 'Deployment app-1/dvm-destination (resource "app-1-destination")';

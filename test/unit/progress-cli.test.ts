@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { collectRows, kubeJobLister, main, newestPass, parseFlags, plainLine, pvcsFromArgs, resolveSource, statusTable } from "../../progress/cli";
-import { FakeApi, startFakeApi } from "../../progress/engine-proof/fake-api";
+import { FakeApi, startFakeApi } from "../support/fake-api";
 import { kubeSource, waitForTransfer } from "../../progress/provider";
 
 const DIR = path.join(__dirname, "..", "fixtures", "rsync");

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     diffTransfer, JobStatus, makeProvider, PodStatus, TransferFailedError, TransferInputs, TransferSource, waitForTransfer,
 } from "../../progress/provider";
-import { declared, installMocks, settle } from "./mocks";
+import { declared, installMocks, settle } from "../support/mocks";
 
 const DIR = path.join(__dirname, "..", "fixtures", "rsync");
 const fixture = (name: string) => fs.readFileSync(path.join(DIR, name), "utf8");

@@ -1,6 +1,6 @@
 // Engine tier harness: runs the real `pulumi` CLI (built by `make toolchain`) against a throw-away copy of a
 // project, with a local file backend, a passphrase secrets provider, no update checks and no plugin downloads.
-// hack/engine-test.sh puts the toolchain on PATH and sets DVM_TOOLCHAIN_BIN before mocha starts.
+// hack/engine-test.sh and hack/e2e.sh put the toolchain on PATH and set DVM_TOOLCHAIN_BIN before mocha starts.
 
 import { spawnSync } from "child_process";
 import * as fs from "fs";
