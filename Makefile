@@ -26,7 +26,7 @@ policies/node_modules/.dvm-installed: policies/package.json policies/package-loc
 	cd policies && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-## unit: the fast tier - type check, shellcheck of the container scripts, mocha with Pulumi mocks (~1 min)
+## unit: the fast tier - type check, shellcheck, mocha: Pulumi mocks, the pack, bench/'s self-tests (~1 min)
 unit: deps typecheck shellcheck
 	$(MOCHA)
 
