@@ -5,7 +5,7 @@ export DVM_CACHE ?= $(HOME)/.cache/dvm
 export PULUMI_SKIP_UPDATE_CHECK := true
 MOCHA := node_modules/.bin/mocha
 
-.PHONY: all help deps unit typecheck shellcheck test dataplane engine e2e bench bench-e2e toolchain clusters-up clusters-down clusters-smoke demo watch status progress-engine clean
+.PHONY: all help deps unit typecheck shellcheck test dataplane engine e2e bench bench-e2e toolchain clusters-up clusters-down clusters-smoke demo watch status clean
 
 all: unit
 
@@ -98,10 +98,11 @@ toolchain: deps
 
 ## engine: the program, the policy pack and the progress provider through the real Pulumi engine (~2 min warm)
 # (hack/engine-test.sh, test/engine/) render mode, local file backend, passphrase from PULUMI_CONFIG_PASSPHRASE, no
-# update checks, no plugin downloads; then the progress provider's engine proof (progress-engine below)
+# update checks, no plugin downloads. The progress provider (progress.test.ts) runs against a fake Kubernetes API in
+# the test process serving real rsync logs: success, failure with the rsync details, retry of an unfinished record,
+# new pass, dvm status, render mode, no kubeconfig in the state
 engine: deps toolchain
 	bash hack/engine-test.sh
-	$(MAKE) --no-print-directory progress-engine
 
 # watch / status (progress/cli.ts via bin/dvm.js): plain lines when not a TTY; the source cluster from the stack's
 # dvm:source, or KUBECONFIG=... / DVM_WATCH_ARGS="--context src". The Pulumi CLI comes from PATH, else from
@@ -114,12 +115,6 @@ watch: deps
 ## status: `make status STACK=<stack>` - the progress table recorded in the stack output
 status: deps
 	PATH="$(DVM_PULUMI_PATH)" node bin/dvm.js status $(if $(STACK),--stack $(STACK)) $(DVM_STATUS_ARGS)
-
-## progress-engine: the TransferProgress dynamic provider through the real engine, against a fake API (~1.5 min)
-# (progress/engine-proof/) success, failure with the rsync details, retry of an unfinished record, new pass, dvm
-# status, render mode, no kubeconfig in the state; the fake Kubernetes API serves real rsync logs
-progress-engine: deps
-	eval "$$(bash hack/toolchain-env.sh)" && node -r ts-node/register/transpile-only progress/engine-proof/proof.ts
 
 ## clean: remove build products (not the ~/.cache/dvm build cache)
 clean:
