@@ -64,11 +64,9 @@ export const SCALE_EXPERIMENTS: Record<string, { description: string; apply: () 
 async function child(pvcs: number, experiments: string[]): Promise<void> {
     const t0 = process.hrtime.bigint();
     // the same order as the unit tests: mocks before the components are loaded
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const mocks = require("../test/support/mocks") as typeof import("../test/support/mocks");
     mocks.installMocks();
     for (const e of experiments) SCALE_EXPERIMENTS[e].apply();
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { MigrationWave } = require("../components/wave") as typeof import("../components/wave");
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { validateStackConfig, validateWave } = require("../config/validate") as typeof import("../config/validate");

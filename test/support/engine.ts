@@ -160,7 +160,6 @@ export function listFiles(dir: string): string[] {
 
 /** Parses a multi-document YAML manifest file into objects (the `yaml` package is a program dependency). */
 export function readManifests(dir: string): Array<Record<string, any>> {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const YAML = require("yaml") as typeof import("yaml");
     const docs: Array<Record<string, any>> = [];
     for (const f of listFiles(dir)) {

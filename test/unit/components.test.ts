@@ -7,7 +7,6 @@ import { nodePortAddress } from "../../components/endpoint/nodePort";
 import { declared, installMocks, isSecret, makePlan, ofType, promiseOf, reset, settle, unsecret } from "../support/mocks";
 
 installMocks();
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const { MigrationWave } = require("../../components/wave") as typeof import("../../components/wave");
 import {
     CONTAINERS, DONE_FILE, IPC_DIR, IPC_VOLUME, LABELS, ROLE_DESTINATION, ROLE_SOURCE, ROOT_CAPABILITIES, SOURCE_ROOT,

@@ -7,7 +7,6 @@ import { declared, installMocks, makePlan, promiseOf, reset, settle, unsecret } 
 import { Obj, allViolations as violations, readConfigFile } from "../support/policies-fixtures";
 
 installMocks();
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const { MigrationWave } = require("../../components/wave") as typeof import("../../components/wave");
 
 /** Builds the wave and returns what the engine would hand the pack: every resource with its inputs and provider. */

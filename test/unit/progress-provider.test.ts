@@ -278,7 +278,6 @@ describe("progress provider: serialization under Pulumi mocks", () => {
     before(() => installMocks());
 
     it("construction serializes the provider; no kubeconfig inside; the serialized code runs on its own", async () => {
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
         const { TransferProgress } = require("../../progress/resource") as typeof import("../../progress/resource");
         const start = declared.length;
         const res = new TransferProgress("billing-progress", {
@@ -297,7 +296,6 @@ describe("progress provider: serialization under Pulumi mocks", () => {
         void res;
 
         // what the engine's dynamic-provider host does: load the text as a module and call the handler
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
         const requireFromString = require("require-from-string");
         const provider = requireFromString(text).handler();
         const d = await provider.diff("id", { namespace: "billing", jobName: "j", pass: 1, render: false, phase: "Succeeded", pvcPairs: [{ source: "a", target: "a" }] },
