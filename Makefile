@@ -81,7 +81,8 @@ clusters-smoke:
 
 ## e2e: the program through the real engine between the local clusters (root; ~4 min warm)
 # (hack/e2e.sh, test/e2e/) seeded source PVCs, data equality, incremental pass, unreachable endpoint, next wave, source
-# untouched, policy pack; brings the clusters up and, if it started them, down again (DVM_E2E_KEEP_CLUSTERS=1 keeps them)
+# untouched, policy pack; brings the clusters up and, if it started them, down again (DVM_E2E_KEEP_CLUSTERS=1 keeps
+# them)
 e2e: deps toolchain
 	bash hack/e2e.sh
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy and kubectl of one release from
-# the k8s.io/kubernetes Go module (wrapper module hack/clusters/k8s: the staging modules replaced by their tagged versions).
+# the k8s.io/kubernetes Go module (wrapper module hack/clusters/k8s: the staging modules replaced by their tagged
+# versions).
 # Cached under $DVM_CACHE/k8s/<release>-<go version>/bin; a cold build takes long on 2 cores (see README, clusters).
 set -euo pipefail
 # shellcheck source=hack/clusters/lib.sh
