@@ -1,4 +1,4 @@
-// Self-tests of the benchmark's arithmetic and bookkeeping (run first by `make bench`, in seconds): a wrong median,
+// Self-tests of the benchmark's arithmetic and bookkeeping (in make unit, and first in hack/bench.sh): a wrong median,
 // ratio or target would publish wrong numbers in docs/benchmarks.md.
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";

@@ -1,5 +1,5 @@
 // Data-plane throughput on the data-plane tier's network-namespace host pair
-// (test/dataplane/harness.ts: the veth link, "containers", the destination and source transfer pods running the real
+// (test/support/dataplane.ts: the veth link, "containers", the destination and source transfer pods running the real
 // container scripts and rendered configs). Three configurations over the same link, timed the same way:
 //
 // - raw:       `tar | nc` - no TLS, no rsync: the limit of this link and these disks;
@@ -20,8 +20,8 @@ import * as L from "../contract";
 import { rsyncClientArgs } from "../components/transfer/rsync";
 import {
     container, DestinationPod, findProcess, generateCredentials, listening, NET, Proc, Rendered, sh, sleep, SourcePod, waitFor,
-} from "../test/dataplane/harness";
-import { changeFraction } from "../test/dataplane/dataset";
+} from "../test/support/dataplane";
+import { changeFraction } from "../test/support/dataset";
 
 export type ConfigName = "raw" | "generated" | "mtc" | string;
 

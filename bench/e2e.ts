@@ -1,12 +1,12 @@
 // The end-to-end step of `make bench`: waves of 1 and 4 namespaces through `pulumi up` (the real
 // engine of `make toolchain`) between the local pair of real clusters (`make clusters-up`), with the NodePort endpoint,
-// as the e2e tier runs them (test/e2e/clusters.ts). Per wave: the wall time of `pulumi up` and of the `pulumi destroy`
+// as the e2e tier runs them (test/support/clusters.ts). Per wave: the wall time of `pulumi up` and of the `pulumi destroy`
 // after it, each PVC's pure transfer time (`dvm: pvc-start` to `dvm: pvc-end` of the source pod's rsync container,
 // `kubectl logs --timestamps`), and the points between the start of `pulumi up` and the first byte (Kubernetes object
 // times, the log lines, Pulumi's event log). The destination volumes are compared file by file (sha256, size, mode,
 // mtime) with the source before a sample counts, so a broken wave is never reported as a fast one.
 //
-//   scripts/bench-e2e.sh <out.json>   (brings the clusters up, puts the toolchain on PATH, runs this file)
+//   hack/bench-e2e.sh <out.json>   (brings the clusters up, puts the toolchain on PATH, runs this file)
 //
 // Sizes (environment): DVM_BENCH_E2E_NAMESPACES ("1,4": one wave per count)  DVM_BENCH_E2E_PVCS (2 per namespace)
 //   DVM_BENCH_E2E_LARGE_MIB (64 per PVC)  DVM_BENCH_E2E_SMALL_FILES (2000 per PVC)  DVM_BENCH_E2E_SMALL_KIB (4)
@@ -15,12 +15,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LABELS, ROLE_DESTINATION, ROLE_SOURCE } from "../contract";
-import { diff, Entry, snapshot } from "../test/dataplane/dataset";
+import { diff, Entry, snapshot } from "../test/support/dataset";
 import {
     createPvc, deleteNamespaces, DST, DST_NODE_ADDRESS, json, kubectlOk, PROJECT_ENTRIES, PvcSpec, requireClusters,
     resetVolumes, SRC, stackYaml, volumeDir, waveYaml,
-} from "../test/e2e/clusters";
-import { copyProject, pulumi, pulumiOk, removeWorkDir, workDir } from "../test/engine/harness";
+} from "../test/support/clusters";
+import { copyProject, pulumi, pulumiOk, removeWorkDir, workDir } from "../test/support/engine";
 import { loadavg, makeLarge, makeSmall } from "./dataplane";
 import { E2ESample, enginePoints, Milestones, podTimeline, Transfer } from "./e2e-timeline";
 
@@ -167,7 +167,7 @@ function timeline(w: WaveDef): { transfers: Transfer[]; points: Record<"firstObj
 
 async function main(): Promise<void> {
     const out = process.argv[2];
-    if (!out) throw new Error("usage: bench/e2e.ts <out.json> (scripts/bench-e2e.sh runs it)");
+    if (!out) throw new Error("usage: bench/e2e.ts <out.json> (hack/bench-e2e.sh runs it)");
     requireClusters("`make bench-e2e` or `DVM_BENCH_E2E=1 make bench`");
     const p = e2eParams();
     const started = Date.now();
@@ -184,7 +184,7 @@ async function main(): Promise<void> {
     const needDst = Math.max(...waves.map((w) => w.pvcs.length));
     if (available(SRC) < needSrc || available(DST) < needDst) {
         throw new Error(`DVM_BENCH_E2E_NAMESPACES=${p.namespaces.join(",")} x DVM_BENCH_E2E_PVCS=${p.pvcsPerNamespace} needs ${needSrc} free local volumes on the source cluster and ${needDst} on the destination; `
-            + `there are ${available(SRC)} and ${available(DST)} (scripts/clusters-lib.sh: DVM_PV_COUNT, default 24, and the e2e tier's own volumes); example: DVM_BENCH_E2E_NAMESPACES=1,4 DVM_BENCH_E2E_PVCS=2`);
+            + `there are ${available(SRC)} and ${available(DST)} (hack/clusters/lib.sh: DVM_PV_COUNT, default 24, and the e2e tier's own volumes); example: DVM_BENCH_E2E_NAMESPACES=1,4 DVM_BENCH_E2E_PVCS=2`);
     }
 
     // seed: every PVC the same payload, large files and small files (bench/dataplane.ts's generators)

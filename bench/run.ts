@@ -1,4 +1,4 @@
-// `make bench` (scripts/bench.sh): the benchmarks, side by side in one run, several repetitions, medians.
+// `make bench` (hack/bench.sh): the benchmarks, side by side in one run, several repetitions, medians.
 // Writes bench/results.json, bench/results.md, bench/throughput.png and the tables of docs/benchmarks.md, and prints
 // the table.
 //
@@ -19,7 +19,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { NET, netDown, netUp, sh, stopAll } from "../test/dataplane/harness";
+import { NET, netDown, netUp, sh, stopAll } from "../test/support/dataplane";
 import {
     changeFraction, clearDir, Dataset, Env, Generated, IdleSample, loadavg, makeLarge, makeSmall, measureIdle, Mtc, RunSample, runRaw,
 } from "./dataplane";
@@ -115,7 +115,7 @@ function machine() {
         const cwd = path.join(__dirname, "..");
         commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8", cwd }).trim();
         // what was measured is the work tree: name the files of the measured code that differ from the commit
-        const dirty = execFileSync("git", ["status", "--porcelain", "--", "components", "config", "progress", "index.ts", "test/dataplane", "test/e2e", "test/engine/harness.ts", "policies", "scripts/bench-e2e.sh", "bench"], { encoding: "utf8", cwd })
+        const dirty = execFileSync("git", ["status", "--porcelain", "--", "components", "config", "progress", "index.ts", "test/dataplane", "test/e2e", "test/support", "policies", "hack/bench-e2e.sh", "bench"], { encoding: "utf8", cwd })
             .split("\n").filter((l) => l.trim() !== "").map((l) => l.slice(3))
             .filter((f) => !/^bench\/(results\.(json|md)|throughput\.png)$/.test(f));
         if (dirty.length > 0) commit += ` + uncommitted changes in ${dirty.join(", ")}`;
@@ -241,17 +241,17 @@ async function dataplane(p: Params, variants: Variant[]): Promise<{ runs: RunSam
 
 const E2E_HOW = "make bench-e2e (only this step) or DVM_BENCH_E2E=1 make bench; make toolchain builds the engine beforehand";
 
-/** The end-to-end step (bench/e2e.ts through scripts/bench-e2e.sh): run, or why not. A failed step is recorded as not
+/** The end-to-end step (bench/e2e.ts through hack/bench-e2e.sh): run, or why not. A failed step is recorded as not
  * measured (the other results are still written) and makes the run exit non-zero. */
 function e2eStep(p: Params): E2EResult & { failed?: boolean } {
     if (!p.only.includes("e2e")) return { measured: false, reason: `not selected (DVM_BENCH_ONLY=${p.only.join(",")})`, how: "DVM_BENCH_ONLY=dataplane,scale,e2e (the default)" };
     const mode = p.e2e;
     if (mode === "0") return { measured: false, reason: "switched off (DVM_BENCH_E2E=0)", how: E2E_HOW };
-    const script = path.join(__dirname, "..", "scripts", "bench-e2e.sh");
+    const script = path.join(__dirname, "..", "hack", "bench-e2e.sh");
     if (mode === "auto") {
         const check = spawnSync("bash", [script, "--check"], { encoding: "utf8" });
         if (check.status !== 0) {
-            const reason = (check.stdout + check.stderr).trim() || `scripts/bench-e2e.sh --check exited ${check.status}`;
+            const reason = (check.stdout + check.stderr).trim() || `hack/bench-e2e.sh --check exited ${check.status}`;
             log(`end-to-end step not run: ${reason}; run it with ${E2E_HOW}`);
             return { measured: false, reason, how: E2E_HOW };
         }
@@ -259,10 +259,10 @@ function e2eStep(p: Params): E2EResult & { failed?: boolean } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dvm-bench-e2e-"));
     const out = path.join(dir, "e2e.json");
     try {
-        log(`end-to-end step (DVM_BENCH_E2E=${mode}): scripts/bench-e2e.sh`);
+        log(`end-to-end step (DVM_BENCH_E2E=${mode}): hack/bench-e2e.sh`);
         const r = spawnSync("bash", [script, out], { stdio: ["ignore", "inherit", "inherit"] });
         if (r.status !== 0 || !fs.existsSync(out)) {
-            const reason = `the step failed (scripts/bench-e2e.sh exited ${r.status ?? r.signal}; its log is above)`;
+            const reason = `the step failed (hack/bench-e2e.sh exited ${r.status ?? r.signal}; its log is above)`;
             log(`end-to-end step: ${reason}`);
             return { measured: false, reason, how: E2E_HOW, failed: true };
         }

@@ -5,7 +5,7 @@
 //   child:  node -r ts-node/register/transpile-only bench/scale.ts --child <pvcs>   -> one JSON line on stdout
 //   parent: runScale([10, 100, 1000], reps) from bench/run.ts
 //
-// The mocks are the unit tier's (test/unit/mocks.ts): every resource registration is answered in-process, so this
+// The mocks are the unit tier's (test/support/mocks.ts): every resource registration is answered in-process, so this
 // measures the program (config -> plan -> components -> resource registrations), not an engine or a cluster.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -64,7 +64,7 @@ export const SCALE_EXPERIMENTS: Record<string, { description: string; apply: () 
 async function child(pvcs: number, experiments: string[]): Promise<void> {
     const t0 = process.hrtime.bigint();
     // the same order as the unit tests: mocks before the components are loaded
-    const mocks = require("../test/unit/mocks") as typeof import("../test/unit/mocks");
+    const mocks = require("../test/support/mocks") as typeof import("../test/support/mocks");
     mocks.installMocks();
     for (const e of experiments) SCALE_EXPERIMENTS[e].apply();
     const { MigrationWave } = require("../components/wave") as typeof import("../components/wave");

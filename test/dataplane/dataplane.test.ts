@@ -9,8 +9,8 @@ import { renderStunnelServerConf } from "../../components/transport/stunnel";
 import {
     Capture, clientArgs, container, cpuShare, DestinationPod, dvmLines, findProcess, generateCredentials, inNetns, lastStats, listening,
     NET, netDown, netUp, pvc, Rendered, sh, sleep, SourcePod, SourceRun, stopAll, tempDir, waitFor,
-} from "./harness";
-import { changeFraction, datasetOptions, diff, generate, snapshot, stampTimes } from "./dataset";
+} from "../support/dataplane";
+import { changeFraction, datasetOptions, diff, generate, snapshot, stampTimes } from "../support/dataset";
 
 const FIXTURES = path.join(__dirname, "..", "fixtures", "rsync");
 const saveFixtures = process.env.DVM_DATAPLANE_SAVE_FIXTURES === "1";

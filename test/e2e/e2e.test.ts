@@ -2,18 +2,18 @@
 // (`make clusters-up`). Source data is seeded straight into the source PVCs' local volumes (the test is the node's
 // admin), copied by `pulumi up` through the NodePort endpoint of the destination, and compared file by file
 // (content, type, mode, owners, mtime, link targets, hard-link groups) with the destination volumes.
-// scripts/e2e.sh brings the clusters up, puts the toolchain on PATH and sets DVM_KUBECTL / DVM_CLUSTERS_DIR.
+// hack/e2e.sh brings the clusters up, puts the toolchain on PATH and sets DVM_KUBECTL / DVM_CLUSTERS_DIR.
 
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { LABELS } from "../../contract";
-import { changeFraction, diff, Entry, generate, snapshot, stampTimes } from "../dataplane/dataset";
-import { copyProject, pulumi, pulumiOk, removeWorkDir, RunResult, workDir } from "../engine/harness";
+import { changeFraction, diff, Entry, generate, snapshot, stampTimes } from "../support/dataset";
+import { copyProject, pulumi, pulumiOk, removeWorkDir, RunResult, workDir } from "../support/engine";
 import {
     createPvc, deleteNamespaces, DST, DST_NODE_ADDRESS, json, kubectl, kubectlOk, PROJECT_ENTRIES, PvcSpec, requireClusters,
     resetVolumes, SRC, stackYaml as clusterStackYaml, volumeDir, waitFor, waveYaml,
-} from "./clusters";
+} from "../support/clusters";
 
 /** An address on the clusters' own bridge that no node has: nothing answers (and nothing leaves this machine). */
 const UNREACHABLE_ADDRESS = "10.213.0.99";

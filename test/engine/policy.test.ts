@@ -4,7 +4,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { copyProject, pulumi, pulumiOk, removeWorkDir, repoRoot, workDir } from "./harness";
+import { copyProject, pulumi, pulumiOk, removeWorkDir, repoRoot, workDir } from "../support/engine";
 
 const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "config", "components", "progress", "waves", "stacks"];
 const pack = path.join(repoRoot, "policies");
@@ -25,18 +25,12 @@ describe("policy pack under the engine", function () {
 
     before(function () {
         const missing = [
-            [path.join(repoRoot, "index.ts"), "the program entry index.ts does not exist yet"],
-            [path.join(pack, "PulumiPolicy.yaml"), "the policy pack (policies/PulumiPolicy.yaml) does not exist yet"],
+            [path.join(repoRoot, "index.ts"), "the program entry index.ts is missing"],
+            [path.join(pack, "PulumiPolicy.yaml"), "the policy pack (policies/PulumiPolicy.yaml) is missing"],
             [path.join(pack, "node_modules"), "the policy pack's packages are not installed (make deps)"],
         ].find(([p]) => !fs.existsSync(p));
-        if (missing) {
-            console.log(`    skipped: ${missing[1]}`);
-            this.skip();
-        }
-        if (!base) {
-            console.log("    skipped: no non-root example stack under stacks/");
-            this.skip();
-        }
+        assert.ok(!missing, missing?.[1]);
+        assert.ok(base, "no non-root example stack under stacks/ (the default stack these tests start from)");
         work = workDir("policy");
         project = copyProject(work, PROJECT_ENTRIES);
     });

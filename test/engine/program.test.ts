@@ -10,7 +10,7 @@ import * as YAML from "yaml";
 import {
     CONFIG_FILES, CONTAINERS, IPC_DIR, IPC_VOLUME, LABELS, ROLE_DESTINATION, ROLE_SOURCE, SOURCE_ROOT, TARGET_ROOT,
 } from "../../contract";
-import { copyProject, pulumi, pulumiOk, readManifests, removeWorkDir, repoRoot, workDir } from "./harness";
+import { copyProject, pulumi, pulumiOk, readManifests, removeWorkDir, repoRoot, workDir } from "../support/engine";
 
 const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "config", "components", "progress", "waves", "stacks"];
 
@@ -56,14 +56,8 @@ describe("dvm program under the engine (render mode)", function () {
     let project = "";
 
     before(function () {
-        if (!fs.existsSync(path.join(repoRoot, "index.ts"))) {
-            console.log("    skipped: the program entry index.ts does not exist yet");
-            this.skip();
-        }
-        if (stackNames.length === 0) {
-            console.log("    skipped: no example stacks (stacks/Pulumi.<name>.yaml) yet");
-            this.skip();
-        }
+        assert.ok(fs.existsSync(path.join(repoRoot, "index.ts")), "the program entry index.ts is missing");
+        assert.ok(stackNames.length > 0, "no example stacks (stacks/Pulumi.<name>.yaml): every test below runs one");
         work = workDir("program");
         project = copyProject(work, PROJECT_ENTRIES);
     });
@@ -230,10 +224,6 @@ describe("dvm program under the engine (render mode)", function () {
     }
 
     describe("bad config", function () {
-        before(function () {
-            if (!stackNames.length) this.skip();
-        });
-
         it("a missing wave file fails the preview with the program's message naming dvm:wave", function () {
             // a valid example stack with only the wave path broken, so the wave check is the one that fires
             fs.copyFileSync(path.join(repoRoot, "stacks", `Pulumi.${stackNames[0]}.yaml`), path.join(project, "stacks", "Pulumi.bad-wave.yaml"));

@@ -1,12 +1,12 @@
-// The engine toolchain on its own: a tiny TypeScript program (test/engine/fixture) through the real CLI, the
-// language host, the Kubernetes provider in render mode and a dynamic provider, with a passphrase-encrypted
+// The engine toolchain on its own: a tiny TypeScript program (test/engine/fixtures/toolchain) through the real CLI,
+// the language host, the Kubernetes provider in render mode and a dynamic provider, with a passphrase-encrypted
 // secret. If this fails, the dvm program tests cannot tell anything.
 
 import { strict as assert } from "assert";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { copyProject, listFiles, pulumi, pulumiOk, readManifests, removeWorkDir, workDir } from "./harness";
+import { copyProject, listFiles, pulumi, pulumiOk, readManifests, removeWorkDir, workDir } from "../support/engine";
 
 describe("engine toolchain (fixture program)", function () {
     let work = "";
@@ -16,7 +16,7 @@ describe("engine toolchain (fixture program)", function () {
 
     before(function () {
         work = workDir("smoke");
-        project = copyProject(work, ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts"], path.join(__dirname, "fixture"));
+        project = copyProject(work, ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts"], path.join(__dirname, "fixtures", "toolchain"));
         rendered = path.join(work, "rendered");
         pulumiOk(work, project, ["stack", "init", "smoke"]);
         pulumiOk(work, project, ["config", "set", "renderDir", rendered]);

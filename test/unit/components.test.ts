@@ -4,7 +4,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { Plan } from "../../config/plan";
 import { nodePortAddress } from "../../components/endpoint/nodePort";
-import { declared, declaredOpts, installMocks, isSecret, makePlan, ofType, promiseOf, reset, settle, unsecret } from "./mocks";
+import { declared, declaredOpts, installMocks, isSecret, makePlan, ofType, promiseOf, reset, settle, unsecret } from "../support/mocks";
 
 installMocks();
 const { MigrationWave } = require("../../components/wave") as typeof import("../../components/wave");

@@ -7,16 +7,19 @@
 import { strict as assert } from "node:assert";
 import { ChildProcess, spawn } from "node:child_process";
 import * as path from "node:path";
-import * as grpc from "../../policies/node_modules/@grpc/grpc-js";
-import * as analyzer from "../../policies/node_modules/@pulumi/pulumi/proto/analyzer_pb";
-import { AnalyzerClient } from "../../policies/node_modules/@pulumi/pulumi/proto/analyzer_grpc_pb";
+import type * as Grpc from "@grpc/grpc-js";
+import * as analyzer from "@pulumi/pulumi/proto/analyzer_pb";
+import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as P from "../../policies/policies";
-import { DST, Obj, PackConfigFile, POLICIES_DIR, destinationDeployment, edit, readConfigFile, urnOf, wave } from "./policies-fixtures";
+import { DST, Obj, PackConfigFile, POLICIES_DIR, destinationDeployment, edit, readConfigFile, urnOf, wave } from "../support/policies-fixtures";
 
-const { Struct } = require("../../policies/node_modules/google-protobuf/google/protobuf/struct_pb") as {
-    Struct: { fromJavaScript(o: object): any };
-};
-const { Empty } = require("../../policies/node_modules/google-protobuf/google/protobuf/empty_pb") as { Empty: new () => any };
+// grpc-js and google-protobuf as @pulumi/pulumi's stubs above load them: a second copy of grpc-js would refuse the
+// credentials, and messages must be of the stubs' own protobuf classes
+const pulumiDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
+const fromPulumi = (id: string) => require(require.resolve(id, { paths: [pulumiDir] }));
+const grpc = fromPulumi("@grpc/grpc-js") as typeof Grpc;
+const { Struct } = fromPulumi("google-protobuf/google/protobuf/struct_pb") as { Struct: { fromJavaScript(o: object): any } };
+const { Empty } = fromPulumi("google-protobuf/google/protobuf/empty_pb") as { Empty: new () => any };
 
 const LEVEL: Record<string, analyzer.EnforcementLevel> = {
     advisory: analyzer.EnforcementLevel.ADVISORY,
@@ -32,7 +35,7 @@ interface Diagnostic {
     urn: string;
 }
 
-function call<Req, Res>(fn: (req: Req, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<Res> {
+function call<Req, Res>(fn: (req: Req, cb: (err: Grpc.ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<Res> {
     return new Promise((resolve, reject) => fn(req, (err, res) => (err ? reject(err) : resolve(res))));
 }
 
@@ -71,7 +74,8 @@ describe("policy pack: served as the pulumi CLI runs it", function () {
     let stderr = "";
 
     before(async () => {
-        const runner = path.join(POLICIES_DIR, "node_modules", "@pulumi", "pulumi", "cmd", "run-policy-pack");
+        // the pack's own @pulumi/pulumi (policies/node_modules when installed, else the root's, the same version)
+        const runner = path.dirname(require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [POLICIES_DIR] }));
         child = spawn(process.execPath, [runner, "127.0.0.1:1", "."], { cwd: POLICIES_DIR, stdio: ["ignore", "pipe", "pipe"] });
         child.stderr!.on("data", (d) => { stderr += d; });
         const port = await new Promise<number>((resolve, reject) => {

@@ -4,10 +4,6 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import {
-    UnknownValueError,
-    unknownCheckingProxy,
-} from "../../policies/node_modules/@pulumi/policy";
 import * as P from "../../policies/policies";
 import { compareQuantities, parseQuantity } from "../../policies/quantity";
 import * as layout from "../../contract";
@@ -15,9 +11,11 @@ import { renderRsyncdConf } from "../../components/transfer/rsyncd";
 import { renderStunnelClientConf, renderStunnelServerConf } from "../../components/transport/stunnel";
 import { generateCredentials, secretFiles } from "../../components/transport/credentials";
 import {
-    DST, Obj, POLICIES_DIR, allViolations, configMap, destinationDeployment, destinationPvc, edit, ingress,
+    DST, Obj, POLICIES_DIR, allViolations, configMap, destinationDeployment, destinationPvc, edit, ingress, policySdk,
     readConfigFile, route, service, sourceJob, stackArgs, urnOf, validate, validateStack, wave,
-} from "./policies-fixtures";
+} from "../support/policies-fixtures";
+
+const { UnknownValueError, unknownCheckingProxy } = policySdk;
 
 
 const DEPLOYMENT = 'Deployment app-1/dvm-destination (resource "app-1-destination")';

@@ -3,8 +3,8 @@
 // pack stops the privilege configurations it exists to stop. The fixtures of policies.test.ts describe the contract.
 import { strict as assert } from "node:assert";
 import * as P from "../../policies/policies";
-import { declared, installMocks, makePlan, promiseOf, reset, settle, unsecret } from "./mocks";
-import { Obj, allViolations as violations, readConfigFile } from "./policies-fixtures";
+import { declared, installMocks, makePlan, promiseOf, reset, settle, unsecret } from "../support/mocks";
+import { Obj, allViolations as violations, readConfigFile } from "../support/policies-fixtures";
 
 installMocks();
 // Loaded after installMocks(): the components must meet the mocked runtime (an import would be hoisted above it).

@@ -10,7 +10,7 @@ import { plainLine, statusTable } from "../../cli/format";
 import { main } from "../../cli/main";
 import { resolveSource } from "../../cli/stack";
 import { collectRows, kubeJobLister, newestPass, pvcsFromArgs } from "../../cli/watch";
-import { FakeApi, startFakeApi } from "../../progress/engine-proof/fake-api";
+import { FakeApi, startFakeApi } from "../support/fake-api";
 import { kubeSource } from "../../progress/source";
 import { waitForTransfer } from "../../progress/wait";
 

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { diffTransfer, makeProvider } from "../../progress/provider";
 import { JobStatus, PodStatus, TransferSource } from "../../progress/source";
 import { TransferFailedError, TransferInputs, waitForTransfer } from "../../progress/wait";
-import { declared, installMocks, settle } from "./mocks";
+import { declared, installMocks, settle } from "../support/mocks";
 
 const DIR = path.join(__dirname, "..", "fixtures", "rsync");
 const fixture = (name: string) => fs.readFileSync(path.join(DIR, name), "utf8");

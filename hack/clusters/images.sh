@@ -2,12 +2,12 @@
 # Builds the two images the local clusters need, as OCI layouts packed into tar archives that
 # `ctr images import` reads (no image registry exists here):
 #   - the transfer image: a Debian rootfs made by debootstrap with rsync, stunnel4, bash, netcat-openbsd, coreutils;
-#   - the pause (sandbox) image: the static binary built from clusters/pause.
+#   - the pause (sandbox) image: the static binary built from hack/clusters/pause.
 # Cached under $DVM_CACHE/images/<name>-<key>, the key being a hash of the package list / sources and this script.
-# Prints nothing on stdout; `clusters-images.sh paths` prints "<name> <ref> <archive>" lines.
+# Prints nothing on stdout; `images.sh paths` prints "<name> <ref> <archive>" lines.
 set -euo pipefail
-# shellcheck source=scripts/clusters-lib.sh
-. "$(dirname "$0")/clusters-lib.sh"
+# shellcheck source=hack/clusters/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 TRANSFER_PACKAGES=(rsync stunnel4 bash netcat-openbsd coreutils procps findutils)
 SUITE=bookworm
@@ -23,7 +23,7 @@ mirror() {
 }
 
 transfer_key() { printf '%s\n' "$RECIPE" "$SUITE" "${TRANSFER_PACKAGES[@]}" | sha256sum | cut -c1-16; }
-pause_key() { { echo "$RECIPE"; cat "$REPO_ROOT/clusters/pause/main.go" "$REPO_ROOT/clusters/pause/go.mod"; go env GOVERSION; } | sha256sum | cut -c1-16; }
+pause_key() { { echo "$RECIPE"; cat "$REPO_ROOT/hack/clusters/pause/main.go" "$REPO_ROOT/hack/clusters/pause/go.mod"; go env GOVERSION; } | sha256sum | cut -c1-16; }
 transfer_dir() { echo "$DVM_CACHE/images/transfer-$(transfer_key)"; }
 pause_dir() { echo "$DVM_CACHE/images/pause-$(pause_key)"; }
 
@@ -53,7 +53,7 @@ build_pause() {
     [ -s "$out/image.tar" ] && return 0
     log "building the pause image -> $out"
     rm -rf "$out" && mkdir -p "$out/rootfs"
-    (cd "$REPO_ROOT/clusters/pause" && CGO_ENABLED=0 nice -n 10 go build -trimpath -ldflags "-s -w" -o "$out/rootfs/pause" .)
+    (cd "$REPO_ROOT/hack/clusters/pause" && CGO_ENABLED=0 nice -n 10 go build -trimpath -ldflags "-s -w" -o "$out/rootfs/pause" .)
     pack "${PAUSE_IMAGE##*:}" "$out/rootfs" "$out" /pause
     rm -rf "$out/rootfs"
 }
@@ -62,7 +62,7 @@ build_transfer() {
     local out rootfs
     out=$(transfer_dir)
     [ -s "$out/image.tar" ] && return 0
-    bash "$REPO_ROOT/scripts/ensure-packages.sh" debootstrap umoci
+    bash "$REPO_ROOT/hack/ensure-packages.sh" debootstrap umoci
     log "building the transfer image (debootstrap $SUITE: ${TRANSFER_PACKAGES[*]}) -> $out"
     rm -rf "$out" && mkdir -p "$out"
     rootfs=$out/rootfs
@@ -87,5 +87,5 @@ case "${1:-build}" in
     paths)
         echo "pause $PAUSE_IMAGE $(pause_dir)/image.tar"
         echo "transfer $TRANSFER_IMAGE $(transfer_dir)/image.tar" ;;
-    *) die "usage: clusters-images.sh [build|paths]" ;;
+    *) die "usage: hack/clusters/images.sh [build|paths]" ;;
 esac

@@ -2,14 +2,14 @@
 # Builds the Pulumi engine and the plugins dvm's engine tier needs, from Go modules only (the Go module proxy),
 # into $DVM_CACHE/toolchain/<key>/bin. Idempotent: a second run only checks stamps (seconds).
 #
-#   bash scripts/toolchain.sh            build what is missing, print the bin dir's `export PATH=...` line
-#   bash scripts/toolchain.sh --bin      print the bin dir only (no build; exits 1 if it is not complete)
+#   bash hack/toolchain.sh            build what is missing, print the bin dir's `export PATH=...` line
+#   bash hack/toolchain.sh --bin      print the bin dir only (no build; exits 1 if it is not complete)
 #
 # What it builds (see README "Engine tier" for why each one is what it is):
 #   pulumi                      github.com/pulumi/pulumi/pkg/v3/cmd/pulumi at v3.248.0 (= @pulumi/pulumi 3.248.0),
-#                               version-stamped, through the wrapper module toolchain/pulumi (pkg/v3's go.mod
+#                               version-stamped, through the wrapper module hack/toolchain/pulumi (pkg/v3's go.mod
 #                               replaces sdk/v3 with ../sdk, so `go install` is refused).
-#   pulumi-language-nodejs      dvm's minimal language host, toolchain/langhost (the official host's own module is
+#   pulumi-language-nodejs      dvm's minimal language host, hack/toolchain/langhost (the official host's own module is
 #                               not served by the proxy reachable here).
 #   pulumi-resource-kubernetes  github.com/pulumi/pulumi-kubernetes/provider/v4 at the v4.25.0 release commit, the
 #                               newest provider release the proxy serves (4.34.2 is not served); its embedded schema
@@ -31,7 +31,7 @@ export GOCACHE=$DVM_CACHE/go/build
 export GOTOOLCHAIN=local
 export GOFLAGS="-buildvcs=false -mod=readonly"
 # The checksum database reachable here has no entries for these Pulumi releases; the go.sum files under
-# toolchain/ pin every module's hash instead (-mod=readonly refuses anything not in them).
+# hack/toolchain/ pin every module's hash instead (-mod=readonly refuses anything not in them).
 export GONOSUMDB=github.com/pulumi
 export CGO_ENABLED=0
 
@@ -40,10 +40,10 @@ die() { echo "toolchain: $*" >&2; exit 1; }
 command -v go >/dev/null || die "go is not on PATH: install Go 1.25.11 or newer (developed with go1.26.8)"
 go_version=$(go env GOVERSION)
 
-# Does the program use @pulumi/command? (grep the TypeScript sources, not node_modules)
+# Does the program use @pulumi/command? (grep the program's TypeScript sources: not node_modules, tests or hack/)
 needs_command=false
-if grep -rqs --include='*.ts' -E "from ['\"]@pulumi/command['\"]|require\(['\"]@pulumi/command['\"]\)" \
-    index.ts config components progress bin 2>/dev/null; then
+if grep -rqs --include='*.ts' -E "(from |require\()['\"]@pulumi/command(/[^'\"]*)?['\"]" \
+    index.ts config contract kube components progress cli bin 2>/dev/null; then
     needs_command=true
 fi
 
@@ -60,10 +60,10 @@ expected=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resour
 inputs_of() {  # the hash of what a binary is built from
     local name=$1 dir
     case $name in
-        pulumi) dir=toolchain/pulumi ;;
-        pulumi-language-nodejs) dir=toolchain/langhost ;;
-        pulumi-resource-kubernetes) dir=toolchain/kubernetes ;;
-        pulumi-resource-command) dir=toolchain/command ;;
+        pulumi) dir=hack/toolchain/pulumi ;;
+        pulumi-language-nodejs) dir=hack/toolchain/langhost ;;
+        pulumi-resource-kubernetes) dir=hack/toolchain/kubernetes ;;
+        pulumi-resource-command) dir=hack/toolchain/command ;;
         pulumi-resource-pulumi-nodejs) echo "npm:@pulumi/pulumi"; return ;;
     esac
     { echo "$name $PULUMI_VERSION $K8S_RELEASE $COMMAND_VERSION $GOFLAGS $CGO_ENABLED"; cat "$dir"/go.mod "$dir"/go.sum; find "$dir" -maxdepth 1 -name '*.go' -exec cat {} +; } \
@@ -106,7 +106,7 @@ cold=false
 if ! fresh pulumi; then
     cold=true
     log "building pulumi v$PULUMI_VERSION (cold: ~7 min on 2 cores)"
-    (cd toolchain/pulumi && gobuild "$bin/pulumi" \
+    (cd hack/toolchain/pulumi && gobuild "$bin/pulumi" \
         -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
         github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
     stamp pulumi
@@ -115,8 +115,8 @@ got=$("$bin/pulumi" version)
 [ "$got" = "v$PULUMI_VERSION" ] || die "built pulumi reports '$got', expected v$PULUMI_VERSION"
 
 if ! fresh pulumi-language-nodejs; then
-    log "building pulumi-language-nodejs (dvm's minimal host, toolchain/langhost)"
-    (cd toolchain/langhost && gobuild "$bin/pulumi-language-nodejs" \
+    log "building pulumi-language-nodejs (dvm's minimal host, hack/toolchain/langhost)"
+    (cd hack/toolchain/langhost && gobuild "$bin/pulumi-language-nodejs" \
         -ldflags "-s -w -X main.version=$PULUMI_VERSION-dvm" .)
     stamp pulumi-language-nodejs
 fi
@@ -128,10 +128,10 @@ if ! fresh pulumi-resource-kubernetes; then
     # files and the module cache is read-only, so build a copy of the main package inside the wrapper module.
     src=$root/src/kubernetes
     rm -rf "$src" && mkdir -p "$src/cmd"
-    cp toolchain/kubernetes/go.mod toolchain/kubernetes/go.sum toolchain/kubernetes/tools.go "$src/"
-    moddir=$(cd toolchain/kubernetes && go list -m -f '{{.Dir}}' "$K8S_MODULE")
-    [ -n "$moddir" ] || (cd toolchain/kubernetes && go mod download "$K8S_MODULE")
-    moddir=$(cd toolchain/kubernetes && go list -m -f '{{.Dir}}' "$K8S_MODULE")
+    cp hack/toolchain/kubernetes/go.mod hack/toolchain/kubernetes/go.sum hack/toolchain/kubernetes/tools.go "$src/"
+    moddir=$(cd hack/toolchain/kubernetes && go list -m -f '{{.Dir}}' "$K8S_MODULE")
+    [ -n "$moddir" ] || (cd hack/toolchain/kubernetes && go mod download "$K8S_MODULE")
+    moddir=$(cd hack/toolchain/kubernetes && go list -m -f '{{.Dir}}' "$K8S_MODULE")
     cp -r "$moddir/cmd/pulumi-resource-kubernetes" "$src/cmd/"
     chmod -R u+w "$src/cmd"
     (cd "$src/cmd/pulumi-resource-kubernetes" && VERSION=$K8S_RELEASE nice go run generate.go)
@@ -143,9 +143,9 @@ fi
 
 if [ "$needs_command" = true ] && ! fresh pulumi-resource-command; then
     log "building pulumi-resource-command v$COMMAND_VERSION (the program imports @pulumi/command)"
-    [ -f toolchain/command/go.mod ] || die "the program imports @pulumi/command but toolchain/command/go.mod" \
+    [ -f hack/toolchain/command/go.mod ] || die "the program imports @pulumi/command but hack/toolchain/command/go.mod" \
         "(wrapper for github.com/pulumi/pulumi-command/provider v$COMMAND_VERSION) does not exist yet"
-    (cd toolchain/command && gobuild "$bin/pulumi-resource-command" \
+    (cd hack/toolchain/command && gobuild "$bin/pulumi-resource-command" \
         -ldflags "-s -w -X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$COMMAND_VERSION" \
         github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command)
     stamp pulumi-resource-command

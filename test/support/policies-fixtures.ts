@@ -1,19 +1,26 @@
 // Wave objects as the program creates them (the shapes the policy pack is written against), and a harness that
 // calls the pack's validate functions with ResourceValidationArgs / StackValidationArgs built the way
-// @pulumi/policy's analyzer server builds them (policies/node_modules/@pulumi/policy/server.js) - no engine needed.
+// @pulumi/policy's analyzer server builds them (@pulumi/policy/server.js) - no engine needed.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type * as PolicySdk from "@pulumi/policy";
 import type {
     PolicyResource,
     ResourceValidationArgs,
     ResourceValidationPolicy,
     StackValidationArgs,
     StackValidationPolicy,
-} from "../../policies/node_modules/@pulumi/policy";
+} from "@pulumi/policy";
 import { LABELS, ROLE_DESTINATION, ROLE_SOURCE, ROOT_CAPABILITIES, SOURCE_ROOT, STUNNEL_PORT, SERVICE_PORT } from "../../contract";
 import { policies } from "../../policies/policies";
 
 export const POLICIES_DIR = path.join(__dirname, "..", "..", "policies");
+
+/**
+ * @pulumi/policy as the pack loads it (policies/node_modules when installed, else the root's devDependency of the same
+ * version): values the tests hand to the pack must be of the pack's own classes (it tells `instanceof UnknownValueError`).
+ */
+export const policySdk = require(require.resolve("@pulumi/policy", { paths: [POLICIES_DIR] })) as typeof PolicySdk;
 
 /** A pack config file: policy name -> enforcement level or {enforcementLevel?, ...properties}. */
 export type PackConfigFile = Record<string, string | Record<string, unknown>>;

@@ -1,6 +1,6 @@
 // The local cluster pair as the e2e tier (test/e2e/e2e.test.ts) and the end-to-end benchmark (bench/e2e.ts) drive it:
 // kubectl against the shared kubeconfig, local volumes behind PVCs, wave and stack files for the nodePort endpoint.
-// Both are started by a script (scripts/e2e.sh, scripts/bench-e2e.sh) that brings the clusters up and sets
+// Both are started by a script (hack/e2e.sh, hack/bench-e2e.sh) that brings the clusters up and sets
 // DVM_KUBECTL / DVM_CLUSTERS_DIR.
 
 import { strict as assert } from "assert";
@@ -13,11 +13,11 @@ export const KUBECTL = process.env.DVM_KUBECTL ?? "";
 export const KUBECONFIG = path.join(CLUSTERS_DIR, "kubeconfig");
 export const SRC = "dvm-src";
 export const DST = "dvm-dst";
-/** The destination cluster's node address (scripts/clusters-lib.sh): its NodePorts are reached here. */
+/** The destination cluster's node address (hack/clusters/lib.sh): its NodePorts are reached here. */
 export const DST_NODE_ADDRESS = "10.213.0.12";
 export const STORAGE_CLASS = "dvm-local";
 export const IMAGE = "dvm.local/dvm-transfer:bookworm";
-/** What a user's checkout of the program holds (copied into a throw-away project by test/engine/harness.ts). */
+/** What a user's checkout of the program holds (copied into a throw-away project by test/support/engine.ts). */
 export const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "config", "components", "progress", "waves"];
 
 /** Fails with how to run it when the script that brings the clusters up did not start this process. */
@@ -90,7 +90,7 @@ export function deleteNamespaces(context: string, names: string[]): void {
 /** Makes Released local volumes Available again (their claims were deleted by an earlier run). */
 export function resetVolumes(clusters: Array<"src" | "dst"> = ["src", "dst"]): void {
     for (const c of clusters) {
-        const r = spawnSync("bash", [path.join(__dirname, "..", "..", "scripts", "clusters-storage.sh"), c], { encoding: "utf8" });
+        const r = spawnSync("bash", [path.join(__dirname, "..", "..", "hack", "clusters", "storage.sh"), c], { encoding: "utf8" });
         assert.equal(r.status, 0, r.stderr);
     }
 }

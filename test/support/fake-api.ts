@@ -1,7 +1,7 @@
 // A local HTTP server that answers the few Kubernetes API calls the progress reader and `dvm watch` make (list
 // transfer Jobs by label, read one Job, list its pods by `job-name`, read the rsync container log), with bearer-token
 // auth. It serves whatever log text the caller sets (the tests use the REAL captured rsync logs). Used by the unit
-// tests (test/unit/progress-cli.test.ts) and by the real-engine proof (engine-proof/proof.ts).
+// tests (test/unit/progress-cli.test.ts) and by the engine tier (test/engine/progress.test.ts).
 import * as http from "http";
 import { LABELS, ROLE_SOURCE } from "../../contract";
 

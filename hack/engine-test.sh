@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The engine tier: mocha tests under test/engine/ drive the real `pulumi` CLI built by `make toolchain`
 # (local file backend in a temp dir, passphrase secrets, no update checks, no plugin downloads).
-#   bash scripts/engine-test.sh [mocha args...]     e.g. --grep policy
+#   bash hack/engine-test.sh [mocha args...]     e.g. --grep policy
 # PULUMI_CONFIG_PASSPHRASE comes from the environment; a fixed test-only one is used when it is unset
 # (it only ever encrypts throw-away test stacks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-eval "$(bash scripts/toolchain-env.sh)"
+eval "$(bash hack/toolchain-env.sh)"
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-dvm-engine-tier-test-only}"
 export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 echo "engine: pulumi $(pulumi version) from $DVM_TOOLCHAIN_BIN ($(cat "$DVM_TOOLCHAIN_BIN/../go-version"))"

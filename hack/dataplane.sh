@@ -8,7 +8,7 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "dataplane: needs root (network namespaces, mount namespaces, file owners)" >&2
     exit 1
 fi
-bash scripts/ensure-packages.sh rsync stunnel4 netcat-openbsd iproute2 tshark openssl util-linux
+bash hack/ensure-packages.sh rsync stunnel4 netcat-openbsd iproute2 tshark openssl util-linux
 echo "dataplane: $(rsync --version | head -1); $(stunnel -version 2>&1 | grep -m1 '^stunnel'); $(openssl version)"
 if [ "${DVM_DATAPLANE_SAVE_FIXTURES:-}" = 1 ]; then
     mkdir -p test/fixtures/rsync

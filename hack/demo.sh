@@ -5,8 +5,8 @@
 #   DVM_DEMO_PASSPHRASE   passphrase of the demo stack's secrets (default: a fixed demo-only one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck source=scripts/clusters-lib.sh
-. scripts/clusters-lib.sh
+# shellcheck source=hack/clusters/lib.sh
+. hack/clusters/lib.sh
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 DEMO=$DVM_CACHE/demo
@@ -14,15 +14,17 @@ STACK=local
 t0=$SECONDS
 
 [ "$(id -u)" -eq 0 ] || die "make demo needs root (it runs two Kubernetes nodes in network namespaces)"
+# one run at a time on the machine-wide clusters (see hack/e2e.sh)
+clusters_lock
 
 say "1/5  Two local Kubernetes clusters (src, dst): Kubernetes $K8S_VERSION from its Go module, Debian's etcd,"
 echo "     containerd, runc and CNI plugins. The first run builds them (about 10 minutes on 2 cores)."
-bash scripts/clusters-up.sh
+bash hack/clusters/up.sh
 export KUBECONFIG=$CLUSTERS_DIR/kubeconfig
 
 say "2/5  The Pulumi engine, Node.js language host and Kubernetes provider (first use: built from Go modules, ~25 min)"
-bash scripts/toolchain.sh >/dev/null
-eval "$(bash scripts/toolchain-env.sh)"
+bash hack/toolchain.sh >/dev/null
+eval "$(bash hack/toolchain-env.sh)"
 echo "     pulumi $(pulumi version) in $DVM_TOOLCHAIN_BIN"
 
 say "3/5  Sample data in the source cluster: namespaces demo-shop and demo-wiki"
@@ -80,7 +82,7 @@ for e in Pulumi.yaml package.json tsconfig.json index.ts config components progr
     cp -a "$e" "$DEMO/project/$e"
 done
 ln -sfn "$PWD/node_modules" "$DEMO/project/node_modules"
-[ -e "$DEMO/project/stacks/Pulumi.$STACK.yaml" ] || cp clusters/demo/Pulumi.local.yaml "$DEMO/project/stacks/Pulumi.$STACK.yaml"
+[ -e "$DEMO/project/stacks/Pulumi.$STACK.yaml" ] || cp hack/clusters/demo/Pulumi.local.yaml "$DEMO/project/stacks/Pulumi.$STACK.yaml"
 export PULUMI_BACKEND_URL="file://$DEMO/state" PULUMI_CONFIG_PASSPHRASE=${DVM_DEMO_PASSPHRASE:-dvm-demo-only}
 export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true PULUMI_DIY_BACKEND_NO_LEGACY_WARNING=true
 cd "$DEMO/project"
@@ -128,6 +130,6 @@ Point a stack at your own clusters instead (in this repository):
   pulumi config set --path dvm:destination.endpoint.type loadBalancer   # or route, ingress, nodePort
   pulumi config set dvm:wave waves/wave-1.yaml                          # your wave file
   pulumi up --policy-pack policies     # add --policy-pack-config policies/config/root.json for runAsRoot
-Examples: stacks/Pulumi.*.yaml; the demo's own stack: clusters/demo/Pulumi.local.yaml.
+Examples: stacks/Pulumi.*.yaml; the demo's own stack: hack/clusters/demo/Pulumi.local.yaml.
 Stop the local clusters: make clusters-down
 EOF

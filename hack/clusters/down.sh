@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Tears the local cluster pair down: pods, processes (only those whose pid files this tooling wrote, plus the shims of
 # its own containerd), mounts, cgroups, network namespaces, the host bridge and the saved host sysctls; then removes
-# the cluster state. Safe to run when nothing is up. Usage: clusters-down.sh [src|dst ...]  (default: both)
+# the cluster state. Safe to run when nothing is up. Usage: down.sh [src|dst ...]  (default: both)
 set -euo pipefail
-# shellcheck source=scripts/clusters-lib.sh
-. "$(dirname "$0")/clusters-lib.sh"
+# shellcheck source=hack/clusters/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || die "clusters-down needs root"
+# never under a run that still uses the clusters: wait for it
+clusters_lock
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${CLUSTERS[@]}")
 for n in "${names[@]}"; do cluster_vars "$n" >/dev/null; done

@@ -25,7 +25,7 @@ export const NET = {
     dstIp: "10.213.0.2",
 } as const;
 
-const CONTAINER_SH = path.join(__dirname, "container.sh");
+const CONTAINER_SH = path.join(__dirname, "..", "dataplane", "container.sh");
 
 export function sh(cmd: string, args: string[], opts: { allowFail?: boolean; input?: string } = {}): { code: number; out: string; err: string } {
     const r = spawnSync(cmd, args, { encoding: "utf8", input: opts.input, maxBuffer: 64 << 20 });

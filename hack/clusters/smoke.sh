@@ -5,8 +5,9 @@
 #   - that pod reaches a NodePort service in dst (a listener in a dst pod, also the transfer image).
 # Cleans up after itself; exits non-zero with the reason when a check fails.
 set -euo pipefail
-# shellcheck source=scripts/clusters-lib.sh
-. "$(dirname "$0")/clusters-lib.sh"
+# shellcheck source=hack/clusters/lib.sh
+. "$(dirname "$0")/lib.sh"
+clusters_lock
 
 NS=dvm-smoke
 NODEPORT=32080

@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
 # Brings up the local pair of real Kubernetes clusters "src" and "dst" (idempotent: running parts are kept).
-# See scripts/clusters-lib.sh for the layout. Kubeconfigs: $DVM_CACHE/clusters/{src,dst}/kubeconfig.
-# Usage: clusters-up.sh [src|dst ...]   (default: both)
+# See hack/clusters/lib.sh for the layout. Kubeconfigs: $DVM_CACHE/clusters/{src,dst}/kubeconfig.
+# Usage: up.sh [src|dst ...]  (default: both)
 set -euo pipefail
-# shellcheck source=scripts/clusters-lib.sh
-. "$(dirname "$0")/clusters-lib.sh"
+# shellcheck source=hack/clusters/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || die "clusters-up needs root (network namespaces, cgroups, containerd)"
+clusters_lock
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${CLUSTERS[@]}")
 for n in "${names[@]}"; do cluster_vars "$n" >/dev/null; done
 t0=$SECONDS
 
 log "packages (Debian): containerd runc CNI plugins etcd iptables umoci debootstrap"
-bash "$REPO_ROOT/scripts/ensure-packages.sh" containerd runc containernetworking-plugins etcd-server iptables \
+bash "$REPO_ROOT/hack/ensure-packages.sh" containerd runc containernetworking-plugins etcd-server iptables \
     conntrack umoci debootstrap openssl util-linux procps iproute2
-bash "$REPO_ROOT/scripts/clusters-build.sh"
-bash "$REPO_ROOT/scripts/clusters-images.sh" build
+bash "$REPO_ROOT/hack/clusters/build.sh"
+bash "$REPO_ROOT/hack/clusters/images.sh" build
 ETCD=$(command -v etcd || echo /usr/bin/etcd)
 [ -x "$ETCD" ] || die "etcd binary not found after installing etcd-server"
 CNI_BIN=/usr/lib/cni
@@ -49,7 +50,8 @@ start_proc() {
     mkdir -p "$DIR/pids" "$DIR/logs"
     if [ -s "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then return 0; fi
     # nsenter and setsid exec the program: the pid of this background job is the program's own pid
-    nsenter --net="/run/netns/$NETNS" -- setsid "$@" >>"$DIR/logs/$name.log" 2>&1 </dev/null &
+    # the daemons outlive this run: they must not hold the clusters lock
+    nsenter --net="/run/netns/$NETNS" -- setsid "$@" >>"$DIR/logs/$name.log" 2>&1 </dev/null {CLUSTERS_LOCK_FD}>&- &
     echo $! >"$pidf"
 }
 
@@ -289,7 +291,7 @@ import_images() {
     local kind ref archive have
     have=$(ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q 2>/dev/null || true)
     while read -r kind ref archive; do
-        [ -s "$archive" ] || die "image archive missing: $archive (scripts/clusters-images.sh build)"
+        [ -s "$archive" ] || die "image archive missing: $archive (hack/clusters/images.sh build)"
         # re-import when the archive changed (its path carries the cache key)
         local stamp=$DIR/images/$kind.imported
         mkdir -p "$DIR/images"
@@ -299,7 +301,7 @@ import_images() {
         grep -qx "$ref" <<<"$(ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q)" \
             || die "$CLUSTER: $ref not present in containerd after import"
         echo "$archive" >"$stamp"
-    done < <(bash "$REPO_ROOT/scripts/clusters-images.sh" paths)
+    done < <(bash "$REPO_ROOT/hack/clusters/images.sh" paths)
 }
 
 start_node() {
@@ -321,7 +323,7 @@ for n in "${names[@]}"; do
     log "$CLUSTER: network namespace $NETNS, node $NODE_ADDR, API $API_URL"
     setup_netns
     setup_cgroups
-    bash "$REPO_ROOT/scripts/clusters-pki.sh" "$CLUSTER"
+    bash "$REPO_ROOT/hack/clusters/pki.sh" "$CLUSTER"
     write_configs
     start_control_plane
     start_node
@@ -331,7 +333,7 @@ for n in "${names[@]}"; do
     wait_for 180 "node $NODE_NAME Ready" node_ready || die "$CLUSTER: node not Ready; logs in $DIR/logs (kubelet.log)"
     wait_for 60 "default service account in $CLUSTER" kc get serviceaccount default -n default \
         || die "$CLUSTER: no default service account; see $DIR/logs/kube-controller-manager.log"
-    bash "$REPO_ROOT/scripts/clusters-storage.sh" "$CLUSTER"
+    bash "$REPO_ROOT/hack/clusters/storage.sh" "$CLUSTER"
     log "$CLUSTER: ready (kubeconfig $KUBECONFIG_FILE)"
 done
 # one file with both contexts (dvm-src, dvm-dst): what stacks/Pulumi.local.yaml names

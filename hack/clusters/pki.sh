@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes one cluster's certificates with openssl (idempotent: existing files are kept).
-# Usage: clusters-pki.sh src|dst
+# Usage: pki.sh src|dst
 #   ca.{crt,key}              the cluster CA (signs every certificate below)
 #   apiserver.{crt,key}       kube-apiserver serving: node address, service address, kubernetes.default.svc..., 127.0.0.1
 #   kubelet.{crt,key}         kubelet serving: node address and name
@@ -8,9 +8,9 @@
 #   admin, controller-manager, scheduler, kubelet-client, kube-proxy: client certificates (CN/O = user/group)
 #   sa.{key,pub}              service account token signing key
 set -euo pipefail
-# shellcheck source=scripts/clusters-lib.sh
-. "$(dirname "$0")/clusters-lib.sh"
-cluster_vars "${1:?usage: clusters-pki.sh src|dst}"
+# shellcheck source=hack/clusters/lib.sh
+. "$(dirname "$0")/lib.sh"
+cluster_vars "${1:?usage: hack/clusters/pki.sh src|dst}"
 
 mkdir -p "$PKI"
 chmod 700 "$PKI"

@@ -10,7 +10,7 @@ if [ "$(id -u)" -ne 0 ] && [ "${DVM_BENCH_ONLY:-}" != scale ]; then
     exit 1
 fi
 if [ "$(id -u)" -eq 0 ]; then
-    bash scripts/ensure-packages.sh rsync stunnel4 netcat-openbsd iproute2 openssl util-linux tar gnuplot-nox
+    bash hack/ensure-packages.sh rsync stunnel4 netcat-openbsd iproute2 openssl util-linux tar gnuplot-nox
 fi
 echo "bench: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 start=$SECONDS

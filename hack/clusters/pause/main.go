@@ -1,6 +1,6 @@
 // pause: the sandbox (infra) process of every pod on the local clusters. It holds the pod's namespaces, reaps the
 // zombies it inherits as PID 1, and exits on SIGINT/SIGTERM. No registry exists here, so this replaces the usual
-// registry pause image; it is packed into an OCI layout by scripts/clusters-images.sh.
+// registry pause image; it is packed into an OCI layout by hack/clusters/images.sh.
 package main
 
 import (

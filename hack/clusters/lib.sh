@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Shared settings of the local cluster pair (sourced by scripts/clusters-*.sh and scripts/e2e*.sh).
+# Shared settings of the local cluster pair (sourced by hack/clusters/*.sh and by the runners that use the clusters:
+# hack/e2e.sh, hack/bench-e2e.sh, hack/demo.sh).
 #
 # Each cluster is one "node": a network namespace (dvm-src / dvm-dst) joined to the host by a veth on the host bridge
 # dvm-br0. Inside its namespace a cluster runs its own etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
@@ -9,7 +10,7 @@
 # shellcheck disable=SC2034  # variables are used by the scripts that source this file
 
 DVM_CACHE=${DVM_CACHE:-$HOME/.cache/dvm}
-REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 K8S_VERSION=v1.34.4
 K8S_BIN=$DVM_CACHE/k8s/$K8S_VERSION-$(go env GOVERSION 2>/dev/null || echo go)/bin
@@ -60,6 +61,32 @@ cluster_vars() {
 
 log() { printf '%s clusters: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { printf 'clusters: error: %s\n' "$*" >&2; exit 1; }
+
+# The pair is one machine-wide resource (network namespaces, the host bridge, /run/dvm-clusters, fixed addresses and
+# ports), whatever the cache or the checkout: a run that brings it up, tears it down or uses it holds this lock.
+CLUSTERS_LOCK=${DVM_CLUSTERS_LOCK:-/run/dvm-clusters.lock}
+CLUSTERS_LOCK_FD=7
+
+# clusters_lock: take the lock for the rest of this process (and its children), waiting while another run holds it.
+# A child of the holder inherits the descriptor (the same lock) and passes at once. Processes that outlive the run
+# (the cluster daemons) must not inherit it: start them with {CLUSTERS_LOCK_FD}>&-.
+clusters_lock() {
+    if [ "$(readlink "/proc/$$/fd/$CLUSTERS_LOCK_FD" 2>/dev/null)" = "$CLUSTERS_LOCK" ] && flock -n "$CLUSTERS_LOCK_FD"; then
+        return 0
+    fi
+    { exec 7>>"$CLUSTERS_LOCK"; } 2>/dev/null || die "cannot open the lock $CLUSTERS_LOCK (the local clusters need root)"
+    if ! flock -n "$CLUSTERS_LOCK_FD"; then
+        log "waiting: the local clusters are in use by $(cat "$CLUSTERS_LOCK" 2>/dev/null || echo 'another run') (lock $CLUSTERS_LOCK)"
+        local start=$SECONDS
+        until flock -w 60 "$CLUSTERS_LOCK_FD"; do
+            log "still waiting for the local clusters ($((SECONDS - start))s): $(cat "$CLUSTERS_LOCK" 2>/dev/null)"
+        done
+        log "got the local clusters after $((SECONDS - start))s of waiting"
+    fi
+    # who holds it, for the message of the next run that waits (the file is only read while locked by someone)
+    : >"$CLUSTERS_LOCK"
+    printf '%s (pid %s, in %s, since %s UTC)\n' "${0##*/}" "$$" "$REPO_ROOT" "$(date -u +%H:%M:%S)" >&"$CLUSTERS_LOCK_FD"
+}
 
 # in_ns CMD...: run in the current cluster's network namespace. Only the network namespace: `ip netns exec` would
 # also give each process a mount namespace of its own (with a fresh /sys), hiding the cgroup mounts from the kubelet

@@ -1,8 +1,8 @@
 // Engine tier harness: runs the real `pulumi` CLI (built by `make toolchain`) against a throw-away copy of a
 // project, with a local file backend, a passphrase secrets provider, no update checks and no plugin downloads.
-// scripts/engine-test.sh puts the toolchain on PATH and sets DVM_TOOLCHAIN_BIN before mocha starts.
+// hack/engine-test.sh and hack/e2e.sh put the toolchain on PATH and set DVM_TOOLCHAIN_BIN before mocha starts.
 
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -75,6 +75,40 @@ export function pulumiOk(work: string, cwd: string, args: string[], extraEnv: No
     return r;
 }
 
+/**
+ * Runs `cmd <args>` in `cwd` with the engine's environment without blocking this process: for tests that serve
+ * something (a fake Kubernetes API) from it while the engine runs. Never rejects on a non-zero exit.
+ */
+export function runAsync(work: string, cwd: string, cmd: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+    const started = Date.now();
+    return new Promise((resolve, reject) => {
+        const child = spawn(cmd, args, { cwd, env: { ...engineEnv(work), ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d) => { stdout += d; });
+        child.stderr.on("data", (d) => { stderr += d; });
+        const timer = setTimeout(() => child.kill("SIGTERM"), 10 * 60 * 1000);
+        child.on("error", (e) => { clearTimeout(timer); reject(e); });
+        child.on("close", (code) => {
+            clearTimeout(timer);
+            resolve({ code: code ?? -1, stdout, stderr, output: stdout + stderr, seconds: (Date.now() - started) / 1000 });
+        });
+    });
+}
+
+/** `pulumi <args>` through runAsync. */
+export function pulumiAsync(work: string, cwd: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+    return runAsync(work, cwd, "pulumi", [...args, "--non-interactive", "--color", "never"], extraEnv);
+}
+
+/** Fails with the whole output when the command did not exit 0. */
+export function ok(r: RunResult, what: string): RunResult {
+    if (r.code !== 0) {
+        throw new Error(`${what} exited ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+    }
+    return r;
+}
+
 /** A fresh work dir (state backend, PULUMI_HOME, project copy, render dir) under the OS temp dir. */
 export function workDir(label: string): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `dvm-engine-${label}-`));
@@ -126,7 +160,6 @@ export function listFiles(dir: string): string[] {
 
 /** Parses a multi-document YAML manifest file into objects (the `yaml` package is a program dependency). */
 export function readManifests(dir: string): Array<Record<string, any>> {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const YAML = require("yaml") as typeof import("yaml");
     const docs: Array<Record<string, any>> = [];
     for (const f of listFiles(dir)) {

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Local PersistentVolumes (one directory each under the cluster's state) and their StorageClass, so PVCs bind.
 # Idempotent; volumes left Released (their claim deleted) are wiped and made Available again.
-# Usage: clusters-storage.sh src|dst
+# Usage: storage.sh src|dst
 set -euo pipefail
-# shellcheck source=scripts/clusters-lib.sh
-. "$(dirname "$0")/clusters-lib.sh"
-cluster_vars "${1:?usage: clusters-storage.sh src|dst}"
+# shellcheck source=hack/clusters/lib.sh
+. "$(dirname "$0")/lib.sh"
+cluster_vars "${1:?usage: hack/clusters/storage.sh src|dst}"
 
 # Released/Failed volumes: delete the PV object, empty its directory; it is created anew below
 while read -r pv phase; do
