@@ -5,7 +5,7 @@ export DVM_CACHE ?= $(HOME)/.cache/dvm
 export PULUMI_SKIP_UPDATE_CHECK := true
 MOCHA := node_modules/.bin/mocha
 
-.PHONY: all help deps unit typecheck shellcheck test dataplane engine e2e bench bench-e2e toolchain clusters-up clusters-down clusters-smoke demo watch status clean
+.PHONY: all help deps build docs unit typecheck shellcheck test dataplane engine e2e bench bench-e2e toolchain clusters-up clusters-down clusters-smoke demo watch status clean
 
 all: unit
 
@@ -25,6 +25,18 @@ node_modules/.dvm-installed: package.json package-lock.json
 policies/node_modules/.dvm-installed: policies/package.json policies/package-lock.json
 	cd policies && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+## build: compile the program and the dvm CLI to build/ (npm run build; npm ci does it too)
+build: deps build/cli/main.js
+
+PRODUCT_TS := $(shell find index.ts contract config kube components progress cli -name '*.ts' 2>/dev/null)
+build/cli/main.js: $(PRODUCT_TS) tsconfig.json tsconfig.build.json
+	npm run --silent build
+	@touch $@
+
+## docs: regenerate the generated tables of docs/configuration.md from the option tables (config/options.ts)
+docs: deps
+	node -r ts-node/register/transpile-only hack/docs.ts
 
 ## unit: the fast tier - type check, shellcheck, mocha: Pulumi mocks, the pack, bench/'s self-tests (~1 min)
 unit: deps typecheck shellcheck
@@ -105,16 +117,16 @@ toolchain: deps
 engine: deps toolchain
 	bash hack/engine-test.sh
 
-# watch / status (progress/cli.ts via bin/dvm.js): plain lines when not a TTY; the source cluster from the stack's
+# watch / status (cli/, compiled, via bin/dvm.js): plain lines when not a TTY; the source cluster from the stack's
 # dvm:source, or KUBECONFIG=... / DVM_WATCH_ARGS="--context src". The Pulumi CLI comes from PATH, else from
 # `make toolchain`'s bin dir.
 DVM_PULUMI_PATH = $$(d=$$(bash hack/toolchain.sh --bin 2>/dev/null) && printf '%s:' "$$d")$$PATH
 ## watch: `make watch STACK=<stack>` - one progress bar per PVC from the source cluster while `pulumi up` runs
-watch: deps
+watch: build
 	PATH="$(DVM_PULUMI_PATH)" node bin/dvm.js watch $(if $(STACK),--stack $(STACK)) $(DVM_WATCH_ARGS)
 
 ## status: `make status STACK=<stack>` - the progress table recorded in the stack output
-status: deps
+status: build
 	PATH="$(DVM_PULUMI_PATH)" node bin/dvm.js status $(if $(STACK),--stack $(STACK)) $(DVM_STATUS_ARGS)
 
 ## clean: remove build products (not the ~/.cache/dvm build cache)
