@@ -35,6 +35,13 @@ export function validateStackConfig(raw: Obj): StackConfig {
     const p = new Problems();
     for (const k of Object.keys(raw)) {
         if (!(CONFIG_KEYS as readonly string[]).includes(k)) {
+            const head = /^([A-Za-z]+)[.[]/.exec(k)?.[1];
+            if (head !== undefined && (CONFIG_KEYS as readonly string[]).includes(head)) {
+                // `pulumi config set dvm:rsync.bwlimit 5` without --path stores the dotted name as one literal key
+                p.add(`dvm:${k}`, `is a literal key with a dot in its name: it was set without --path, so it is not part of dvm:${head}; set it again with --path`,
+                    `pulumi config rm dvm:${k}; pulumi config set --path 'dvm:${k}' <value>`);
+                continue;
+            }
             const hint = closest(k, CONFIG_KEYS);
             p.add(`dvm:${k}`, `unknown config key${hint ? ` (did you mean 'dvm:${hint}'?)` : ""}; known keys: ${CONFIG_KEYS.map((c) => `dvm:${c}`).join(", ")}`,
                 `pulumi config rm dvm:${k}${hint ? `; pulumi config set dvm:${hint} ...` : ""}`);
