@@ -43,9 +43,15 @@ export class DestinationTransfer extends pulumi.ComponentResource {
 
         // Never deleted by dvm, whether it pre-existed or not: deleting a namespace deletes its PVCs.
         const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, {
-            metadata: { name: ns.target, labels: { ...labels, ...podSecurityLabels(args.security) } },
+            metadata: { name: ns.target, labels },
         }, opt({ retainOnDelete: true }));
         const nsName = namespace.metadata.name;
+        // The Pod Security labels a root/privileged transfer needs are a patch of their own: the namespace outlives
+        // the wave, the labels must not. Removing the wave deletes the patch, and with it the labels.
+        const psa = podSecurityLabels(args.security);
+        const psaPatch = Object.keys(psa).length === 0 ? [] : [new k8s.core.v1.NamespacePatch(`${name}-namespace-psa`, {
+            metadata: { name: nsName, labels: psa, annotations: { [ANNOTATIONS.psaPatchedBy]: `wave ${args.wave}` } },
+        }, opt({ dependsOn: [namespace] }))];
 
         const pvcs = ns.pvcs.map((pvc) => new k8s.core.v1.PersistentVolumeClaim(`${name}-pvc-${pvc.target}`, {
             metadata: {
@@ -128,7 +134,7 @@ export class DestinationTransfer extends pulumi.ComponentResource {
                     },
                 },
             },
-        }, opt({ dependsOn: [secret, scriptsMap, configMap, ...pvcs] }));
+        }, opt({ dependsOn: [secret, scriptsMap, configMap, ...pvcs, ...psaPatch] }));
 
         const kind = endpoints[args.endpoint.type];
         const service = new k8s.core.v1.Service(`${name}-service`, {

@@ -169,7 +169,7 @@ export const ANNOTATIONS = {
     sourcePvc: "dvm.io/source-pvc",
     /** Pod templates: a hash of scripts, config and credentials version (a change rolls the pod). */
     rollout: "dvm.io/rollout",
-    /** Source namespace: which wave added the Pod Security labels. */
+    /** Source and destination namespaces: which wave added the Pod Security labels (removed with the wave). */
     psaPatchedBy: "dvm.io/psa-patched-by",
 } as const;
 
