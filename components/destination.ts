@@ -152,9 +152,35 @@ export class DestinationTransfer extends pulumi.ComponentResource {
                     protocol: "TCP",
                     ...(kind.serviceType === "NodePort" && args.endpoint.nodePort ? { nodePort: args.endpoint.nodePort } : {}),
                 }],
+                ...serviceSourceRanges(kind.serviceType, args.endpoint.sourceRanges),
+            },
+        }, opt());
+        // Only the stunnel port, and (where the client's address arrives unchanged) only from sourceRanges; the pod
+        // opens no connection of its own (rsyncd and stunnel talk over localhost), so no egress at all.
+        const ranges = kind.clientAddressReachesPod ? args.endpoint.sourceRanges : undefined;
+        new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, {
+            metadata: { name: names.server, namespace: nsName, labels },
+            spec: {
+                podSelector: { matchLabels: selector },
+                policyTypes: ["Ingress", "Egress"],
+                ingress: [{
+                    ports: [{ protocol: "TCP", port: STUNNEL_PORT }],
+                    ...(ranges ? { from: ranges.map((cidr) => ({ ipBlock: { cidr } })) } : {}),
+                }],
+                egress: [],
             },
         }, opt());
         this.address = kind.expose({ prefix: name, namespace: nsName, names, config: args.endpoint, labels, service, render: args.render, opts: opt() });
         this.registerOutputs({ address: this.address });
     }
+}
+
+/** What `sourceRanges` adds to the Service: the load balancer's own allow-list, and `externalTrafficPolicy: Local`
+ * so the source's address (not a node's, after kube-proxy's SNAT) reaches the NetworkPolicy. */
+export function serviceSourceRanges(serviceType: string, ranges: string[] | undefined): Record<string, unknown> {
+    if (!ranges || serviceType === "ClusterIP") return {};
+    return {
+        externalTrafficPolicy: "Local",
+        ...(serviceType === "LoadBalancer" ? { loadBalancerSourceRanges: ranges } : {}),
+    };
 }

@@ -349,6 +349,8 @@ export interface EndpointKindRow {
     dials: string;
     /** `dvm:destination.endpoint.<key>` this kind needs, with why. */
     requires: { key: "subdomain" | "nodeAddress"; why: string; example: string }[];
+    /** How `dvm:destination.endpoint.sourceRanges` is enforced; undefined: it cannot be, and is refused. */
+    sourceRanges?: string;
     mtc: string;
 }
 
@@ -359,30 +361,35 @@ export const ENDPOINT_KINDS = [
         objects: "ClusterIP Service + OpenShift Route with TLS passthrough",
         dials: "the Route's host on port 443, with SNI (the router forwards the TLS stream by SNI, untouched)",
         requires: [{ key: "subdomain", why: "transfer hosts are <name>.<subdomain> (the cluster's apps/ingress domain)", example: "dvm:destination.endpoint: {type: route, subdomain: apps.dst.example.com}" }],
+        sourceRanges: "the router refuses other clients: Route annotation `haproxy.router.openshift.io/ip_whitelist` (the NetworkPolicy admits the router)",
     },
     {
         type: "ingress", mtc: "(none)",
         objects: "ClusterIP Service + Ingress for ingress-nginx with `nginx.ingress.kubernetes.io/ssl-passthrough: \"true\"` (the controller must run with `--enable-ssl-passthrough`); `ingressClass` optional",
         dials: "the Ingress host on port 443, with SNI",
         requires: [{ key: "subdomain", why: "transfer hosts are <name>.<subdomain> (the cluster's apps/ingress domain)", example: "dvm:destination.endpoint: {type: ingress, subdomain: apps.dst.example.com}" }],
+        // ssl-passthrough hands the stream on before nginx, so the controller's whitelist annotation never applies
     },
     {
         type: "loadBalancer", mtc: "(none)",
         objects: "LoadBalancer Service",
         dials: "the load balancer's address from the Service's status, port 443 (the Kubernetes provider waits for it)",
         requires: [],
+        sourceRanges: "`loadBalancerSourceRanges`, and the NetworkPolicy's `ipBlock`s (`externalTrafficPolicy: Local` keeps the client address)",
     },
     {
         type: "nodePort", mtc: "(none)",
         objects: "NodePort Service",
         dials: "`nodeAddress` on the allocated node port (or `nodePort`)",
         requires: [{ key: "nodeAddress", why: "the address of a destination node the source pods can reach", example: "dvm:destination.endpoint: {type: nodePort, nodeAddress: 192.0.2.10}" }],
+        sourceRanges: "the NetworkPolicy's `ipBlock`s, with `externalTrafficPolicy: Local` so the client address reaches it (`nodeAddress` must then be the node the destination pod runs on)",
     },
     {
         type: "clusterIP", mtc: "(none)",
         objects: "ClusterIP Service",
         dials: "the Service's cluster DNS name, port 443: only from the same cluster or clusters with a flat, routed network",
         requires: [],
+        sourceRanges: "the NetworkPolicy's `ipBlock`s (pod addresses arrive unchanged)",
     },
 ] as const satisfies readonly EndpointKindRow[];
 
@@ -405,8 +412,8 @@ export function rsyncOptionsTable(): string {
 /** The endpoint kinds table of docs/configuration.md. */
 export function endpointKindsTable(): string {
     const rows = ENDPOINT_KINDS.map((k: EndpointKindRow) =>
-        `| \`${k.type}\`${k.type === "route" ? " (default)" : ""} | ${cell(k.objects)} | ${cell(k.dials)} | ${k.requires.length ? k.requires.map((r) => `\`${r.key}\``).join(", ") : "-"} | ${cell(k.mtc)} |`);
-    return ["| type | destination objects | the source dials | required keys | MTC equivalent |", "|---|---|---|---|---|", ...rows].join("\n");
+        `| \`${k.type}\`${k.type === "route" ? " (default)" : ""} | ${cell(k.objects)} | ${cell(k.dials)} | ${k.requires.length ? k.requires.map((r) => `\`${r.key}\``).join(", ") : "-"} | ${cell(k.sourceRanges ?? "cannot be enforced: refused")} | ${cell(k.mtc)} |`);
+    return ["| type | destination objects | the source dials | required keys | `sourceRanges` enforced by | MTC equivalent |", "|---|---|---|---|---|---|", ...rows].join("\n");
 }
 
 /** The extras tables of docs/configuration.md: what is accepted (with value shapes) and what is refused, and why. */

@@ -17,6 +17,9 @@ export interface EndpointConfig {
     nodeAddress?: string;
     /** Fixed nodePort for `nodePort` (30000-32767); unset lets Kubernetes pick. */
     nodePort?: number;
+    /** CIDRs the source cluster's connections come from; unset: any address (the PSK still refuses strangers).
+     * How each kind enforces them: config/options.ts ENDPOINT_KINDS `sourceRanges`. */
+    sourceRanges?: string[];
 }
 
 /** `dvm:rsync.sparse`. */

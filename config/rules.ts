@@ -1,4 +1,5 @@
 // Pure checks shared by the stack-config and wave-file validation.
+import { isIP } from "net";
 import { EXTRA_VALUE_SHAPES, EXTRAS, ExtraOptionRow, extraRow, REFUSED_EXTRAS, refusedExtra, reservedBy, reservedShortBy } from "./options";
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -21,6 +22,17 @@ export function dns1123SubdomainError(value: string): string | undefined {
         if (label.length > 63 || !DNS1123_LABEL.test(label)) {
             return "must be lowercase letters, digits, '-' and '.', each dot-separated part starting and ending with a letter or digit (DNS-1123 subdomain)";
         }
+    }
+    return undefined;
+}
+
+/** An IPv4 or IPv6 CIDR (`203.0.113.0/24`, `2001:db8::/32`): why not, or undefined. */
+export function cidrError(value: unknown): string | undefined {
+    const m = typeof value === "string" ? /^([^/]+)\/([0-9]{1,3})$/.exec(value) : null;
+    const family = m ? isIP(m[1]) : 0;
+    const bits = m ? Number(m[2]) : NaN;
+    if (!m || family === 0 || bits > (family === 4 ? 32 : 128)) {
+        return `${JSON.stringify(value)} is not a CIDR (an IPv4 or IPv6 address with a prefix length, e.g. 203.0.113.0/24 or 2001:db8::/48)`;
     }
     return undefined;
 }

@@ -2,10 +2,10 @@
 // or a ConfigError listing every problem (where, what, a valid example). No Pulumi resources, no I/O.
 import { closest, Problems } from "./errors";
 import { DEFAULT_RESOURCES, DEFAULT_RSYNC, DEFAULT_SECURITY, DEFAULT_TRANSFER_IMAGE, DEFAULTS } from "./defaults";
-import { ENDPOINT_KINDS, ENDPOINT_TYPES, RSYNC_KEYS, RSYNC_OPTIONS } from "./options";
+import { ENDPOINT_KINDS, ENDPOINT_TYPES, EndpointKindRow, RSYNC_KEYS, RSYNC_OPTIONS } from "./options";
 import { ClusterAccess, EndpointConfig, EndpointType, Plan, ResourceRequirements, ResourcesConfig, RsyncOptions, SecurityOptions } from "./plan";
 import { bool, describe, int, intList, isObj, object, Obj, optInt, str } from "./readers";
-import { dns1123SubdomainError, parseQuantity, rsyncExtraError } from "./rules";
+import { cidrError, dns1123SubdomainError, parseQuantity, rsyncExtraError } from "./rules";
 
 /** Every `dvm:` key the program reads. Anything else under `dvm:` is a typo and rejected. */
 export const CONFIG_KEYS = [
@@ -95,7 +95,7 @@ function clusterAccess(p: Problems, v: unknown, where: string, keys: string[], e
 function endpointConfig(p: Problems, v: unknown): EndpointConfig | undefined {
     const where = "dvm:destination.endpoint";
     const raw = v === undefined ? {} : v;
-    const o = object(p, raw, where, ["type", "subdomain", "ingressClass", "nodeAddress", "nodePort"], EXAMPLES.endpoint);
+    const o = object(p, raw, where, ["type", "subdomain", "ingressClass", "nodeAddress", "nodePort", "sourceRanges"], EXAMPLES.endpoint);
     if (!o) return undefined;
     let type: EndpointType = "route";
     if (o.type !== undefined) {
@@ -119,7 +119,30 @@ function endpointConfig(p: Problems, v: unknown): EndpointConfig | undefined {
         if (given[r.key] === undefined) p.add(`${where}.${r.key}`, `is required for endpoint type '${type}': ${r.why}`, r.example);
     }
     const nodePort = optInt(p, o.nodePort, `${where}.nodePort`, 30000, 32767, "dvm:destination.endpoint: {type: nodePort, nodeAddress: 192.0.2.10, nodePort: 30873}");
-    return { type, subdomain, ingressClass, nodeAddress, nodePort };
+    const sourceRanges = cidrList(p, o.sourceRanges, `${where}.sourceRanges`, type);
+    return { type, subdomain, ingressClass, nodeAddress, nodePort, ...(sourceRanges ? { sourceRanges } : {}) };
+}
+
+const SOURCE_RANGES_EXAMPLE = "pulumi config set --path 'dvm:destination.endpoint.sourceRanges[0]' 203.0.113.0/24   # the source cluster's egress addresses";
+
+/** `dvm:destination.endpoint.sourceRanges`: a non-empty list of CIDRs, for a kind that can enforce it. */
+function cidrList(p: Problems, v: unknown, where: string, type: EndpointType): string[] | undefined {
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || v.length === 0) {
+        p.add(where, `must be a non-empty list of CIDRs (leave it unset to admit any address), got ${describe(v)}`, SOURCE_RANGES_EXAMPLE);
+        return undefined;
+    }
+    const out: string[] = [];
+    v.forEach((c, i) => {
+        const e = cidrError(c);
+        if (e) p.add(`${where}[${i}]`, e, SOURCE_RANGES_EXAMPLE);
+        else out.push(c as string);
+    });
+    if ((ENDPOINT_KINDS as readonly EndpointKindRow[]).find((k) => k.type === type)?.sourceRanges === undefined) {
+        p.add(where, `cannot be enforced for endpoint type '${type}': ingress-nginx hands an ssl-passthrough stream on before any of its address checks; use type loadBalancer or nodePort, or restrict the ingress controller itself`,
+            "dvm:destination.endpoint: {type: loadBalancer, sourceRanges: [203.0.113.0/24]}");
+    }
+    return out;
 }
 
 function rsyncOptions(p: Problems, v: unknown): RsyncOptions {

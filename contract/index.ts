@@ -176,6 +176,10 @@ export const ANNOTATIONS = {
 /** ingress-nginx passes TLS through to the backend, by SNI: the Ingress endpoint sets it, the policy pack requires it. */
 export const SSL_PASSTHROUGH_ANNOTATION = "nginx.ingress.kubernetes.io/ssl-passthrough";
 
+/** The OpenShift router admits a Route's connections only from these space-separated CIDRs (also for passthrough):
+ * the Route endpoint sets it from dvm:destination.endpoint.sourceRanges; hack/clusters' test router honours it. */
+export const ROUTER_IP_ALLOWLIST_ANNOTATION = "haproxy.router.openshift.io/ip_whitelist";
+
 /** Pod Security Admission labels that admit root/privileged transfer pods. */
 export const PSA_LABELS = [
     "pod-security.kubernetes.io/enforce",

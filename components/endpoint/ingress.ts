@@ -8,6 +8,7 @@ import { EndpointKind, transferHost } from "./types";
 export const ingress: EndpointKind = {
     serviceType: "ClusterIP",
     readsServiceStatus: false,
+    clientAddressReachesPod: false,
     expose({ prefix, namespace, names, config, labels, service, opts }) {
         const host = transferHost(names, config);
         new k8s.networking.v1.Ingress(`${prefix}-ingress`, {
