@@ -184,6 +184,19 @@ function securityOptions(p: Problems, v: unknown): SecurityOptions {
         p.add(`${where}.runAsUser`, "is 0 (root) while dvm:security.runAsRoot is false; set runAsRoot: true to transfer as root, or give a non-zero user id",
             "dvm:security: {runAsRoot: true}   or   dvm:security: {runAsUser: 1000680000}");
     }
+    // group 0 is root's group: it reads and writes whatever is group-root, so it belongs to root transfers only
+    const groupFix = "dvm:security: {runAsGroup: 1000680000, targetSupplementalGroups: [5555]}   or   dvm:security: {runAsRoot: true}";
+    if (!runAsRoot && runAsGroup === 0) {
+        p.add(`${where}.runAsGroup`, "is 0 (root's group) while dvm:security.runAsRoot is false; give a non-zero group id, or set runAsRoot: true", groupFix);
+    }
+    for (const key of ["sourceSupplementalGroups", "targetSupplementalGroups"]) {
+        const list = o[key];
+        if (!runAsRoot && Array.isArray(list)) {
+            list.forEach((g, i) => {
+                if (g === 0 || g === "0") p.add(`${where}.${key}[${i}]`, "is 0 (root's group) while dvm:security.runAsRoot is false; remove it, or set runAsRoot: true", groupFix);
+            });
+        }
+    }
     if (runAsRoot && runAsUser !== undefined && runAsUser !== 0) {
         p.add(`${where}.runAsUser`, `is ${runAsUser} while dvm:security.runAsRoot is true; drop runAsUser or runAsRoot`, "dvm:security: {runAsRoot: true}");
     }
