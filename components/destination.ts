@@ -74,7 +74,7 @@ export class DestinationTransfer extends pulumi.ComponentResource {
         })));
 
         const creds = args.credentials;
-        const scripts = pick(scriptFiles(), [SCRIPT_FILES.rsyncd, SCRIPT_FILES.stunnelServer]);
+        const scripts = pick(scriptFiles(), [SCRIPT_FILES.rsyncd, SCRIPT_FILES.stunnelServer, SCRIPT_FILES.imageCheck]);
         const configData = {
             [CONFIG_FILES.rsyncd]: renderRsyncdConf({ modules: ns.pvcs.map((p) => p.target), runAsRoot: args.security.runAsRoot }),
             [CONFIG_FILES.stunnelServer]: renderStunnelServerConf(),
