@@ -12,7 +12,8 @@
 #   pulumi-language-nodejs      dvm's minimal language host, hack/toolchain/langhost (the official host's own module is
 #                               not served by the proxy reachable here).
 #   pulumi-resource-kubernetes  github.com/pulumi/pulumi-kubernetes/provider/v4 at the v4.25.0 release commit, the
-#                               newest provider release the proxy serves (4.34.2 is not served); its embedded schema
+#                               newest provider release the proxy serves (4.34.2 is not served), = @pulumi/kubernetes
+#                               in package.json (test/unit/toolchain-pins.test.ts); its embedded schema
 #                               is generated from the module's own schema.json with the module's own generate.go.
 #   pulumi-resource-command     only when the program imports @pulumi/command (it does not today).
 #   pulumi-resource-pulumi-nodejs  the dynamic-provider launcher: @pulumi/pulumi ships it in its npm package; copied.
