@@ -359,14 +359,14 @@ export const ENDPOINT_KINDS = [
     {
         type: "route", mtc: "MTC's Route (its default)",
         objects: "ClusterIP Service + OpenShift Route with TLS passthrough",
-        dials: "the Route's host on port 443, with SNI (the router forwards the TLS stream by SNI, untouched)",
+        dials: "the Route's host on port 443, with SNI (the router forwards the TLS stream by SNI, untouched); `routerAddress` instead of the host when the source cannot resolve it",
         requires: [{ key: "subdomain", why: "transfer hosts are <name>.<subdomain> (the cluster's apps/ingress domain)", example: "dvm:destination.endpoint: {type: route, subdomain: apps.dst.example.com}" }],
         sourceRanges: "the router refuses other clients: Route annotation `haproxy.router.openshift.io/ip_whitelist` (the NetworkPolicy admits the router)",
     },
     {
         type: "ingress", mtc: "(none)",
         objects: "ClusterIP Service + Ingress for ingress-nginx with `nginx.ingress.kubernetes.io/ssl-passthrough: \"true\"` (the controller must run with `--enable-ssl-passthrough`); `ingressClass` optional",
-        dials: "the Ingress host on port 443, with SNI",
+        dials: "the Ingress host on port 443, with SNI (or `routerAddress`)",
         requires: [{ key: "subdomain", why: "transfer hosts are <name>.<subdomain> (the cluster's apps/ingress domain)", example: "dvm:destination.endpoint: {type: ingress, subdomain: apps.dst.example.com}" }],
         // ssl-passthrough hands the stream on before nginx, so the controller's whitelist annotation never applies
     },

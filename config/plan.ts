@@ -11,6 +11,9 @@ export interface EndpointConfig {
     type: EndpointType;
     /** Route/Ingress host suffix: hosts are `<short-name>.<subdomain>`. */
     subdomain?: string;
+    /** `route`/`ingress`: the address the source dials for the router or ingress controller, when the source cluster
+     * cannot resolve the transfer hosts; the TLS SNI stays the transfer host. Unset: the transfer host itself. */
+    routerAddress?: string;
     /** Ingress class for `ingress` (ingress-nginx with --enable-ssl-passthrough). */
     ingressClass?: string;
     /** Address the source reaches for `nodePort` (a destination node's IP or name). */

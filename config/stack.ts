@@ -1,5 +1,6 @@
 // Validation of the stack config (`dvm:*` keys) as a pure function: raw values in, the stack part of the plan out,
 // or a ConfigError listing every problem (where, what, a valid example). No Pulumi resources, no I/O.
+import { isIP } from "net";
 import { closest, Problems } from "./errors";
 import { DEFAULT_RESOURCES, DEFAULT_RSYNC, DEFAULT_SECURITY, DEFAULT_TRANSFER_IMAGE, DEFAULTS } from "./defaults";
 import { ENDPOINT_KINDS, ENDPOINT_TYPES, EndpointKindRow, RSYNC_KEYS, RSYNC_OPTIONS } from "./options";
@@ -95,7 +96,7 @@ function clusterAccess(p: Problems, v: unknown, where: string, keys: string[], e
 function endpointConfig(p: Problems, v: unknown): EndpointConfig | undefined {
     const where = "dvm:destination.endpoint";
     const raw = v === undefined ? {} : v;
-    const o = object(p, raw, where, ["type", "subdomain", "ingressClass", "nodeAddress", "nodePort", "sourceRanges"], EXAMPLES.endpoint);
+    const o = object(p, raw, where, ["type", "subdomain", "routerAddress", "ingressClass", "nodeAddress", "nodePort", "sourceRanges"], EXAMPLES.endpoint);
     if (!o) return undefined;
     let type: EndpointType = "route";
     if (o.type !== undefined) {
@@ -111,6 +112,15 @@ function endpointConfig(p: Problems, v: unknown): EndpointConfig | undefined {
         const e = dns1123SubdomainError(subdomain);
         if (e) p.add(`${where}.subdomain`, `${JSON.stringify(subdomain)} ${e}`, EXAMPLES.endpoint);
     }
+    const routerExample = "dvm:destination.endpoint: {type: route, subdomain: apps.dst.example.com, routerAddress: 192.0.2.20}";
+    const routerAddress = str(p, o.routerAddress, `${where}.routerAddress`, routerExample);
+    if (routerAddress !== undefined) {
+        if (type !== "route" && type !== "ingress") {
+            p.add(`${where}.routerAddress`, `is only for endpoint types route and ingress (the address of the router in front of the transfer hosts), not '${type}'`, routerExample);
+        } else if (isIP(routerAddress) === 0 && dns1123SubdomainError(routerAddress)) {
+            p.add(`${where}.routerAddress`, `${JSON.stringify(routerAddress)} is neither an IP address nor a DNS name`, routerExample);
+        }
+    }
     const ingressClass = str(p, o.ingressClass, `${where}.ingressClass`, "dvm:destination.endpoint: {type: ingress, subdomain: dst.example.com, ingressClass: nginx}");
     const nodeAddress = str(p, o.nodeAddress, `${where}.nodeAddress`, "dvm:destination.endpoint: {type: nodePort, nodeAddress: 192.0.2.10}");
     // the keys this kind needs (options.ts ENDPOINT_KINDS)
@@ -120,7 +130,7 @@ function endpointConfig(p: Problems, v: unknown): EndpointConfig | undefined {
     }
     const nodePort = optInt(p, o.nodePort, `${where}.nodePort`, 30000, 32767, "dvm:destination.endpoint: {type: nodePort, nodeAddress: 192.0.2.10, nodePort: 30873}");
     const sourceRanges = cidrList(p, o.sourceRanges, `${where}.sourceRanges`, type);
-    return { type, subdomain, ingressClass, nodeAddress, nodePort, ...(sourceRanges ? { sourceRanges } : {}) };
+    return { type, subdomain, ingressClass, nodeAddress, nodePort, ...(sourceRanges ? { sourceRanges } : {}), ...(routerAddress ? { routerAddress } : {}) };
 }
 
 const SOURCE_RANGES_EXAMPLE = "pulumi config set --path 'dvm:destination.endpoint.sourceRanges[0]' 203.0.113.0/24   # the source cluster's egress addresses";

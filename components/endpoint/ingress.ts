@@ -35,6 +35,7 @@ export const ingress: EndpointKind = {
                 }],
             },
         }, opts);
-        return pulumi.output({ host, port: 443, sni: host });
+        // the router routes by SNI: dial its address when the transfer host does not resolve from the source
+        return pulumi.output({ host: config.routerAddress ?? host, port: 443, sni: host });
     },
 };

@@ -91,3 +91,18 @@ describe("endpoint: who may reach it (dvm:destination.endpoint.sourceRanges)", f
         for (const r of ofType("kubernetes:route.openshift.io/v1:Route")) assert.strictEqual(r.inputs.metadata.annotations, undefined);
     });
 });
+
+describe("endpoint: routerAddress (route/ingress behind a router the source cannot resolve)", function () {
+    this.timeout(60000);
+    it("the source dials routerAddress with the transfer host as SNI; refused for other kinds and for non-addresses", async () => {
+        await build(makePlan(endpoint({ type: "route", subdomain: "apps.example.com", routerAddress: "192.0.2.20" })));
+        const host = ofType("kubernetes:route.openshift.io/v1:Route")[0].inputs.spec.host;
+        const conf = ofType("kubernetes:core/v1:ConfigMap").map((c) => c.inputs.data?.["stunnel-client.conf"]).filter(Boolean)[0] as string;
+        assert.match(conf, /^connect = 192\.0\.2\.20:443$/m);
+        assert.ok(conf.includes(`\nsni = ${host}\n`), conf);
+        const base = { source: { context: "s" }, wave: "w.yaml" };
+        for (const e of [{ type: "nodePort", nodeAddress: "192.0.2.1", routerAddress: "192.0.2.20" }, { type: "route", subdomain: "a.example.com", routerAddress: "not an address" }]) {
+            assert.throws(() => validateStackConfig({ ...base, ...endpoint(e) }), (err: unknown) => err instanceof ConfigError && err.problems[0].where === "dvm:destination.endpoint.routerAddress");
+        }
+    });
+});
