@@ -678,6 +678,12 @@ func TestRefusesWhatItDoesNotImplement(t *testing.T) {
 		if len(resp.GetFailures()) != 1 || resp.GetFailures()[0].GetProperty() != property ||
 			!strings.Contains(resp.GetFailures()[0].GetReason(), property) {
 			t.Errorf("%s: want one failure naming it, got %v", property, resp.GetFailures())
+			continue
+		}
+		if property == "assetPaths" || property == "archivePaths" {
+			if reason := resp.GetFailures()[0].GetReason(); !strings.Contains(reason, "not implemented by dvm's stand-in") {
+				t.Errorf("%s: the failure must say the stand-in does not implement it, got %q", property, reason)
+			}
 		}
 	}
 	// Create refuses them too (a caller that skipped Check).
