@@ -45,6 +45,14 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 func (p *provider) runCommand(ctx context.Context, urn resource.URN, command *text, in *commandInputs,
 	previous [2]string,
 ) (stdout, stderr string, err error) {
+	shown := fmt.Sprintf("%q", command.value)
+	if command.secret {
+		shown = "[secret command]"
+	}
+	if ctx.Err() != nil {
+		return "", "", fmt.Errorf("not running %s: the operation was cancelled before it started", shown)
+	}
+
 	args := append([]string(nil), defaultInterpreter...)
 	if len(in.interpreter) > 0 {
 		args = append([]string(nil), in.interpreter...)
@@ -98,15 +106,6 @@ func (p *provider) runCommand(ctx context.Context, urn resource.URN, command *te
 		defer close(done)
 		p.streamLog(urn, logR)
 	}()
-	shown := fmt.Sprintf("%q", command.value)
-	if command.secret {
-		shown = "[secret command]"
-	}
-	if ctx.Err() != nil {
-		_ = logW.Close()
-		<-done
-		return "", "", fmt.Errorf("not running %s: the operation was cancelled before it started", shown)
-	}
 	err = cmd.Run()
 	_ = logW.Close()
 	<-done
