@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A test router for the destination cluster: Debian's HAProxy on the dst node's address, port 443, in TCP mode, routing
 # TLS by SNI to the pods behind passthrough Routes, as the OpenShift router does for `tls.termination: passthrough`
+# (and behind Ingresses annotated ssl-passthrough, as ingress-nginx with --enable-ssl-passthrough does)
 # (frontend public_ssl: inspect the ClientHello, pick backend be_tcp:<namespace>:<route> by SNI; an unknown SNI gets
 # no backend and the connection is closed; the route annotation haproxy.router.openshift.io/ip_whitelist rejects
 # clients from elsewhere). Its config is generated from the Route objects in the cluster and their Services' endpoints.
@@ -17,20 +18,40 @@ cluster_vars dst
 ROUTE_CRD=$REPO_ROOT/hack/clusters/route-crd.yaml
 WHITELIST_ANNOTATION=haproxy.router.openshift.io/ip_whitelist
 
-# The Routes with TLS passthrough and the pod endpoints of their Services, one line per endpoint:
-# <namespace> <route> <host> <whitelist|-> <pod ip> <target port>
+PASSTHROUGH_ANNOTATION=nginx.ingress.kubernetes.io/ssl-passthrough
+
+# The passthrough Routes (and, as ingress-nginx with --enable-ssl-passthrough serves them, the Ingresses annotated
+# ssl-passthrough) with the pod endpoints of their Services, one line per endpoint:
+# <namespace> <backend name> <host> <whitelist|-> <pod ip> <pod port>
 route_endpoints() {
-    local routes
-    routes=$(kc get routes.route.openshift.io -A -o json 2>/dev/null) || return 0
-    jq -r --arg wl "$WHITELIST_ANNOTATION" '.items[] | select(.spec.tls.termination == "passthrough")
-        | [.metadata.namespace, .metadata.name, .spec.host, (.metadata.annotations[$wl] // "-" | gsub(" "; ",")),
-           .spec.to.name, (.spec.port.targetPort | tostring)] | @tsv' <<<"$routes" |
-    while IFS=$'\t' read -r ns name host wl svc port; do
-        # the Service's ready endpoints (the router sends to pods directly, not through the Service)
+    local routes ingresses
+    routes=$(kc get routes.route.openshift.io -A -o json 2>/dev/null || echo '{"items": []}')
+    ingresses=$(kc get ingresses.networking.k8s.io -A -o json 2>/dev/null || echo '{"items": []}')
+    {
+        jq -r --arg wl "$WHITELIST_ANNOTATION" '.items[] | select(.spec.tls.termination == "passthrough")
+            | [.metadata.namespace, .metadata.name, .spec.host, (.metadata.annotations[$wl] // "-" | gsub(" "; ",")),
+               .spec.to.name] | @tsv' <<<"$routes"
+        jq -r --arg pt "$PASSTHROUGH_ANNOTATION" '.items[] | select(.metadata.annotations[$pt] == "true")
+            | .metadata as $m | .spec.rules[]? | [$m.namespace, "ingress-" + $m.name, .host, "-",
+               .http.paths[0].backend.service.name] | @tsv' <<<"$ingresses"
+    } | while IFS=$'\t' read -r ns name host wl svc; do
+        # the Service's ready endpoints and their port (the router sends to pods directly, not through the Service)
         kc -n "$ns" get endpointslices -l "kubernetes.io/service-name=$svc" -o json 2>/dev/null |
-            jq -r '.items[].endpoints[]? | select(.conditions.ready != false) | .addresses[]' |
-            while read -r ip; do printf '%s %s %s %s %s %s\n' "$ns" "$name" "$host" "$wl" "$ip" "$port"; done
+            jq -r '.items[] | .ports[0].port as $p | .endpoints[]? | select(.conditions.ready != false) | "\(.addresses[0]) \($p)"' |
+            while read -r ip port; do printf '%s %s %s %s %s %s\n' "$ns" "$name" "$host" "$wl" "$ip" "$port"; done
     done
+}
+
+# What ingress-nginx does for an Ingress it serves: publish its address in the Ingress's status (the Kubernetes
+# provider waits for it).
+publish_ingresses() {
+    kc get ingresses.networking.k8s.io -A -o json 2>/dev/null |
+        jq -r --arg pt "$PASSTHROUGH_ANNOTATION" '.items[] | select(.metadata.annotations[$pt] == "true")
+            | select((.status.loadBalancer.ingress // []) | length == 0) | "\(.metadata.namespace) \(.metadata.name)"' |
+        while read -r ns name; do
+            kc -n "$ns" patch ingress "$name" --subresource=status --type=merge \
+                -p "{\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"$NODE_ADDR\"}]}}}" >/dev/null || true
+        done
 }
 
 config() {
@@ -79,6 +100,7 @@ run() {
     }
     trap stop TERM INT
     while :; do
+        publish_ingresses
         new=$(config)
         if [ ! -s "$cfg" ] || [ "$new" != "$(cat "$cfg")" ]; then
             printf '%s\n' "$new" >"$cfg.new"

@@ -18,24 +18,26 @@ import {
 } from "../support/clusters";
 
 const NS = "sec-route";
+const INGRESS_NS = "sec-ingress";
 const SUBDOMAIN = "apps.dst.dvm.local";
 const HOST = `dvm-${NS}.${SUBDOMAIN}`;
 /** The source cluster's node: its pods reach other clusters masqueraded to this address. */
 const SRC_NODE_ADDRESS = "10.213.0.11";
 const ROUTER = path.join(__dirname, "..", "..", "hack", "clusters", "router.sh");
 
-function stackYaml(): string {
+function stackYaml(kind: "route" | "ingress", ns: string): string {
     return [
         "config:",
         "  dvm:source:", `    kubeconfig: ${KUBECONFIG}`, `    context: ${SRC}`,
         "  dvm:destination:", `    kubeconfig: ${KUBECONFIG}`, `    context: ${DST}`,
         "    endpoint:",
-        "      type: route",
+        `      type: ${kind}`,
         `      subdomain: ${SUBDOMAIN}`,
-        // the clusters have no DNS: the source dials the router, the SNI stays the Route's host
+        // the clusters have no DNS: the source dials the router, the SNI stays the Route's (Ingress's) host
         `      routerAddress: ${DST_NODE_ADDRESS}`,
-        `      sourceRanges: [${SRC_NODE_ADDRESS}/32]`,
-        `  dvm:wave: waves/sec-route.yaml`,
+        // ingress-nginx cannot enforce source ranges for passthrough: dvm refuses them for ingress
+        ...(kind === "route" ? [`      sourceRanges: [${SRC_NODE_ADDRESS}/32]`] : []),
+        `  dvm:wave: waves/${ns}.yaml`,
         `  dvm:transferImage: ${IMAGE}`,
         "  dvm:security:", "    runAsRoot: true", "    podSecurityLabels: true",
         "  dvm:stunnelWaitSeconds: 180",
@@ -54,21 +56,37 @@ function helloBytes(sni: string, netns?: string): number {
     return Number(m[1]);
 }
 
-describe("e2e security: a Route with TLS passthrough, routed by SNI", function () {
+describe("e2e security: Route and Ingress passthrough routed by SNI, source ranges, PSA patches", function () {
     let work = "";
     let project = "";
     let router: ChildProcess | undefined;
     let routerDir = "";
-    let up: RunResult | undefined;
+    const deployed = new Set<string>();
     const policyPack = path.join(__dirname, "..", "..", "policies");
+    const routerLog = () => fs.readFileSync(path.join(work, "router.log"), "utf8").slice(-3000);
+
+    /** `pulumi up` of a stack with the pack (root mode); the data of its namespace must arrive equal. */
+    function wave(stack: string): RunResult {
+        deployed.add(stack);
+        const r = pulumi(work, project, ["up", "--yes", "--skip-preview", "--stack", stack,
+            "--policy-pack", policyPack, "--policy-pack-config", path.join(policyPack, "config", "root.json")]);
+        assert.equal(r.code, 0, `${r.output}\n--- router\n${routerLog()}`);
+        const out = JSON.parse(pulumiOk(work, project, ["stack", "output", "migration", "--json", "--show-secrets", "--stack", stack]).stdout);
+        assert.equal(out.namespaces[stack].pvcs.data.phase, "Succeeded", JSON.stringify(out));
+        const d = diff(snapshot(volumeDir(SRC, stack, "data"), ["lost+found"]), snapshot(volumeDir(DST, stack, "data")), { owners: true });
+        assert.deepEqual(d.slice(0, 20), [], `${d.length} differences`);
+        return r;
+    }
 
     before(function () {
         requireClusters("`DVM_E2E_KEEP_CLUSTERS=1 bash hack/e2e.sh --grep 'e2e security'`");
-        deleteNamespaces(SRC, [NS]);
-        deleteNamespaces(DST, [NS]);
+        deleteNamespaces(SRC, [NS, INGRESS_NS]);
+        deleteNamespaces(DST, [NS, INGRESS_NS]);
         resetVolumes();
-        kubectlOk(SRC, ["create", "namespace", NS]);
-        generate(createPvc(SRC, NS, "data"), { smallFiles: 120, largeMiB: 3, owners: true, sparseMiB: 0 }, 1);
+        for (const ns of [NS, INGRESS_NS]) {
+            kubectlOk(SRC, ["create", "namespace", ns]);
+            generate(createPvc(SRC, ns, "data"), { smallFiles: 120, largeMiB: 3, owners: true, sparseMiB: 0 }, 1);
+        }
 
         const crd = spawnSync("bash", [ROUTER, "crd"], { encoding: "utf8" });
         assert.equal(crd.status, 0, `${crd.stdout}${crd.stderr}`);
@@ -78,30 +96,26 @@ describe("e2e security: a Route with TLS passthrough, routed by SNI", function (
 
         project = copyProject(work, PROJECT_ENTRIES);
         fs.mkdirSync(path.join(project, "stacks"), { recursive: true });
-        fs.writeFileSync(path.join(project, "waves", "sec-route.yaml"), waveYaml("sec-wave", [{ ns: NS, pvc: "data", targetNs: NS, targetPvc: "data" }]));
-        fs.writeFileSync(path.join(project, "stacks", "Pulumi.sec-route.yaml"), stackYaml());
-        pulumiOk(work, project, ["stack", "init", "sec-route"]);
+        for (const [kind, ns] of [["route", NS], ["ingress", INGRESS_NS]] as const) {
+            fs.writeFileSync(path.join(project, "waves", `${ns}.yaml`), waveYaml(`${ns}-wave`, [{ ns, pvc: "data", targetNs: ns, targetPvc: "data" }]));
+            fs.writeFileSync(path.join(project, "stacks", `Pulumi.${ns}.yaml`), stackYaml(kind, ns));
+            pulumiOk(work, project, ["stack", "init", ns]);
+        }
     });
 
     after(function () {
         if (router?.pid) {
             try { process.kill(-router.pid, "SIGTERM"); } catch { /* gone */ }
         }
-        if (work && project && up) pulumi(work, project, ["destroy", "--yes", "--skip-preview", "--stack", "sec-route"]);
-        deleteNamespaces(SRC, [NS]);
-        deleteNamespaces(DST, [NS]);
+        for (const stack of work && project ? [...deployed] : []) pulumi(work, project, ["destroy", "--yes", "--skip-preview", "--stack", stack]);
+        deleteNamespaces(SRC, [NS, INGRESS_NS]);
+        deleteNamespaces(DST, [NS, INGRESS_NS]);
         kubectl(DST, ["delete", "crd", "routes.route.openshift.io", "--ignore-not-found"]);
         if (work) removeWorkDir(work);
     });
 
     it("route wave: every PVC copied through HAProxy by SNI, data equal, the image pinned by digest", function () {
-        up = pulumi(work, project, ["up", "--yes", "--skip-preview", "--stack", "sec-route",
-            "--policy-pack", policyPack, "--policy-pack-config", path.join(policyPack, "config", "root.json")]);
-        assert.equal(up.code, 0, `${up.output}\n--- router\n${fs.readFileSync(path.join(work, "router.log"), "utf8").slice(-3000)}`);
-        const out = JSON.parse(pulumiOk(work, project, ["stack", "output", "migration", "--json", "--show-secrets", "--stack", "sec-route"]).stdout);
-        assert.equal(out.namespaces[NS].pvcs.data.phase, "Succeeded", JSON.stringify(out));
-        const d = diff(snapshot(volumeDir(SRC, NS, "data"), ["lost+found"]), snapshot(volumeDir(DST, NS, "data")), { owners: true });
-        assert.deepEqual(d.slice(0, 20), [], `${d.length} differences`);
+        const up = wave(NS);
 
         // dvm's Route: passthrough, the host the router routed on, the allow-list from sourceRanges
         const route = json(DST, ["-n", NS, "get", "routes.route.openshift.io", "dvm-rsyncd"]);
@@ -137,14 +151,26 @@ describe("e2e security: a Route with TLS passthrough, routed by SNI", function (
         assert.equal(helloBytes(HOST), 0, "the host (10.213.0.1) is outside sourceRanges: the allow-list rejects it");
     });
 
+    it("ingress wave: an Ingress with ssl-passthrough, routed by SNI the same way: data equal, a wrong SNI refused", function () {
+        const up = wave(INGRESS_NS);
+        const ing = json(DST, ["-n", INGRESS_NS, "get", "ingress", "dvm-rsyncd"]);
+        const host = `dvm-${INGRESS_NS}.${SUBDOMAIN}`;
+        assert.equal(ing.spec.rules[0].host, host);
+        assert.equal(ing.metadata.annotations["nginx.ingress.kubernetes.io/ssl-passthrough"], "true");
+        assert.ok(fs.readFileSync(path.join(routerDir, "haproxy.cfg"), "utf8").includes(`if { req.ssl_sni -i ${host} }`));
+        assert.ok(helloBytes(host, "dvm-src") > 0, "the Ingress's host reaches its stunnel server");
+        assert.equal(helloBytes(`nope.${SUBDOMAIN}`, "dvm-src"), 0, "a wrong SNI gets no backend");
+        console.log(`    ingress wave in ${up.seconds.toFixed(0)}s`);
+    });
+
     it("Pod Security labels are patches: privileged during the wave, gone from both namespaces with it; the destination data stays", function () {
         for (const ctx of [SRC, DST]) {
             const labels = json(ctx, ["get", "namespace", NS]).metadata.labels ?? {};
             for (const l of PSA_LABELS) assert.equal(labels[l], "privileged", `${ctx} ${NS} ${l} during the wave`);
         }
-        const destroyed = pulumi(work, project, ["destroy", "--yes", "--skip-preview", "--stack", "sec-route"]);
+        const destroyed = pulumi(work, project, ["destroy", "--yes", "--skip-preview", "--stack", NS]);
         assert.equal(destroyed.code, 0, destroyed.output);
-        up = undefined;
+        deployed.delete(NS);
         for (const ctx of [SRC, DST]) {
             const labels = waitFor(`${ctx} ${NS} without PSA labels`, 60, () => {
                 const l = json(ctx, ["get", "namespace", NS]).metadata.labels ?? {};
