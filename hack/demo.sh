@@ -77,7 +77,7 @@ fi
 # a project copy, so the demo's stack file and state never land in the work tree
 mkdir -p "$DEMO/project/stacks" "$DEMO/state"
 echo "$ids" >"$DEMO/clusters-id"
-for e in Pulumi.yaml package.json tsconfig.json index.ts config components progress waves policies bin; do
+for e in Pulumi.yaml package.json tsconfig.json index.ts contract kube config components progress waves policies bin; do
     rm -rf "${DEMO:?}/project/$e"
     cp -a "$e" "$DEMO/project/$e"
 done

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { copyProject, pulumiOk, removeWorkDir, workDir } from "../support/engine";
 
-const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "config", "components", "progress", "waves", "stacks"];
+const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "contract", "kube", "config", "components", "progress", "waves", "stacks"];
 const CREDENTIALS_TYPE = "pulumi-nodejs:dynamic/transport:TunnelCredentials";
 
 /** Every form a generated value could leak in: as is, inside the files built from it, and base64-encoded. */

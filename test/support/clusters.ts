@@ -29,7 +29,7 @@ function transferImageRef(): string {
     return `${name}@${digest}`;
 }
 /** What a user's checkout of the program holds (copied into a throw-away project by test/support/engine.ts). */
-export const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "config", "components", "progress", "waves"];
+export const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "contract", "kube", "config", "components", "progress", "waves"];
 
 /** Fails with how to run it when the script that brings the clusters up did not start this process. */
 export function requireClusters(how: string): void {
