@@ -41,8 +41,10 @@ describe("engine: no generated key or password in the stack's state", function (
         assert.ok(creds.length >= 1, `no ${CREDENTIALS_TYPE} in the state`);
         const secrets: string[] = [];
         for (const c of creds) {
-            const { pskIdentity, pskKey, rsyncPassword } = c.outputs;
-            for (const v of [pskIdentity, pskKey, rsyncPassword]) assert.ok(typeof v === "string" && v.length >= 16, `${c.urn}: generated value missing`);
+            // --show-secrets keeps the secret envelope and puts the JSON-encoded value in `plaintext`
+            const reveal = (v: any): unknown => (v && typeof v === "object" && typeof v.plaintext === "string" ? JSON.parse(v.plaintext) : v);
+            const [pskIdentity, pskKey, rsyncPassword] = ["pskIdentity", "pskKey", "rsyncPassword"].map((k) => reveal(c.outputs[k])) as string[];
+            for (const v of [pskIdentity, pskKey, rsyncPassword]) assert.ok(typeof v === "string" && v.length >= 16, `${c.urn}: generated value missing: ${JSON.stringify(c.outputs).slice(0, 400)}`);
             secrets.push(...forms([pskIdentity, pskKey, rsyncPassword], pskIdentity, pskKey, rsyncPassword));
         }
 
