@@ -5,9 +5,9 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { copyProject, pulumiOk, removeWorkDir, workDir } from "../support/engine";
+import { copyProject, PROJECT_ENTRIES as PROGRAM_ENTRIES, pulumiOk, removeWorkDir, workDir } from "../support/engine";
 
-const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "contract", "kube", "config", "components", "progress", "waves", "stacks"];
+const PROJECT_ENTRIES = [...PROGRAM_ENTRIES, "stacks"];
 const CREDENTIALS_TYPE = "pulumi-nodejs:dynamic/transport:TunnelCredentials";
 
 /** Every form a generated value could leak in: as is, inside the files built from it, and base64-encoded. */

@@ -28,8 +28,7 @@ function transferImageRef(): string {
     if (r.status !== 0 || !/^sha256:[0-9a-f]{64}$/.test(digest)) throw new Error(`cannot read the transfer image's digest: ${r.stderr}${r.stdout}`);
     return `${name}@${digest}`;
 }
-/** What a user's checkout of the program holds (copied into a throw-away project by test/support/engine.ts). */
-export const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "contract", "kube", "config", "components", "progress", "waves"];
+export { PROJECT_ENTRIES } from "./engine";
 
 /** Fails with how to run it when the script that brings the clusters up did not start this process. */
 export function requireClusters(how: string): void {
