@@ -5,5 +5,8 @@ set -euo pipefail
 
 config=${DVM_CONFIG_DIR:-/etc/dvm/config}/stunnel-server.conf
 [ -r "$config" ] || { printf 'dvm: usage-error message="%s is missing (config ConfigMap not mounted?)"\n' "$config"; exit 98; }
+# stunnel caps its connections at (open-file limit) * 125 / 256: 125 here, so a flood of connections that never
+# authenticate cannot grow it to an OOM kill mid-transfer (each costs ~90 KB until TIMEOUTbusy drops it)
+ulimit -Sn 256 2>/dev/null || : # (a lower hard limit only lowers the cap)
 printf 'dvm: stunnel-start config=%s\n' "$config"
 exec stunnel "$config"
