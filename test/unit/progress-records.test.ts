@@ -4,8 +4,12 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { collectRows } from "../../cli/watch";
+import { statusTable } from "../../cli/format";
 import { EXIT_CODES } from "../../contract";
 import { LogSegment, parseTransferLogs, ProgressRecord } from "../../progress/parser";
+import { JobStatus, PodStatus, TransferSource } from "../../progress/source";
+import { NO_POD_SETTLE_SECONDS, TransferFailedError, TransferInputs, waitForTransfer } from "../../progress/wait";
 
 const DIR = path.join(__dirname, "..", "fixtures", "rsync");
 const fixture = (name: string) => fs.readFileSync(path.join(DIR, name), "utf8");
@@ -121,5 +125,130 @@ describe("progress records across retries and pods (real rsync output)", () => {
         assert.deepStrictEqual(held.hold, { seconds: 1800, pod: "p-1" });
         assert.strictEqual(held.pvcs.a.phase, "Failed");
         assert.strictEqual(parseTransferLogs([{ text: `${text}dvm: done exit=23\n`, pod: "p-1" }], { pvcs: ["a"] }).hold, undefined, "over once the script is done");
+    });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The wait (progress/wait.ts) that follows the Job while `pulumi up` runs, against a scripted source cluster.
+
+interface PollState {
+    job: JobStatus;
+    /** Pods that exist at this poll, with the part of their log shown so far. */
+    pods: { name: string; created: number; log: string; exitCode?: number }[];
+}
+
+/** A source cluster that shows state[i] at poll i (the last one from then on). */
+class ScriptedCluster implements TransferSource {
+    polls = 0;
+    constructor(private states: PollState[]) {}
+    private cur(): PollState { return this.states[Math.min(this.polls, this.states.length) - 1]; }
+    async job() { this.polls++; return this.cur().job; }
+    async pods(): Promise<PodStatus[]> {
+        return this.cur().pods.map((p) => ({
+            name: p.name, created: p.created, phase: p.exitCode === undefined ? "Running" : p.exitCode === 0 ? "Succeeded" : "Failed",
+            rsync: { restartCount: 0, running: p.exitCode === undefined, terminated: p.exitCode === undefined ? undefined : { exitCode: p.exitCode } },
+        }));
+    }
+    async log(_ns: string, pod: string) { return this.cur().pods.find((p) => p.name === pod)!.log; }
+}
+
+const waitInputs = (pvcs: string[]): TransferInputs => ({
+    namespace: "media-ns", jobName: "dvm-rsync-w-p1", wave: "w", pass: 1, render: false, timeoutSeconds: 3600, pollSeconds: 0,
+    pvcs: pvcs.map((p) => ({ source: p, target: p })),
+});
+
+describe("the wait across pods: a deleted pod, the Job's back-off, the debug hold", () => {
+    const text = fixture("local-retried-files.log");
+    const cut = text.indexOf("dvm: pvc-start pvc=media target=media attempt=2");
+    const firstPod = text.slice(0, text.indexOf("dvm: pvc-end pvc=media attempt=1"));
+    const secondPod = text.slice(cut).replace(/attempt=2 max=4/g, "attempt=1 max=4").replace("pvc-end pvc=media attempt=2", "pvc-end pvc=media attempt=1");
+    const running: JobStatus = { complete: false, active: 1 };
+
+    it("a deleted pod takes its log with it: the record keeps what was read of it (attempts, bytes)", async () => {
+        const cluster = new ScriptedCluster([
+            { job: running, pods: [{ name: "pod-1", created: 1, log: firstPod.slice(0, firstPod.length / 2) }] },
+            { job: running, pods: [{ name: "pod-1", created: 1, log: firstPod }] },
+            // kubectl delete pod: gone, log and all; the Job has not started the next one yet
+            { job: { complete: false, active: 0 }, pods: [] },
+            { job: running, pods: [{ name: "pod-2", created: 2, log: secondPod.slice(0, 200) }] },
+            { job: { complete: true, active: 0 }, pods: [{ name: "pod-2", created: 2, log: secondPod, exitCode: 0 }] },
+        ]);
+        const out = await waitForTransfer(cluster, waitInputs(["media"]), { sleep: async () => undefined });
+        const r = out.pvcs.media;
+        assert.strictEqual(r.phase, "Succeeded");
+        assert.strictEqual(r.attempts, 2, "the deleted pod's attempt counts");
+        assert.strictEqual(r.transferredBytes, MEDIA_TOTAL, "and the file it finished");
+    });
+
+    it("no active pod while the Job backs off before its next pod is not a failure (the Job decides)", async () => {
+        let clock = 0;
+        const gap: PollState = { job: { complete: false, active: 0 }, pods: [{ name: "pod-1", created: 1, log: `${firstPod}dvm: done exit=143\n`, exitCode: 143 }] };
+        const cluster = new ScriptedCluster([
+            { job: running, pods: [{ name: "pod-1", created: 1, log: firstPod }] },
+            gap, gap, gap, gap, gap, gap,
+            { job: running, pods: [gap.pods[0], { name: "pod-2", created: 2, log: secondPod.slice(0, 300) }] },
+            { job: { complete: true, active: 0 }, pods: [gap.pods[0], { name: "pod-2", created: 2, log: secondPod, exitCode: 0 }] },
+        ]);
+        const seen: string[] = [];
+        const out = await waitForTransfer(cluster, waitInputs(["media"]), {
+            now: () => clock, sleep: async () => { clock += 10_000; },
+            onPoll: (r) => seen.push(`${r.media.phase} ${r.media.reason ?? ""}`.trim()),
+        });
+        assert.strictEqual(out.pvcs.media.phase, "Succeeded", seen.join(", "));
+        assert.ok(seen.includes("Failed ContainerTerminated"), "the gap was seen");
+        assert.strictEqual(out.pvcs.media.attempts, 2);
+    });
+
+    it("...but a Job that stays without a pod far beyond its back-off fails the wait", async () => {
+        let clock = 0;
+        const gap: PollState = { job: { complete: false, active: 0 }, pods: [{ name: "pod-1", created: 1, log: `${firstPod}dvm: done exit=143\n`, exitCode: 143 }] };
+        const cluster = new ScriptedCluster([gap]);
+        await assert.rejects(waitForTransfer(cluster, waitInputs(["media"]), { now: () => clock, sleep: async () => { clock += 10_000; } }),
+            (e: TransferFailedError) => /transfer Job failed/.test(e.message) && /no active pod/.test(e.message));
+        assert.ok(clock >= NO_POD_SETTLE_SECONDS * 1000 && clock < (NO_POD_SETTLE_SECONDS + 30) * 1000, `gave up after ${clock / 1000}s`);
+    });
+
+    it("dvm:debugHold: `pulumi up` fails at once and says which pod is kept up and how to get in", async () => {
+        const log = "dvm: tunnel-up after=0\ndvm: pvc-start pvc=media target=media attempt=1 max=1 sparse=off inplace=off\n" +
+            "rsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1338) [sender=3.2.7]\n" +
+            "dvm: pvc-end pvc=media attempt=1 exit=23 result=fatal reason=\"backoff limit reached\"\ndvm: debug-hold seconds=1800 exit=23 message=\"...\"\n";
+        const cluster = new ScriptedCluster([{ job: running, pods: [{ name: "dvm-rsync-w-p1-x7k2p", created: 1, log }] }]);
+        await assert.rejects(waitForTransfer(cluster, waitInputs(["media"]), { sleep: async () => undefined }), (e: TransferFailedError) => {
+            assert.match(e.message, /The failed source pod dvm-rsync-w-p1-x7k2p stays up for 1800s \(dvm:debugHold\).*kubectl -n media-ns exec -it dvm-rsync-w-p1-x7k2p -c rsync -- bash/);
+            return true;
+        });
+        assert.strictEqual(cluster.polls, 1, "at once, while the pod is held");
+    });
+});
+
+describe("dvm watch and dvm status: the same record", () => {
+    it("dvm watch remembers a deleted pod of a Job across its polls (collectRows memory)", async () => {
+        const text = fixture("local-retried-files.log");
+        const firstPod = text.slice(0, text.indexOf("dvm: pvc-end pvc=media attempt=1"));
+        const secondPod = text.slice(text.indexOf("dvm: pvc-start pvc=media target=media attempt=2")).replace(/attempt=2 max=4/g, "attempt=1 max=4");
+        const states: PollState[] = [
+            { job: { complete: false, active: 1 }, pods: [{ name: "pod-1", created: 1, log: firstPod }] },
+            { job: { complete: false, active: 1 }, pods: [{ name: "pod-2", created: 2, log: secondPod.slice(0, 400) }] },
+        ];
+        const cluster = new ScriptedCluster(states);
+        const lister = { transferJobs: async () => [{ namespace: "media-ns", name: "dvm-rsync-w-p1", wave: "w", pass: 1, pvcs: ["media"] }] };
+        const memory = new Map();
+        const first = await collectRows(lister, cluster, { memory });
+        const seenBytes = first.rows[0].record.transferredBytes;
+        assert.ok(seenBytes >= 6_291_456, `pod 1 finished a file: ${seenBytes}`);
+        const second = await collectRows(lister, cluster, { memory });
+        assert.strictEqual(second.rows[0].record.attempts, 2, "pod 1's attempt still counts");
+        assert.ok(second.rows[0].record.transferredBytes >= seenBytes, "and its bytes");
+        assert.ok(second.rows[0].record.totalProgressPercentage >= first.rows[0].record.totalProgressPercentage);
+    });
+
+    it("dvm status lists the PVCs whose symlinks were rewritten, with the count", () => {
+        const t = statusTable({ wave: "w", pass: 1, namespaces: { app: { phase: "Succeeded", pvcs: {
+            data: { phase: "Succeeded", attempts: 1, totalProgressPercentage: 100, transferredBytes: 10, reason: "UnsafeSymlinks", unsafeSymlinks: 3, message: "3 symlinks were rewritten by the destination's rsync daemon" },
+            logs: { phase: "Succeeded", attempts: 1, totalProgressPercentage: 100, transferredBytes: 10, unsafeSymlinks: 0 },
+        } } } });
+        assert.match(t, /^warnings:\n  app\/data: 3 symlinks were rewritten/m);
+        assert.match(t, /^app\s+data\s+Succeeded\s+1\s+100%.*UnsafeSymlinks$/m);
+        assert.doesNotMatch(t, /app\/logs/);
     });
 });
