@@ -167,10 +167,12 @@ function contractStrings(): Map<string, string> {
         else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) add(`${name}.${k}`, x);
     };
     for (const k of ["SCRIPTS_DIR", "CONFIG_DIR", "SECRET_DIR", "SOURCE_ROOT", "TARGET_ROOT", "IPC_VOLUME", "IPC_DIR", "DONE_FILE", "SECRET_KEYS",
-        "SCRIPT_FILES", "CONFIG_FILES", "SCRIPT_OPTIONS", "EVENT_KEYS", "LABELS", "ROLE_DESTINATION", "ROLE_SOURCE", "JOB_NAME_LABEL", "ANNOTATIONS", "SSL_PASSTHROUGH_ANNOTATION", "PSA_LABELS"] as const) {
+        "SCRIPT_FILES", "CONFIG_FILES", "SCRIPT_OPTIONS", "LABELS", "ROLE_DESTINATION", "ROLE_SOURCE", "JOB_NAME_LABEL", "ANNOTATIONS", "SSL_PASSTHROUGH_ANNOTATION", "PSA_LABELS"] as const) {
         add(k, C[k]);
     }
     for (const [k, e] of Object.entries(C.EVENTS)) if (e.includes("-")) add(`EVENTS.${k}`, e);
+    // (plain words like "seconds" are everyday strings too)
+    for (const [k, e] of Object.entries(C.EVENT_KEYS)) if (e.includes("-")) add(`EVENT_KEYS.${k}`, e);
     return out;
 }
 

@@ -155,14 +155,14 @@ for pair in "${pairs[@]}"; do
     while :; do
         log "pvc-start pvc=$src target=$target attempt=$attempt max=$max_attempts$decisions"
         if [ "$unsafe_links" = refuse ] && (( unsafe_count > 0 )); then
-            log "pvc-end pvc=$src attempt=$attempt exit=$EXIT_UNSAFE_LINKS result=fatal$links reason=\"$unsafe_count symlinks would be rewritten: the destination's rsync daemon has no chroot (dvm:rsync.unsafeSymlinks fail)\""
+            log "pvc-end pvc=$src attempt=$attempt exit=$EXIT_UNSAFE_LINKS result=fatal reason=\"$unsafe_count symlinks would be rewritten: the destination's rsync daemon has no chroot (dvm:rsync.unsafeSymlinks fail)\"$links"
             exit_code=$EXIT_UNSAFE_LINKS
             exit "$exit_code"
         fi
         run_rsync "$src" "$target" "$errors"
         attempt_outcome "$rc" "$errors"
         if [ "$outcome" = ok ]; then
-            log "pvc-end pvc=$src attempt=$attempt exit=$rc result=ok$links${outcome_warning:+ warning=\"$outcome_warning\"}"
+            log "pvc-end pvc=$src attempt=$attempt exit=$rc result=ok${outcome_warning:+ warning=\"$outcome_warning\"}$links"
             break
         fi
         if [ "$outcome" = fatal ]; then
@@ -171,12 +171,12 @@ for pair in "${pairs[@]}"; do
             exit "$exit_code"
         fi
         if (( attempt >= max_attempts )); then
-            log "pvc-end pvc=$src attempt=$attempt exit=$rc result=fatal$links reason=\"backoff limit reached\""
+            log "pvc-end pvc=$src attempt=$attempt exit=$rc result=fatal reason=\"backoff limit reached\"$links"
             exit_code=$rc
             exit "$exit_code"
         fi
         retry_delay "$attempt"
-        log "pvc-end pvc=$src attempt=$attempt exit=$rc result=retry$links retry-in=$delay"
+        log "pvc-end pvc=$src attempt=$attempt exit=$rc result=retry retry-in=$delay$links"
         sleep "$delay" & child=$!
         wait "$child"
         child=""
