@@ -171,3 +171,67 @@ describe("records: config and the stunnel server", () => {
         assert.ok(C.STUNNEL_BUSY_TIMEOUT_SECONDS <= 30 && C.STUNNEL_MAX_CLIENTS >= 32 && C.STUNNEL_MAX_CLIENTS <= 256);
     });
 });
+
+describe("records: what the clusters already hold (preflight, pure)", () => {
+    const { assertNoClash, checkClusters, clashProblems, removedWaveWarnings } = require("../../components/preflight") as typeof import("../../components/preflight");
+    const { transferNames } = require("../../components/names") as typeof import("../../components/names");
+    const plan = () => makePlan();
+    const obj = (kind: string, namespace: string, name: string, stack: string | undefined, labels: Record<string, string> = {}, annotations: Record<string, string> = {}) => ({
+        kind, namespace, name, labels: { [C.LABELS.managedBy]: C.MANAGED_BY, ...labels },
+        annotations: { ...(stack ? { [C.ANNOTATIONS.stack]: stack } : {}), ...annotations },
+    });
+    const names = transferNames("wave-1", "billing", 1);
+
+    it("another stack's objects under this wave's names are a clash naming both stacks, the wave and the fix", () => {
+        const problems = clashProblems(plan(), "dvm/east", [obj("Secret", "billing", names.credentials, "dvm/west", { [C.LABELS.wave]: "wave-1" })], []);
+        assert.strictEqual(problems.length, 1);
+        assert.strictEqual(problems[0].where, "waves/w.yaml: name");
+        assert.match(problems[0].what, /wave "wave-1" cannot use namespace "billing" on the source cluster: Secret billing\/dvm-transfer-credentials-wave-1 belongs to stack dvm\/west/);
+        assert.strictEqual(problems[0].example, "name: wave-1-b");
+        assert.throws(() => assertNoClash(plan(), "dvm/east", [], [obj("Deployment", "billing", names.server, "dvm/west")]), /destination cluster: Deployment billing\/dvm-rsyncd-wave-1 belongs to stack dvm\/west/);
+        const pvc = clashProblems(plan(), "dvm/east", [], [obj("PersistentVolumeClaim", "inventory-west", "mysql", "dvm/west", { [C.LABELS.wave]: "w-9" }, { [C.ANNOTATIONS.sourcePvc]: "inventory/mysql-data" })]);
+        assert.deepStrictEqual(pvc.map((p) => p.where), ["waves/w.yaml: namespaces[1].pvcs[0].targetName"]);
+        assert.match(pvc[0].what, /destination PVC inventory-west\/mysql is already the copy of stack dvm\/west \(wave w-9, source inventory\/mysql-data\)/);
+    });
+
+    it("no clash: own objects, another wave's names in the same namespace, objects without a stack annotation", () => {
+        const others = [
+            obj("Secret", "billing", names.credentials, "dvm/east"),
+            obj("Secret", "billing", transferNames("wave-2", "billing", 1).credentials, "dvm/west"),
+            obj("Job", "billing", names.job, undefined),
+        ];
+        assert.deepStrictEqual(clashProblems(plan(), "dvm/east", others, others), []);
+    });
+
+    it("warns when this run removes a wave of this stack whose copy did not succeed, naming the PVCs", () => {
+        const mark = (started: string, succeeded?: string) => ({ [C.ANNOTATIONS.copyStarted]: started, ...(succeeded ? { [C.ANNOTATIONS.copySucceeded]: succeeded } : {}) });
+        const dst = [
+            obj("Deployment", "app", "dvm-rsyncd-old", "dvm/east", { [C.LABELS.role]: C.ROLE_DESTINATION, [C.LABELS.wave]: "old" }),
+            obj("PersistentVolumeClaim", "app", "data", "dvm/east", { [C.LABELS.wave]: "old" }, mark("old pass 2", "old pass 1")),
+            obj("PersistentVolumeClaim", "app", "logs", "dvm/east", { [C.LABELS.wave]: "old" }, mark("old pass 2", "old pass 2")),
+            obj("PersistentVolumeClaim", "app", "cache", "dvm/east", { [C.LABELS.wave]: "old" }, mark("old pass 1")),
+            // done long ago (its Deployment is gone) and another stack's: not this run's business
+            obj("PersistentVolumeClaim", "app", "older", "dvm/east", { [C.LABELS.wave]: "older" }, mark("older pass 1")),
+            obj("Deployment", "x", "dvm-rsyncd-w", "dvm/west", { [C.LABELS.role]: C.ROLE_DESTINATION, [C.LABELS.wave]: "w" }),
+            obj("PersistentVolumeClaim", "x", "p", "dvm/west", { [C.LABELS.wave]: "w" }, mark("w pass 1")),
+        ];
+        const w = removedWaveWarnings({ wave: { name: "wave-1", file: "waves/w.yaml" } }, "dvm/east", dst);
+        assert.strictEqual(w.length, 1, w.join("\n"));
+        assert.match(w[0], /removes wave "old" \(dvm:wave now names wave "wave-1"\), but its transfer did not succeed for 2 destination PVC\(s\): app\/cache \(started: old pass 1, succeeded: never\), app\/data \(started: old pass 2, succeeded: old pass 1\)/);
+        assert.deepStrictEqual(removedWaveWarnings({ wave: { name: "old", file: "w" } }, "dvm/east", dst), [], "the wave itself is not being removed");
+    });
+
+    it("checkClusters reads each kind once per cluster and combines both checks", async () => {
+        const asked: string[] = [];
+        const reader = (side: string, objects: ReturnType<typeof obj>[]) => ({
+            list: async (kind: string) => { asked.push(`${side} ${kind}`); return objects.filter((o) => o.kind === kind); },
+        });
+        const warnings = await checkClusters(plan(), "dvm/east", reader("src", []), reader("dst", [
+            obj("Deployment", "app", "d", "dvm/east", { [C.LABELS.role]: C.ROLE_DESTINATION, [C.LABELS.wave]: "old" }),
+            obj("PersistentVolumeClaim", "app", "data", "dvm/east", { [C.LABELS.wave]: "old" }, { [C.ANNOTATIONS.copyStarted]: "old pass 1" }),
+        ]));
+        assert.strictEqual(warnings.length, 1);
+        assert.deepStrictEqual(asked.sort(), ["dst ConfigMap", "dst Deployment", "dst PersistentVolumeClaim", "dst Secret", "dst Service", "src ConfigMap", "src Job", "src Secret"]);
+        await assert.rejects(checkClusters(plan(), "dvm/east", reader("src", [obj("ConfigMap", "billing", names.scripts, "dvm/west")]), reader("dst", [])), /belongs to stack dvm\/west/);
+    });
+});
