@@ -12,7 +12,7 @@ import {
 } from "../../contract";
 import { copyProject, pulumi, pulumiOk, readManifests, removeWorkDir, repoRoot, workDir } from "../support/engine";
 
-const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "config", "components", "progress", "waves", "stacks"];
+const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "contract", "kube", "config", "components", "progress", "waves", "stacks"];
 
 const stackNames = fs.existsSync(path.join(repoRoot, "stacks"))
     ? fs.readdirSync(path.join(repoRoot, "stacks"))
