@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "./config/errors";
 import { loadPlan } from "./config/load";
 import { Plan } from "./config/plan";
+import { checkClusters, kubeReader } from "./components/preflight";
 import { MigrationWave } from "./components/wave";
 import { resolveKubeconfig } from "./kube";
 
@@ -30,8 +31,25 @@ function load(): { plan: Plan; source?: string; destination?: string } {
     }
 }
 
-const { plan, source, destination } = load();
-const wave = new MigrationWave("wave", { plan, sourceKubeconfig: source, destinationKubeconfig: destination });
+/** What the clusters already hold, before anything is declared: another stack's objects under this wave's names
+ * fail the run with a ConfigError; a removed wave whose copy never succeeded is a warning (components/preflight.ts). */
+async function check(plan: Plan, source: string, destination: string): Promise<void> {
+    const stackId = `${pulumi.getProject()}/${pulumi.getStack()}`;
+    try {
+        const warnings = await checkClusters(plan, stackId,
+            kubeReader(source, plan.source.context, "source"), kubeReader(destination, plan.destination.context, "destination"));
+        for (const w of warnings) pulumi.log.warn(w);
+    } catch (e) {
+        if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
+        // a convenience, not a gate: server-side apply still refuses a real clash, if less clearly
+        pulumi.log.warn(`dvm: could not check the clusters for other stacks' objects and removed waves: ${(e as Error).message}`);
+    }
+}
 
-/** `{wave, pass, namespaces: {<ns>: {phase, target, pvcs: {<pvc>: <progress record>}}}}` */
-export const migration = wave.migration;
+export = async () => {
+    const { plan, source, destination } = load();
+    if (plan.render === undefined) await check(plan, source!, destination!);
+    const wave = new MigrationWave("wave", { plan, sourceKubeconfig: source, destinationKubeconfig: destination });
+    /** `{wave, pass, namespaces: {<ns>: {phase, target, pvcs: {<pvc>: <progress record>}}}}` */
+    return { migration: wave.migration };
+};

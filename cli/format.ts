@@ -75,5 +75,10 @@ export function statusTable(migration: { wave?: string; pass?: number; namespace
     const failed = Object.entries(migration.namespaces ?? {}).flatMap(([ns, n]) =>
         Object.entries(n.pvcs ?? {}).filter(([, r]) => r.phase === "Failed" && r.message).map(([pvc, r]) => `  ${ns}/${pvc}: ${r.message}`));
     if (failed.length) lines.push("", "failures:", ...failed);
+    // copied, but not quite as they were: symlinks a non-root destination daemon rewrote (dvm:rsync.unsafeSymlinks)
+    const warned = Object.entries(migration.namespaces ?? {}).flatMap(([ns, n]) =>
+        Object.entries(n.pvcs ?? {}).filter(([, r]) => r.phase !== "Failed" && (r.unsafeSymlinks ?? 0) > 0)
+            .map(([pvc, r]) => `  ${ns}/${pvc}: ${r.reason === "UnsafeSymlinks" && r.message ? r.message : `${r.unsafeSymlinks} symlinks rewritten by the destination's rsync daemon (no chroot)`}`));
+    if (warned.length) lines.push("", "warnings:", ...warned);
     return lines.join("\n");
 }

@@ -5,7 +5,7 @@ import { CONTAINERS, LABELS, PVC_PAIRS_SEPARATOR, ROLE_SOURCE } from "../contrac
 import { kubeConfig } from "../kube";
 import { namespacePhase, parseTransferLogs } from "../progress/parser";
 import { kubeSource, TransferSource } from "../progress/source";
-import { readSegments } from "../progress/wait";
+import { readSegments, SegmentMemory } from "../progress/wait";
 import { Flags } from "./flags";
 import { etaSeconds, formatBytes, formatDuration, plainLine, WatchRow } from "./format";
 import { readStackPass, readStackSource, resolveSource } from "./stack";
@@ -65,8 +65,9 @@ export function kubeJobLister(kubeconfig: string | undefined, context: string | 
     };
 }
 
-/** Reads every Job's pods and logs into rows. */
-export async function collectRows(lister: JobLister, source: TransferSource, opts: { namespaces?: string[]; wave?: string; now?: number; pass?: number }): Promise<{ rows: WatchRow[]; jobs: TransferJob[]; finished: boolean; failed: boolean }> {
+/** Reads every Job's pods and logs into rows. `memory` (one per watch, kept across calls) remembers the pods a Job
+ * no longer has: a deleted pod's attempts and bytes still count. */
+export async function collectRows(lister: JobLister, source: TransferSource, opts: { namespaces?: string[]; wave?: string; now?: number; pass?: number; memory?: Map<string, SegmentMemory> }): Promise<{ rows: WatchRow[]; jobs: TransferJob[]; finished: boolean; failed: boolean }> {
     // Jobs of an earlier pass (still there while `pulumi up` replaces them) are not this pass's progress.
     const jobs = newestPass(await lister.transferJobs(opts.namespaces, opts.wave)).filter((j) => opts.pass === undefined || j.pass >= opts.pass);
     const rows: WatchRow[] = [];
@@ -75,7 +76,9 @@ export async function collectRows(lister: JobLister, source: TransferSource, opt
     for (const job of jobs) {
         const status = await source.job(job.namespace, job.name);
         const pods = await source.pods(job.namespace, job.name);
-        const { segments, problems } = await readSegments(source, job.namespace, pods);
+        const key = `${job.namespace}/${job.name}`;
+        if (opts.memory && !opts.memory.has(key)) opts.memory.set(key, new Map());
+        const { segments, problems } = await readSegments(source, job.namespace, pods, opts.memory?.get(key));
         const parsed = parseTransferLogs(segments, { pvcs: job.pvcs, now: opts.now });
         for (const [pvc, record] of Object.entries(parsed.pvcs)) {
             if (record.phase === "Pending" && problems.length && !record.message) record.message = problems.join("; ");
@@ -98,7 +101,7 @@ export async function watch(f: Flags, out: NodeJS.WriteStream): Promise<number> 
     const tty = !!out.isTTY && !f.plain && !f.once;
     const interval = (f.interval ?? (tty ? 2 : 10)) * 1000;
     const pass = f.pass ?? (f.stack ? readStackPass(f.stack) : undefined);
-    const opts = { namespaces: f.namespaces.length ? f.namespaces : undefined, wave: f.wave, pass };
+    const opts = { namespaces: f.namespaces.length ? f.namespaces : undefined, wave: f.wave, pass, memory: new Map<string, SegmentMemory>() };
     out.write(`dvm watch: source cluster from ${src.from}${src.context ? `, context ${src.context}` : ""}; Jobs labelled ${LABELS.role}=${ROLE_SOURCE}${f.wave ? `,${LABELS.wave}=${f.wave}` : ""}\n`);
 
     const cliProgress = tty ? require("cli-progress") : undefined;

@@ -66,6 +66,8 @@ export interface SupportObjectsArgs {
     namespace: pulumi.Input<string>;
     names: TransferNames;
     labels: Record<string, string>;
+    /** Annotations of the three objects (ANNOTATIONS.stack). */
+    annotations?: Record<string, string>;
     credentials: GeneratedCredentials;
     /** The credential files (SECRET_KEYS) this side needs; the other side's are never shipped here. */
     secretKeys: string[];
@@ -82,7 +84,7 @@ export function supportObjects(prefix: string, a: SupportObjectsArgs): [k8s.core
     const c = a.credentials;
     const files = pulumi.all([c.pskIdentity, c.pskKey, c.rsyncPassword])
         .apply(([pskIdentity, pskKey, rsyncPassword]) => pick(secretFiles({ pskIdentity, pskKey, rsyncPassword }), a.secretKeys));
-    const meta = (name: string) => ({ name, namespace: a.namespace, labels: a.labels });
+    const meta = (name: string) => ({ name, namespace: a.namespace, labels: a.labels, ...(a.annotations && Object.keys(a.annotations).length ? { annotations: a.annotations } : {}) });
     return [
         new k8s.core.v1.Secret(`${prefix}-credentials`, { metadata: meta(a.names.credentials), type: "Opaque", stringData: pulumi.secret(files) }, a.opts),
         new k8s.core.v1.ConfigMap(`${prefix}-scripts`, { metadata: meta(a.names.scripts), data: a.scripts }, a.opts),

@@ -1,9 +1,11 @@
 // DestinationTransfer: everything one namespace needs on the destination cluster — the namespace, the PVCs (kept
 // forever: retainOnDelete), the credentials Secret, rsyncd/stunnel config, the transfer pod (rsyncd + stunnel server
-// mounting every PVC), a Service and the endpoint the source dials.
+// mounting every PVC), a Service and the endpoint the source dials. CopiedMarker adds the completion marker once
+// the transfer succeeded.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { EndpointConfig, NamespacePlan, ResourcesConfig, SecurityOptions } from "../config/plan";
+import { MANAGED_BY } from "../contract";
 import { baseLabels, childOpts, containerResources, contentHash, pick, supportMounts, supportObjects, supportVolumes } from "./common";
 import { EndpointAddress, endpoints } from "./endpoint";
 import {
@@ -29,28 +31,44 @@ export interface DestinationTransferArgs {
     provider: k8s.Provider;
     /** Render mode (manifests only). */
     render: boolean;
+    /** dvm:pass: the PVCs say which pass is about to copy into them (ANNOTATIONS.copyStarted). */
+    pass: number;
+    /** dvm:rsync.timeout: rsyncd.conf's `timeout`. */
+    rsyncTimeout?: number;
+    /** `<project>/<stack>` (ANNOTATIONS.stack). */
+    stackId?: string;
+}
+
+/** `<wave> pass <n>`: the value of the completion marker annotations. */
+export function copyMark(wave: string, pass: number): string {
+    return `${wave} pass ${pass}`;
 }
 
 export class DestinationTransfer extends pulumi.ComponentResource {
     /** Where the source's stunnel client connects. */
     public readonly address: pulumi.Output<EndpointAddress>;
+    /** The destination PVCs, in the wave's order. */
+    public readonly pvcs: k8s.core.v1.PersistentVolumeClaim[];
 
     constructor(name: string, args: DestinationTransferArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dvm:destination:DestinationTransfer", name, {}, opts);
         const { namespace: ns, names, provider } = args;
         const labels = baseLabels(args.wave, ns.source);
+        const stack: Record<string, string> = args.stackId ? { [ANNOTATIONS.stack]: args.stackId } : {};
         const opt = (extra: pulumi.CustomResourceOptions = {}) => childOpts(this, provider, extra);
 
-        // Never deleted by dvm, whether it pre-existed or not: deleting a namespace deletes its PVCs.
+        // Never deleted by dvm, whether it pre-existed or not: deleting a namespace deletes its PVCs. Shared by every
+        // wave (and stack) migrating into it: only labels all of them give the same value (server-side apply makes
+        // them co-owners; a wave's own label here would make the second wave's apply fail).
         const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, {
-            metadata: { name: ns.target, labels },
+            metadata: { name: ns.target, labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.partOf]: MANAGED_BY } },
         }, opt({ retainOnDelete: true }));
         const nsName = namespace.metadata.name;
         // The Pod Security labels a root/privileged transfer needs are a patch of their own: the namespace outlives
         // the wave, the labels must not. Removing the wave deletes the patch, and with it the labels.
         const psa = podSecurityLabels(args.security);
         const psaPatch = Object.keys(psa).length === 0 ? [] : [new k8s.core.v1.NamespacePatch(`${name}-namespace-psa`, {
-            metadata: { name: nsName, labels: psa, annotations: { [ANNOTATIONS.psaPatchedBy]: `wave ${args.wave}` } },
+            metadata: { name: nsName, labels: psa, annotations: { [`${ANNOTATIONS.psaPatchedBy}.${args.wave}`]: `wave ${args.wave}` } },
         }, opt({ dependsOn: [namespace] }))];
 
         const pvcs = ns.pvcs.map((pvc) => new k8s.core.v1.PersistentVolumeClaim(`${name}-pvc-${pvc.target}`, {
@@ -58,7 +76,12 @@ export class DestinationTransfer extends pulumi.ComponentResource {
                 name: pvc.target,
                 namespace: nsName,
                 labels,
-                annotations: { [ANNOTATIONS.requestedCapacity]: pvc.capacity, [ANNOTATIONS.sourcePvc]: `${ns.source}/${pvc.source}` },
+                annotations: {
+                    [ANNOTATIONS.requestedCapacity]: pvc.capacity, [ANNOTATIONS.sourcePvc]: `${ns.source}/${pvc.source}`, ...stack,
+                    // set before the source Job starts (it waits for this component); CopiedMarker sets copySucceeded
+                    // to the same value when the copy succeeded - until then the volume may hold truncated files
+                    ...(args.render ? {} : { [ANNOTATIONS.copyStarted]: copyMark(args.wave, args.pass) }),
+                },
             },
             spec: {
                 accessModes: pvc.accessModes,
@@ -76,11 +99,11 @@ export class DestinationTransfer extends pulumi.ComponentResource {
         const creds = args.credentials;
         const scripts = pick(scriptFiles(), [SCRIPT_FILES.rsyncd, SCRIPT_FILES.stunnelServer, SCRIPT_FILES.imageCheck]);
         const configData = {
-            [CONFIG_FILES.rsyncd]: renderRsyncdConf({ modules: ns.pvcs.map((p) => p.target), runAsRoot: args.security.runAsRoot }),
+            [CONFIG_FILES.rsyncd]: renderRsyncdConf({ modules: ns.pvcs.map((p) => p.target), runAsRoot: args.security.runAsRoot, timeout: args.rsyncTimeout }),
             [CONFIG_FILES.stunnelServer]: renderStunnelServerConf(),
         };
         const [secret, scriptsMap, configMap] = supportObjects(name, {
-            namespace: nsName, names, labels, credentials: creds, scripts, config: configData, opts: opt(),
+            namespace: nsName, names, labels, annotations: stack, credentials: creds, scripts, config: configData, opts: opt(),
             // the PSK and the rsyncd secrets file; never the client's password file
             secretKeys: [SECRET_KEYS.psk, SECRET_KEYS.rsyncdSecrets],
         });
@@ -93,7 +116,7 @@ export class DestinationTransfer extends pulumi.ComponentResource {
         const targetVolumes = ns.pvcs.map((pvc, i) => ({ name: `target-${i}`, persistentVolumeClaim: { claimName: pvc.target } }));
         const targetMounts = ns.pvcs.map((pvc, i) => ({ name: `target-${i}`, mountPath: `${TARGET_ROOT}/${pvc.target}` }));
         new k8s.apps.v1.Deployment(`${name}-server`, {
-            metadata: { name: names.server, namespace: nsName, labels: podLabels },
+            metadata: { name: names.server, namespace: nsName, labels: podLabels, ...(args.stackId ? { annotations: stack } : {}) },
             spec: {
                 replicas: 1,
                 // RWO volumes: the old pod must let go before the new one mounts them
@@ -134,13 +157,14 @@ export class DestinationTransfer extends pulumi.ComponentResource {
                     },
                 },
             },
-        }, opt({ dependsOn: [secret, scriptsMap, configMap, ...pvcs, ...psaPatch] }));
+        // a replacement (a new name) lets go of the RWO volumes before the new pod needs them, and of a fixed nodePort
+        }, opt({ dependsOn: [secret, scriptsMap, configMap, ...pvcs, ...psaPatch], deleteBeforeReplace: true }));
 
         const kind = endpoints[args.endpoint.type];
         const service = new k8s.core.v1.Service(`${name}-service`, {
             metadata: {
                 name: names.server, namespace: nsName, labels,
-                ...(kind.readsServiceStatus ? {} : { annotations: { "pulumi.com/skipAwait": "true" } }),
+                annotations: { ...stack, ...(kind.readsServiceStatus ? {} : { "pulumi.com/skipAwait": "true" }) },
             },
             spec: {
                 type: kind.serviceType,
@@ -154,7 +178,7 @@ export class DestinationTransfer extends pulumi.ComponentResource {
                 }],
                 ...serviceSourceRanges(kind.serviceType, args.endpoint.sourceRanges),
             },
-        }, opt());
+        }, opt({ deleteBeforeReplace: true }));
         // Only the stunnel port, and (where the client's address arrives unchanged) only from sourceRanges; the pod
         // opens no connection of its own (rsyncd and stunnel talk over localhost), so no egress at all.
         const ranges = kind.clientAddressReachesPod ? args.endpoint.sourceRanges : undefined;
@@ -170,6 +194,7 @@ export class DestinationTransfer extends pulumi.ComponentResource {
                 egress: [],
             },
         }, opt());
+        this.pvcs = pvcs;
         this.address = kind.expose({ prefix: name, namespace: nsName, names, config: args.endpoint, labels, service, render: args.render, opts: opt() });
         this.registerOutputs({ address: this.address });
     }
@@ -183,4 +208,34 @@ export function serviceSourceRanges(serviceType: string, ranges: string[] | unde
         externalTrafficPolicy: "Local",
         ...(serviceType === "LoadBalancer" ? { loadBalancerSourceRanges: ranges } : {}),
     };
+}
+
+export interface CopiedMarkerArgs {
+    wave: string;
+    pass: number;
+    namespace: NamespacePlan;
+    provider: k8s.Provider;
+    /** Only once these succeeded (the transfer's progress resource: it fails `pulumi up` otherwise). */
+    after: pulumi.Resource[];
+}
+
+/**
+ * The completion marker: ANNOTATIONS.copySucceeded = `<wave> pass <n>` on every destination PVC of the namespace, set
+ * only after the transfer succeeded. Kept when the wave is removed (retainOnDelete), like the PVCs themselves; forced
+ * (server-side apply), since a later wave copying into the same PVC owns it from then on.
+ */
+export class CopiedMarker extends pulumi.ComponentResource {
+    constructor(name: string, args: CopiedMarkerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("dvm:destination:CopiedMarker", name, {}, opts);
+        const mark = copyMark(args.wave, args.pass);
+        for (const pvc of args.namespace.pvcs) {
+            new k8s.core.v1.PersistentVolumeClaimPatch(`${name}-${pvc.target}`, {
+                metadata: {
+                    name: pvc.target, namespace: args.namespace.target,
+                    annotations: { [ANNOTATIONS.copySucceeded]: mark, "pulumi.com/patchForce": "true" },
+                },
+            }, childOpts(this, args.provider, { dependsOn: args.after, retainOnDelete: true }));
+        }
+        this.registerOutputs({});
+    }
 }

@@ -15,7 +15,9 @@ export function shortName(parts: string[], max = 63): string {
     return `${head}-${suffix}`;
 }
 
-/** Names of the objects one namespace's migration creates (same on both sides where an object exists on both). */
+/** Names of the objects one namespace's migration creates (same on both sides where an object exists on both). Each
+ * carries the wave: two waves (of one stack or two) can share a source or destination namespace - a big namespace's
+ * PVCs split over waves, one source namespace copied to two destinations. */
 export interface TransferNames {
     /** Secret with the tunnel key and rsync password. */
     credentials: string;
@@ -33,11 +35,11 @@ export interface TransferNames {
 
 export function transferNames(wave: string, targetNamespace: string, pass: number): TransferNames {
     return {
-        credentials: "dvm-transfer-credentials",
-        scripts: "dvm-transfer-scripts",
-        config: "dvm-transfer-config",
-        server: "dvm-rsyncd",
-        hostLabel: shortName(["dvm", targetNamespace]),
+        credentials: shortName(["dvm-transfer-credentials", wave]),
+        scripts: shortName(["dvm-transfer-scripts", wave]),
+        config: shortName(["dvm-transfer-config", wave]),
+        server: shortName(["dvm-rsyncd", wave]),
+        hostLabel: shortName(["dvm", wave, targetNamespace]),
         job: shortName(["dvm-rsync", wave, `p${pass}`], 52),
     };
 }

@@ -4,7 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { NamespacePlan, Plan } from "../config/plan";
 import { ProgressRecord, TransferProgress } from "../progress/resource";
-import { DestinationTransfer } from "./destination";
+import { CopiedMarker, DestinationTransfer } from "./destination";
 import { transferNames } from "./names";
 import { SourceTransfer } from "./source";
 import { GeneratedCredentials } from "./transport/credentialsResource";
@@ -32,6 +32,7 @@ export class NamespaceMigration extends pulumi.ComponentResource {
         super("dvm:index:NamespaceMigration", name, {}, opts);
         const { plan, namespace: ns } = args;
         const names = transferNames(plan.wave.name, ns.target, plan.pass);
+        const stackId = `${pulumi.getProject()}/${pulumi.getStack()}`;
 
         // Stable across `pulumi up` runs; new keys only when dvm:credentialsVersion changes.
         const credentials = new GeneratedCredentials(`${name}-credentials`, {
@@ -42,12 +43,12 @@ export class NamespaceMigration extends pulumi.ComponentResource {
         const destination = new DestinationTransfer(`${name}-dst`, {
             wave: plan.wave.name, namespace: ns, names, endpoint: plan.destination.endpoint, security: plan.security,
             resources: plan.resources, transferImage: plan.transferImage, credentials, provider: args.destinationProvider,
-            render: plan.render !== undefined,
+            render: plan.render !== undefined, pass: plan.pass, rsyncTimeout: plan.rsync.timeout, stackId,
         }, { parent: this });
 
         const source = new SourceTransfer(`${name}-src`, {
             plan, wave: plan.wave.name, namespace: ns, names, address: destination.address, after: [destination],
-            credentials, provider: args.sourceProvider,
+            credentials, provider: args.sourceProvider, stackId,
         }, { parent: this });
 
         const progress = new TransferProgress(`${name}-progress`, {
@@ -61,6 +62,13 @@ export class NamespaceMigration extends pulumi.ComponentResource {
             render: plan.render !== undefined,
             timeoutSeconds: plan.transferTimeoutMinutes * 60,
         }, { parent: this, dependsOn: [source] });
+
+        // the destination PVCs say which pass copied into them completely (not in render mode: nothing is copied)
+        if (plan.render === undefined) {
+            new CopiedMarker(`${name}-copied`, {
+                wave: plan.wave.name, pass: plan.pass, namespace: ns, provider: args.destinationProvider, after: [progress],
+            }, { parent: this });
+        }
 
         this.result = pulumi.all([progress.phase, progress.pvcs]).apply(([phase, pvcs]) => ({ phase, target: ns.target, pvcs }));
         this.registerOutputs({ result: this.result });

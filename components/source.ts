@@ -5,7 +5,8 @@
 // Retries: attempts happen inside the pod (rsync-client.sh: increasing delay, resume with --partial, fail fast on
 // errors that cannot heal), so one log shows every attempt and progress is followed in one stream. The Job adds
 // what a pod cannot do for itself: a new pod after an eviction or node loss (backoffLimit), a hard deadline, and a
-// podFailurePolicy that fails the Job at once when the rsync container has given up.
+// podFailurePolicy that fails the Job at once when the rsync container has given up (and starts another pod when a
+// signal ended it: a deleted or killed pod is a disruption, not rsync's verdict).
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { NamespacePlan, Plan } from "../config/plan";
@@ -13,7 +14,7 @@ import { baseLabels, childOpts, containerResources, contentHash, pick, supportMo
 import { EndpointAddress } from "./endpoint";
 import {
     ANNOTATIONS, CONFIG_FILES, CONTAINERS, IPC_DIR, IPC_VOLUME, LABELS, ROLE_SOURCE, SCRIPTS_DIR, SCRIPT_FILES, SECRET_KEYS,
-    SOURCE_ROOT, TUNNEL_PORT,
+    SIGNAL_EXIT_CODES, SOURCE_ROOT, TUNNEL_PORT,
 } from "../contract";
 import { TransferNames } from "./names";
 import { scriptFiles } from "./scripts";
@@ -22,11 +23,11 @@ import { rsyncClientArgs } from "./transfer/rsync";
 import { GeneratedCredentials } from "./transport/credentialsResource";
 import { renderStunnelClientConf } from "./transport/stunnel";
 
-/** Pod-level retries (eviction, node loss) of the Job; transfer retries happen inside the pod. */
+/** Pod-level retries (a deleted or killed pod, node loss) of the Job; transfer retries happen inside the pod. */
 export const JOB_POD_RETRIES = 2;
 
 export interface SourceTransferArgs {
-    plan: Pick<Plan, "rsync" | "security" | "resources" | "transferImage" | "stunnelWaitSeconds" | "transferTimeoutMinutes" | "pass">;
+    plan: Pick<Plan, "rsync" | "security" | "resources" | "transferImage" | "stunnelWaitSeconds" | "transferTimeoutMinutes" | "pass" | "debugHoldSeconds">;
     wave: string;
     namespace: NamespacePlan;
     names: TransferNames;
@@ -36,6 +37,8 @@ export interface SourceTransferArgs {
     after: pulumi.Resource[];
     credentials: GeneratedCredentials;
     provider: k8s.Provider;
+    /** `<project>/<stack>` (ANNOTATIONS.stack on every object), so a clash with another stack can be named. */
+    stackId?: string;
 }
 
 export class SourceTransfer extends pulumi.ComponentResource {
@@ -46,6 +49,7 @@ export class SourceTransfer extends pulumi.ComponentResource {
         super("dvm:source:SourceTransfer", name, {}, opts);
         const { namespace: ns, names, plan, provider } = args;
         const labels = baseLabels(args.wave, ns.source);
+        const annotations: Record<string, string> = args.stackId ? { [ANNOTATIONS.stack]: args.stackId } : {};
         const opt = (extra: pulumi.CustomResourceOptions = {}) => childOpts(this, provider, extra);
         const nsName = ns.source;
 
@@ -55,7 +59,9 @@ export class SourceTransfer extends pulumi.ComponentResource {
         const deps: pulumi.Resource[] = [];
         if (Object.keys(psa).length > 0) {
             deps.push(new k8s.core.v1.NamespacePatch(`${name}-namespace-psa`, {
-                metadata: { name: nsName, labels: psa, annotations: { [ANNOTATIONS.psaPatchedBy]: `wave ${args.wave}` } },
+                // one annotation key per wave: another wave patching the same namespace owns its own (server-side
+                // apply would fail on two waves setting one key to two values; the labels' values are the same)
+                metadata: { name: nsName, labels: psa, annotations: { [`${ANNOTATIONS.psaPatchedBy}.${args.wave}`]: `wave ${args.wave}` } },
             }, opt()));
         }
 
@@ -63,7 +69,7 @@ export class SourceTransfer extends pulumi.ComponentResource {
         const scripts = pick(scriptFiles(), [SCRIPT_FILES.rsyncClient, SCRIPT_FILES.rsyncClientPvc, SCRIPT_FILES.stunnelClient, SCRIPT_FILES.imageCheck]);
         const clientConf = args.address.apply((a) => renderStunnelClientConf({ connectHost: a.host, connectPort: a.port, sni: a.sni }));
         deps.push(...supportObjects(name, {
-            namespace: nsName, names, labels, credentials: creds, scripts, config: { [CONFIG_FILES.stunnelClient]: clientConf }, opts: opt(),
+            namespace: nsName, names, labels, annotations, credentials: creds, scripts, config: { [CONFIG_FILES.stunnelClient]: clientConf }, opts: opt(),
             // the PSK and the client password; never the daemon's secrets file
             secretKeys: [SECRET_KEYS.psk, SECRET_KEYS.rsyncPassword],
         }));
@@ -80,6 +86,7 @@ export class SourceTransfer extends pulumi.ComponentResource {
             { name: "DVM_RETRY_MAX_SECONDS", value: String(plan.rsync.retryMaxDelaySeconds) },
             { name: "DVM_TUNNEL_PORT", value: String(TUNNEL_PORT) },
             { name: "DVM_IPC_DIR", value: IPC_DIR },
+            { name: "DVM_DEBUG_HOLD_SECONDS", value: String(plan.debugHoldSeconds) },
         ];
         const rollout = pulumi.all([clientConf, creds.version]).apply(([conf, v]) => contentHash({ scripts, conf, credentialsVersion: v }));
 
@@ -90,7 +97,7 @@ export class SourceTransfer extends pulumi.ComponentResource {
                 labels: podLabels,
                 // The progress resource waits for the Job and fails `pulumi up` with the rsync reason; the provider's
                 // own Job await would only say "failed" (and time out after 10 minutes on long transfers).
-                annotations: { "pulumi.com/skipAwait": "true" },
+                annotations: { ...annotations, "pulumi.com/skipAwait": "true" },
             },
             spec: {
                 backoffLimit: JOB_POD_RETRIES,
@@ -101,6 +108,9 @@ export class SourceTransfer extends pulumi.ComponentResource {
                     rules: [
                         // evictions, preemptions, node drains: try again in a new pod without counting
                         { action: "Ignore", onPodConditions: [{ type: "DisruptionTarget", status: "True" }] },
+                        // a signal ended rsync-client.sh (`kubectl delete pod`: 143; SIGKILL, the OOM killer: 137): the
+                        // pod was stopped from outside, the next one resumes - counted, so backoffLimit bounds it
+                        { action: "Count", onExitCodes: { containerName: CONTAINERS.rsync, operator: "In", values: [...SIGNAL_EXIT_CODES] } },
                         // the rsync container only exits non-zero after its own retries gave up (or on a fatal error)
                         { action: "FailJob", onExitCodes: { containerName: CONTAINERS.rsync, operator: "NotIn", values: [0] } },
                     ],
@@ -120,7 +130,7 @@ export class SourceTransfer extends pulumi.ComponentResource {
                                 image: plan.transferImage,
                                 command: ["/bin/bash", `${SCRIPTS_DIR}/${SCRIPT_FILES.rsyncClient}`],
                                 // options and PVCs as separate argv words: never interpolated into a shell string
-                                args: rsyncClientArgs(plan.rsync, ns.pvcs),
+                                args: rsyncClientArgs(plan.rsync, ns.pvcs, { destinationChroot: plan.security.runAsRoot }),
                                 env,
                                 securityContext: containerSecurity,
                                 resources: containerResources(plan.resources.rsync),

@@ -6,12 +6,18 @@
 import { SCRIPT_OPTIONS, SCRIPT_ENV } from "../contract";
 import { Problems } from "./errors";
 import { autoBool, bool, describe, int } from "./readers";
-import type { InplaceMode, RsyncOptions, SparseMode } from "./plan";
+import type { InplaceMode, RsyncOptions, SparseMode, UnsafeSymlinksMode } from "./plan";
 
 /** MTC's default --info value: per-file copy/delete/skip lines plus whole-transfer progress and stats. */
 export const DEFAULT_RSYNC_INFO = "COPY2,DEL2,REMOVE2,SKIP2,FLIST2,PROGRESS2,STATS2";
 
 type RsyncKey = keyof RsyncOptions;
+
+/** What an option's words depend on beyond dvm:rsync. */
+export interface ArgvContext {
+    /** The destination's rsync daemon chroots (dvm:security.runAsRoot): it keeps symlink targets as they are. */
+    destinationChroot?: boolean;
+}
 
 export interface RsyncOptionRow<K extends RsyncKey = RsyncKey> {
     /** `dvm:rsync.<key>`; undefined for what dvm always passes. */
@@ -29,7 +35,7 @@ export interface RsyncOptionRow<K extends RsyncKey = RsyncKey> {
     /** Reads the raw value (recording problems); only for rows with a key. */
     read?(p: Problems, raw: unknown, where: string): RsyncOptions[K];
     /** The words this option adds to rsync's command line (the script's options included). */
-    argv(o: RsyncOptions): string[];
+    argv(o: RsyncOptions, ctx?: ArgvContext): string[];
     /** Long options (without `--`) an extra may not give, because this row sets them. */
     reserves?: string[];
     /** Short option letters an extra may not give, because this row sets them. */
@@ -98,6 +104,25 @@ export const RSYNC_OPTIONS: readonly RsyncOptionRow[] = [
         "`--sparse` keeps sparse files sparse (`auto`: only for a PVC that holds a file with holes)", ["S"]),
     autoRow("inplace", "--inplace", SCRIPT_OPTIONS.inplaceIfEmpty, "(none: MTC never passes `--inplace`)",
         "`--inplace` writes files in place instead of a temporary file renamed over the old one (`auto`: only into an empty destination volume)", []),
+    {
+        key: "unsafeSymlinks", shape: "`warn` \\| `fail`", default: "warn",
+        rsync: `\`${SCRIPT_OPTIONS.countUnsafeLinks}\` (warn), \`${SCRIPT_OPTIONS.refuseUnsafeLinks}\` (fail); nothing with \`dvm:security.runAsRoot\``,
+        mtc: "(none: MTC's non-root daemon rewrites them silently)",
+        doc: "symlinks a non-root destination daemon (no chroot) rewrites - absolute targets lose their `/`, `..` stops at the volume root: counted per PVC before its copy and shown in the record and `dvm status` (`warn`), or the PVC fails before its copy (`fail`). As root they arrive unchanged",
+        example: "pulumi config set --path dvm:rsync.unsafeSymlinks fail   # or warn (the default)",
+        read: (p, raw, where) => {
+            if (raw === undefined) return "warn";
+            if (raw === "warn" || raw === "fail") return raw;
+            p.add(where, `must be warn or fail, got ${describe(raw)}`, "pulumi config set --path dvm:rsync.unsafeSymlinks fail   # or warn (the default)");
+            return "warn";
+        },
+        argv: (o, ctx) => {
+            if (ctx?.destinationChroot) return [];
+            const v = (o.unsafeSymlinks ?? "warn") as UnsafeSymlinksMode;
+            if (v !== "warn" && v !== "fail") throw new Error(`dvm:rsync.unsafeSymlinks must be warn or fail, got ${JSON.stringify(v)}; example: unsafeSymlinks: fail`);
+            return [v === "fail" ? SCRIPT_OPTIONS.refuseUnsafeLinks : SCRIPT_OPTIONS.countUnsafeLinks];
+        },
+    },
     {
         key: "info", shape: "rsync `--info` flags; must keep `PROGRESS2,STATS2`", default: DEFAULT_RSYNC_INFO, rsync: "`--info=<flags>`",
         mtc: "`rsync_opt_info`", doc: "what rsync reports; dvm reads progress and statistics from it",

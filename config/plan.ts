@@ -29,6 +29,8 @@ export interface EndpointConfig {
 export type SparseMode = "auto" | boolean;
 /** `dvm:rsync.inplace`. */
 export type InplaceMode = "auto" | boolean;
+/** `dvm:rsync.unsafeSymlinks`. */
+export type UnsafeSymlinksMode = "warn" | "fail";
 
 export interface RsyncOptions {
     archive: boolean;
@@ -58,6 +60,9 @@ export interface RsyncOptions {
      * passes: no second copy of a changed large file on the destination, but a hard-link group split on the source
      * then changes every name of it; dropped with --sparse on rsync < 3.3.0); false = never. */
     inplace?: InplaceMode;
+    /** Symlinks a destination daemon without chroot (non-root) rewrites: `warn` (default) = count them per PVC and
+     * report them in the record; `fail` = a PVC holding any fails before its copy. Nothing to do as root. */
+    unsafeSymlinks?: UnsafeSymlinksMode;
 }
 
 export interface SecurityOptions {
@@ -122,5 +127,7 @@ export interface Plan {
     credentialsVersion: number;
     /** Directory to write manifests to instead of applying them (no cluster needed). */
     render?: string;
+    /** dvm:debugHold: seconds a failed source transfer pod stays up for `kubectl exec` (0 = none). */
+    debugHoldSeconds: number;
     namespaces: NamespacePlan[];
 }

@@ -11,7 +11,7 @@ import { cidrError, dns1123SubdomainError, parseQuantity, rsyncExtraError } from
 /** Every `dvm:` key the program reads. Anything else under `dvm:` is a typo and rejected. */
 export const CONFIG_KEYS = [
     "source", "destination", "wave", "transferImage", "rsync", "security", "resources", "stunnelWaitSeconds",
-    "render", "pass", "credentialsVersion", "transferTimeoutMinutes",
+    "render", "pass", "credentialsVersion", "transferTimeoutMinutes", "debugHold",
 ] as const;
 
 const EXAMPLES = {
@@ -69,13 +69,24 @@ export function validateStackConfig(raw: Obj): StackConfig {
     const pass = int(p, raw.pass, "dvm:pass", DEFAULTS.pass, 1, 1_000_000, "pulumi config set dvm:pass 2   # run another (incremental) pass of the same wave");
     const credentialsVersion = int(p, raw.credentialsVersion, "dvm:credentialsVersion", DEFAULTS.credentialsVersion, 1, 1_000_000, "pulumi config set dvm:credentialsVersion 2   # rotate every key and password");
     const render = str(p, raw.render, "dvm:render", "pulumi config set dvm:render ./rendered");
+    const debugHoldSeconds = debugHold(p, raw.debugHold, transferTimeoutMinutes);
 
     p.throwIfAny();
     return {
         source: source!, destination: { ...destination!, endpoint: endpoint! }, wave: wave!, transferImage, rsync,
         security, resources, stunnelWaitSeconds, transferTimeoutMinutes, pass,
-        credentialsVersion, render,
+        credentialsVersion, render, debugHoldSeconds,
     };
+}
+
+/** dvm:debugHold: false (default), true (until the Job's deadline, dvm:transferTimeoutMinutes) or minutes. */
+function debugHold(p: Problems, v: unknown, timeoutMinutes: number): number {
+    const example = "pulumi config set dvm:debugHold 30   # minutes a failed source pod stays up for kubectl exec (or true: until the transfer's deadline)";
+    if (v === undefined || v === false || v === "false" || v === 0) return 0;
+    if (v === true || v === "true") return timeoutMinutes * 60;
+    if (typeof v === "number" && Number.isInteger(v) && v > 0 && v <= 60 * 24 * 30) return Math.min(v, timeoutMinutes) * 60;
+    p.add("dvm:debugHold", `must be true, false or a whole number of minutes (1 to ${60 * 24 * 30}), got ${describe(v)}`, example);
+    return 0;
 }
 
 function clusterAccess(p: Problems, v: unknown, where: string, keys: string[], example: string): ClusterAccess | undefined {

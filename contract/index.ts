@@ -87,7 +87,14 @@ export const EXIT_CODES = {
     terminated: 143,
     /** SIGINT. */
     interrupted: 130,
+    /** A source PVC holds symlinks a destination daemon without chroot would rewrite, and the wave said to fail
+     * (`dvm:rsync.unsafeSymlinks: fail`, rsync-client.sh `--dvm-refuse-unsafe-links`): nothing was copied. */
+    unsafeLinks: 95,
 } as const;
+
+/** Exit codes a signal gives the rsync container (SIGTERM: the script's own 143; SIGKILL, the OOM killer: 137).
+ * The pod was ended from outside, not by rsync giving up: the Job retries it in a new pod. */
+export const SIGNAL_EXIT_CODES: readonly number[] = [137, 143];
 
 /** rsync's own exit codes that the script and the parser treat specially. */
 export const RSYNC_EXIT = {
@@ -95,11 +102,17 @@ export const RSYNC_EXIT = {
     partial: 23,
     /** Source files vanished during the copy (a live source). */
     vanished: 24,
+    /** The client-server protocol did not start: an rsyncd refusal (auth, module) or no greeting at all. */
+    startup: 5,
 } as const;
 
-/** rsync exit codes that cannot succeed on retry: syntax/usage, protocol incompatibility, unsupported action,
- * daemon start-up/auth failure. "No space left on device" is recognised from the output and also not retried. */
-export const RSYNC_FATAL_EXIT_CODES: readonly number[] = [1, 2, 4, 5];
+/** rsync exit codes that cannot succeed on retry: syntax/usage, protocol incompatibility, unsupported action.
+ * "No space left on device" is recognised from the output and also not retried. */
+export const RSYNC_FATAL_EXIT_CODES: readonly number[] = [1, 2, 4];
+/** Exit 5 (startup) is fatal only when rsyncd refused the session with one of these messages (stderr line starts):
+ * wrong password or a module that does not exist. Any other exit 5 - no greeting from a restarting rsyncd behind a
+ * running stunnel, `max connections` - is retried. */
+export const RSYNC_FATAL_STARTUP_ERRORS: readonly string[] = ["@ERROR: auth failed", "@ERROR: Unknown module"];
 
 /** Options of rsync-client.sh itself (never passed to rsync): `--dvm-` + name. */
 export const SCRIPT_OPTION_PREFIX = "--dvm-";
@@ -108,6 +121,10 @@ export const SCRIPT_OPTIONS = {
     sparseIfHoles: "--dvm-sparse-if-holes",
     /** dvm:rsync.inplace auto: --inplace only into an empty destination module. */
     inplaceIfEmpty: "--dvm-inplace-if-empty",
+    /** The destination daemon has no chroot (non-root): count the symlinks it would rewrite, per PVC, and warn. */
+    countUnsafeLinks: "--dvm-count-unsafe-links",
+    /** The same, but a PVC with such links fails before its copy (dvm:rsync.unsafeSymlinks: fail). */
+    refuseUnsafeLinks: "--dvm-refuse-unsafe-links",
 } as const;
 /** Separates the options from the `<source-pvc>:<target-module>[:verify]` words in the rsync container's args. */
 export const PVC_PAIRS_SEPARATOR = "--";
@@ -128,13 +145,23 @@ export const SCRIPT_ENV = {
     DVM_BACKOFF_LIMIT: "20",
     DVM_RETRY_BASE_SECONDS: "5",
     DVM_RETRY_MAX_SECONDS: "60",
+    /** dvm:debugHold: seconds a failed rsync container stays up (the stunnel sidecar with it) for `kubectl exec`. */
+    DVM_DEBUG_HOLD_SECONDS: "0",
 } as const;
+
+/** The stunnel server drops a connection that has not completed its TLS handshake within this many seconds
+ * (stunnel's own default is 300: idle unauthenticated connections would hold memory for five minutes). */
+export const STUNNEL_BUSY_TIMEOUT_SECONDS = 10;
+/** stunnel-server.sh lowers the open-file limit to this before it starts stunnel; stunnel derives its connection cap
+ * from it (limit * 125 / 256 = STUNNEL_MAX_CLIENTS) and refuses connections beyond it. */
+export const STUNNEL_SERVER_FD_LIMIT = 256;
+export const STUNNEL_MAX_CLIENTS = Math.floor((STUNNEL_SERVER_FD_LIMIT * 125) / 256);
 
 /** Every prefix of the scripts' own log lines: `dvm: <event> key=value ...` (one per line, nothing secret). */
 export const LOG_PREFIX = "dvm: ";
 /** The events each script prints, by script (PROTOCOL.md documents each one with its keys). */
 export const LOG_EVENTS = {
-    [SCRIPT_FILES.rsyncClient]: ["tunnel-wait", "tunnel-up", "tunnel-down", "pvc-start", "pvc-end", "usage-error", "error", "done", "image-unfit"],
+    [SCRIPT_FILES.rsyncClient]: ["tunnel-wait", "tunnel-up", "tunnel-down", "pvc-start", "pvc-end", "usage-error", "error", "debug-hold", "done", "image-unfit"],
     [SCRIPT_FILES.stunnelClient]: ["usage-error", "stunnel-start", "stunnel-stop", "stunnel-exit", "image-unfit"],
     [SCRIPT_FILES.rsyncd]: ["usage-error", "rsyncd-start", "image-unfit"],
     [SCRIPT_FILES.stunnelServer]: ["usage-error", "stunnel-start", "image-unfit"],
@@ -151,7 +178,17 @@ export const EVENTS = {
     /** The transfer image cannot run the scripts (image-check.sh): names dvm:transferImage. */
     imageUnfit: "image-unfit",
     error: "error",
+    debugHold: "debug-hold",
     done: "done",
+} as const;
+/** Keys of those events the parser reads beyond pvc, target, attempt, exit, result, retry-in, warning and reason. */
+export const EVENT_KEYS = {
+    /** pvc-start, pvc-end: symlinks of the source PVC the destination daemon (no chroot) rewrites. */
+    unsafeLinks: "unsafe-links",
+    /** pvc-start, pvc-end: one of them, as `<path> -> <target>`. */
+    unsafeLinkExample: "unsafe-link",
+    /** debug-hold: how long the failed container stays up. */
+    holdSeconds: "seconds",
 } as const;
 /** `result=` of a pvc-end event. */
 export const PVC_RESULTS = { ok: "ok", retry: "retry", fatal: "fatal" } as const;
@@ -178,8 +215,16 @@ export const ANNOTATIONS = {
     sourcePvc: "dvm.io/source-pvc",
     /** Pod templates: a hash of scripts, config and credentials version (a change rolls the pod). */
     rollout: "dvm.io/rollout",
-    /** Source and destination namespaces: which wave added the Pod Security labels (removed with the wave). */
+    /** Source and destination namespaces: which wave added the Pod Security labels (one key per wave:
+     * `<this>.<wave>`, so two waves in one namespace never fight over one value). */
     psaPatchedBy: "dvm.io/psa-patched-by",
+    /** Destination PVCs: `<wave> pass <n>`, the pass whose copy is about to run (set before the transfer starts). */
+    copyStarted: "dvm.io/copy-started",
+    /** Destination PVCs: `<wave> pass <n>`, the last pass whose copy succeeded. The volume holds a complete copy
+     * when this equals copyStarted; otherwise a transfer was cut off and files may be truncated. */
+    copySucceeded: "dvm.io/copy-succeeded",
+    /** Every object of a wave: `<project>/<stack>`, so another stack's objects of the same name are recognised. */
+    stack: "dvm.io/stack",
 } as const;
 
 /** ingress-nginx passes TLS through to the backend, by SNI: the Ingress endpoint sets it, the policy pack requires it. */

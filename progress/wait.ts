@@ -39,11 +39,20 @@ export interface WaitHooks {
     onPoll?: (records: Record<string, ProgressRecord>) => void;
 }
 
-/** Reads every pod of the Job (oldest first, previous container runs included) as log segments. */
-export async function readSegments(source: TransferSource, namespace: string, pods: PodStatus[]): Promise<{ segments: LogSegment[]; problems: string[] }> {
-    const segments: LogSegment[] = [];
+/**
+ * What a reader saw of each pod of a Job, by pod name: a pod that is gone (deleted, evicted - its log goes with it)
+ * still counts with what was read of it last, so the record keeps that pod's attempts, bytes and time. The caller
+ * keeps one per Job across polls (a plain value: the provider is serialized without module state).
+ */
+export type SegmentMemory = Map<string, { created: number; segments: LogSegment[] }>;
+
+/** Reads every pod of the Job (oldest first, previous container runs included) as log segments; with `memory`, also
+ * the pods that are no longer there. */
+export async function readSegments(source: TransferSource, namespace: string, pods: PodStatus[], memory?: SegmentMemory): Promise<{ segments: LogSegment[]; problems: string[] }> {
+    const seen: SegmentMemory = new Map();
     const problems: string[] = [];
     for (const pod of [...pods].sort((a, b) => a.created - b.created)) {
+        const segments: LogSegment[] = [];
         const c = pod.rsync;
         if (pod.condition) problems.push(`pod ${pod.name}: ${pod.condition}`);
         if (c?.waiting && c.waiting.reason !== "ContainerCreating" && c.waiting.reason !== "PodInitializing")
@@ -51,7 +60,7 @@ export async function readSegments(source: TransferSource, namespace: string, po
         if (!c || (!c.running && !c.terminated && c.restartCount === 0)) continue;
         if (c.restartCount > 0) {
             try {
-                segments.push({ text: await source.log(namespace, pod.name, CONTAINERS.rsync, true), terminated: true });
+                segments.push({ text: await source.log(namespace, pod.name, CONTAINERS.rsync, true), terminated: true, pod: pod.name });
             } catch {
                 // the previous run's log is gone (only the last one is kept)
             }
@@ -60,14 +69,32 @@ export async function readSegments(source: TransferSource, namespace: string, po
             const text = await source.log(namespace, pod.name, CONTAINERS.rsync, false);
             segments.push({
                 text,
+                pod: pod.name,
                 terminated: !!c.terminated,
                 exitCode: c.terminated?.exitCode,
                 terminationReason: c.terminated?.reason,
             });
         } catch (e) {
             problems.push(`pod ${pod.name}: cannot read the rsync log: ${(e as Error).message ?? e}`);
+            // keep what an earlier poll read of it
+            const before = memory?.get(pod.name);
+            if (before) segments.splice(0, segments.length, ...before.segments);
         }
+        seen.set(pod.name, { created: pod.created, segments });
     }
+    if (memory) {
+        for (const [name, before] of memory) {
+            if (seen.has(name)) continue;
+            // the pod is gone: whatever it was doing when last read, it ended there
+            seen.set(name, {
+                created: before.created,
+                segments: before.segments.map((g) => (g.terminated ? g : { ...g, terminated: true, terminationReason: g.terminationReason ?? "the pod was deleted" })),
+            });
+        }
+        memory.clear();
+        for (const [name, v] of seen) memory.set(name, v);
+    }
+    const segments = [...seen.values()].sort((a, b) => a.created - b.created).flatMap((v) => v.segments);
     return { segments, problems };
 }
 
@@ -83,6 +110,11 @@ export function mergeRecords(prev: Record<string, ProgressRecord>, next: Record<
 
 /** Consecutive failed API polls before the wait gives up. */
 export const MAX_API_ERRORS = 6;
+
+/** How long a Job that is neither complete nor failed may have no active pod after a pod failed before the wait
+ * gives up: the Job controller starts the next pod after its back-off (10 s, then 20 s, ... for a counted failure)
+ * or fails the Job itself, which ends the wait at once. */
+export const NO_POD_SETTLE_SECONDS = 180;
 
 /**
  * Thrown by create/update: the dynamic-provider host turns an error with `id` + `properties` + `reasons` into
@@ -103,8 +135,9 @@ export class TransferFailedError extends Error {
 }
 
 /** The error text `pulumi up` shows: namespace, every failed PVC with reason, message and its last rsync lines. */
-export function failureMessage(out: TransferOutputs, headline: string): string {
+export function failureMessage(out: TransferOutputs, headline: string, hold?: ParsedTransfer["hold"], why?: string): string {
     const lines = [`dvm: ${headline} in namespace ${out.namespace} (Job ${out.jobName}, wave ${out.wave}, pass ${out.pass})`];
+    if (why) lines.push(`  ${why}`);
     for (const [pvc, r] of Object.entries(out.pvcs)) {
         if (r.phase !== "Failed") continue;
         const target = out.pvcPairs.find((p) => p.source === pvc)?.target;
@@ -114,6 +147,10 @@ export function failureMessage(out: TransferOutputs, headline: string): string {
             lines.push("    last rsync lines:");
             for (const l of r.lastLines) lines.push(`      ${l}`);
         }
+    }
+    if (hold) {
+        lines.push(`  The failed source pod${hold.pod ? ` ${hold.pod}` : ""} stays up for ${hold.seconds}s (dvm:debugHold), its tunnel with it: ` +
+            `kubectl -n ${out.namespace} exec -it ${hold.pod ?? "<pod>"} -c rsync -- bash`);
     }
     lines.push("  Fix the cause, then run another pass of the wave: pulumi config set dvm:pass <n+1> && pulumi up");
     return scrubSecrets(lines.join("\n"));
@@ -161,8 +198,9 @@ export async function waitForTransfer(source: TransferSource, inputs: TransferIn
     const deadline = started + Math.max(0, inputs.timeoutSeconds) * 1000;
     let records: Record<string, ProgressRecord> = {};
     let missing = 0;
-    let settled = 0;
+    let noPodSince: number | undefined;
     let apiErrors = 0;
+    const memory: SegmentMemory = new Map();
     for (let poll = 0; ; poll++) {
         const pause = () => sleep(Math.max(0, Math.min((inputs.pollSeconds ?? pollInterval(poll)) * 1000, deadline - now())));
         let job: JobStatus | undefined;
@@ -187,7 +225,7 @@ export async function waitForTransfer(source: TransferSource, inputs: TransferIn
                 throw new TransferFailedError(failureMessage(out, "transfer Job missing"), id, out);
             }
         } else missing = 0;
-        const { segments, problems } = await readSegments(source, inputs.namespace, pods);
+        const { segments, problems } = await readSegments(source, inputs.namespace, pods, memory);
         const parsed: ParsedTransfer = parseTransferLogs(segments, { pvcs: names, now: now() });
         records = mergeRecords(records, parsed.pvcs);
         if (problems.length) {
@@ -199,13 +237,15 @@ export async function waitForTransfer(source: TransferSource, inputs: TransferIn
         // was cut off (eviction, node loss, kill) may be followed by the Job's next pod: the Job's status decides
         if (Object.values(records).some((r) => r.phase === "Failed" && r.reason !== "ContainerTerminated" && r.reason !== "NotStarted")) {
             const out = outputsOf(inputs, records);
-            throw new TransferFailedError(failureMessage(out, "transfer failed"), id, out);
+            throw new TransferFailedError(failureMessage(out, "transfer failed", parsed.hold), id, out);
         }
-        if (job?.failed || (job && !job.complete && job.active === 0 && Object.values(records).some((r) => r.phase === "Failed") && ++settled >= 3)) {
+        const noPod = !!job && !job.complete && !job.failed && job.active === 0 && Object.values(records).some((r) => r.phase === "Failed");
+        noPodSince = noPod ? (noPodSince ?? now()) : undefined;
+        if (job?.failed || (noPodSince !== undefined && now() - noPodSince >= NO_POD_SETTLE_SECONDS * 1000)) {
             const failure = job?.failed ?? { reason: "Failed", message: "the Job has no active pod and did not complete" };
             const reason = failure.reason === "DeadlineExceeded" ? "Timeout" : "Other";
             const out = outputsOf(inputs, failAll(records, names, reason, `the Job failed: ${failure.reason}: ${failure.message}${problems.length ? `; ${problems.join("; ")}` : ""}`));
-            throw new TransferFailedError(failureMessage(out, "transfer Job failed"), id, out);
+            throw new TransferFailedError(failureMessage(out, "transfer Job failed", undefined, `the Job: ${failure.reason}: ${failure.message}`), id, out);
         }
         if (job?.complete) {
             for (const n of names) {

@@ -3,13 +3,13 @@
 // word for word and adds `--exclude=/lost+found` (and `--checksum` for a `:verify` PVC). Words starting `--dvm-` are
 // options of the script itself, never passed to rsync (contract/PROTOCOL.md).
 import { PVC_PAIRS_SEPARATOR, VERIFY_SUFFIX } from "../../contract";
-import { RSYNC_OPTIONS } from "../../config/options";
+import { ArgvContext, RSYNC_OPTIONS } from "../../config/options";
 import { PvcPlan, RsyncOptions } from "../../config/plan";
 
 /** rsync options from `dvm:rsync`, in the table's order (config/options.ts RSYNC_OPTIONS: each row renders its own
  * words, `--numeric-ids` always), the (already validated) extras last. */
-export function rsyncOptionArgs(o: RsyncOptions): string[] {
-    return RSYNC_OPTIONS.flatMap((row) => row.argv(o));
+export function rsyncOptionArgs(o: RsyncOptions, ctx: ArgvContext = {}): string[] {
+    return RSYNC_OPTIONS.flatMap((row) => row.argv(o, ctx));
 }
 
 /** One `<source>:<target>[:verify]` word per PVC: the source PVC directory and the destination rsyncd module. */
@@ -26,6 +26,6 @@ export function pvcPairArgs(pvcs: PvcPlan[]): string[] {
 }
 
 /** The complete `args` of the rsync container: options, `--`, then the PVC pairs. */
-export function rsyncClientArgs(o: RsyncOptions, pvcs: PvcPlan[]): string[] {
-    return [...rsyncOptionArgs(o), PVC_PAIRS_SEPARATOR, ...pvcPairArgs(pvcs)];
+export function rsyncClientArgs(o: RsyncOptions, pvcs: PvcPlan[], ctx: ArgvContext = {}): string[] {
+    return [...rsyncOptionArgs(o, ctx), PVC_PAIRS_SEPARATOR, ...pvcPairArgs(pvcs)];
 }

@@ -2,13 +2,19 @@
 // from 127.0.0.1 (the stunnel server in the same pod), password-authenticated, writing nothing to the read-only root
 // filesystem.
 import { RSYNCD_PORT, RSYNC_USER, SECRET_DIR, SECRET_KEYS, TARGET_ROOT, TMP_DIR } from "../../contract";
+import { DEFAULT_RSYNC } from "../../config/options";
 
 /** What the daemon refuses from any client: the link-following options (the extras allow-list refuses them too). */
 export const RSYNCD_REFUSED_OPTIONS = ["copy-links", "copy-unsafe-links", "copy-dirlinks", "keep-dirlinks", "safe-links", "munge-links"] as const;
 
 const MODULE_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
-export function renderRsyncdConf(a: { modules: string[]; runAsRoot: boolean }): string {
+/** `timeout`: dvm:rsync.timeout (seconds without I/O before the daemon gives up a session; 0 = never). */
+export function renderRsyncdConf(a: { modules: string[]; runAsRoot: boolean; timeout?: number }): string {
+    const timeout = a.timeout ?? DEFAULT_RSYNC.timeout ?? 0;
+    if (!Number.isInteger(timeout) || timeout < 0) {
+        throw new Error(`dvm:rsync.timeout must be a whole number of seconds >= 0 (0 = none), got ${JSON.stringify(a.timeout)}; example: timeout: 600`);
+    }
     if (a.modules.length === 0) {
         throw new Error("rsyncd.conf needs at least one module (destination PVC); example: modules: [\"postgresql\"]");
     }
@@ -25,9 +31,12 @@ export function renderRsyncdConf(a: { modules: string[]; runAsRoot: boolean }): 
         `address = 127.0.0.1`,
         `port = ${RSYNCD_PORT}`,
         `hosts allow = 127.0.0.1`,
-        // chroot needs CAP_SYS_CHROOT: only when running as root
+        // chroot needs CAP_SYS_CHROOT: only when running as root. Without it the daemon cleans every received
+        // symlink target (a leading "/" dropped, ".." cut at the volume root) whatever `munge symlinks` says:
+        // rsync-client.sh counts those links per PVC (--dvm-count-unsafe-links) and dvm:rsync.unsafeSymlinks can
+        // refuse them. With chroot they arrive byte for byte.
         `use chroot = ${a.runAsRoot ? "yes" : "no"}`,
-        // without chroot rsync would rewrite every symlink target; keep them byte for byte
+        // never the "/rsyncd-munged/" prefix munging would add
         `munge symlinks = no`,
         `numeric ids = yes`,
         // as root rsyncd would otherwise drop to "nobody" and lose owners; non-root cannot switch ids at all
@@ -45,7 +54,8 @@ export function renderRsyncdConf(a: { modules: string[]; runAsRoot: boolean }): 
         `lock file = ${TMP_DIR}/rsyncd.lock`,
         `log file = /dev/stdout`,
         `transfer logging = no`,
-        `timeout = 600`,
+        // like the client's --timeout (dvm:rsync.timeout): a session without I/O that long is given up
+        `timeout = ${timeout}`,
         "",
     ];
     for (const m of a.modules) {

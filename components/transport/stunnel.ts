@@ -16,7 +16,7 @@
 // first: on CPUs with AES instructions it costs ~22% less stunnel CPU per GB than ChaCha20 (bench/, 7 repetitions)
 // and is TLS 1.3's mandatory suite.
 // ChaCha20-Poly1305 stays as the fallback (a peer without AES-GCM).
-import { RSYNCD_PORT, SECRET_DIR, SECRET_KEYS, STUNNEL_PORT, TUNNEL_PORT } from "../../contract";
+import { RSYNCD_PORT, SECRET_DIR, SECRET_KEYS, STUNNEL_BUSY_TIMEOUT_SECONDS, STUNNEL_PORT, TUNNEL_PORT } from "../../contract";
 
 const PSK_FILE = `${SECRET_DIR}/${SECRET_KEYS.psk}`;
 const HOST = /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$|^[0-9a-fA-F:]+$/;
@@ -54,6 +54,9 @@ export function renderStunnelServerConf(): string {
         "[rsync]",
         `accept = :::${STUNNEL_PORT}`,
         `connect = 127.0.0.1:${RSYNCD_PORT}`,
+        // a connection that has not finished its handshake by then is dropped: idle unauthenticated connections
+        // cannot pile up (the cap on their number: stunnel-server.sh's open-file limit)
+        `TIMEOUTbusy = ${STUNNEL_BUSY_TIMEOUT_SECONDS}`,
         ...tlsLines(),
         "",
     ].join("\n");

@@ -24,12 +24,17 @@ export function toRecord(s: PvcState, now: number, keep: number): ProgressRecord
         // Failed, or Running and waiting for the next retry: say why the last attempt failed
         const c = classify(failedAttempt.exit, failedAttempt.errors);
         rec.reason = c.reason;
-        const msg = [failedAttempt.scriptReason, c.message].filter((x) => x).join(": ");
+        const msg = c.reason === "UnsafeSymlinks" ? unsafeLinksMessage(s, "would be rewritten")
+            : [failedAttempt.scriptReason, c.message].filter((x) => x).join(": ");
         if (msg) rec.message = msg;
         if (s.phase === "Running" && failedAttempt.retryIn !== undefined)
             rec.message = `attempt ${failedAttempt.n} failed, retrying in ${failedAttempt.retryIn}s${msg ? `: ${msg}` : ""}`;
     } else if (a && s.phase === "Succeeded") {
-        if (a.exit === RSYNC_EXIT.vanished || a.warning) {
+        if (s.unsafeLinks) {
+            // the copy is complete, but some links now point elsewhere: say so first
+            rec.reason = "UnsafeSymlinks";
+            rec.message = [unsafeLinksMessage(s, "were rewritten"), a.warning].filter((x) => x).join("; ");
+        } else if (a.exit === RSYNC_EXIT.vanished || a.warning) {
             // the copy finished, but files vanished from the live source meanwhile: say so
             rec.reason = "VanishedFiles";
             const example = a.errors.find((l) => /vanished/i.test(l) && /^file has vanished/.test(l));
@@ -41,15 +46,29 @@ export function toRecord(s: PvcState, now: number, keep: number): ProgressRecord
     }
     if (!rec.message && s.note) rec.message = s.note;
     if (rec.message) rec.message = scrubSecrets(rec.message);
+    if (s.unsafeLinks !== undefined) rec.unsafeSymlinks = s.unsafeLinks;
     if (!a) return rec;
 
-    // a finished PVC: the most any attempt moved (a retry after a partial attempt resends little, and a retry
-    // after vanished files may send nothing); a running one: the current attempt's counter, as rsync prints it
-    const bytes = s.phase === "Running" ? a.bytes : Math.max(...s.attempts.map((x) => x.bytes));
+    // Over every attempt (and pod), never backwards: what the earlier attempts finished, plus the current one's own
+    // count (rsync starts each attempt from 0 and leaves out what is already there); the highest such sum seen.
+    let before = 0;
+    let beforePercent = 0;
+    let beforeFiles = 0;
+    let bytes = 0;
+    let percent = 0;
+    for (const at of s.attempts) {
+        bytes = Math.max(bytes, before + at.peakBytes);
+        percent = Math.max(percent, beforePercent + at.peakPercent);
+        if (at === a) break;
+        before += at.completedBytes;
+        beforePercent += at.completedPercent;
+        beforeFiles += at.completedFiles;
+    }
+    if (s.phase === "Succeeded") bytes = Math.max(bytes, before + a.bytes);
     rec.transferredBytes = bytes;
-    rec.totalProgressPercentage = s.phase === "Succeeded" ? 100 : Math.min(a.percent, 99);
+    rec.totalProgressPercentage = s.phase === "Succeeded" ? 100 : Math.min(percent, 99);
     if (a.totalBytes !== undefined) rec.totalBytes = a.totalBytes;
-    if (a.files !== undefined) rec.filesTransferred = a.files;
+    if (a.files !== undefined || beforeFiles > 0) rec.filesTransferred = beforeFiles + (a.files ?? 0);
     if (a.totalFiles !== undefined) rec.totalFiles = a.totalFiles;
     if (a.rate !== undefined) rec.lastObservedTransferRate = a.rate;
     if (rec.exitCode === undefined && a.exit !== undefined) rec.exitCode = a.exit;
@@ -91,6 +110,12 @@ export function toRecord(s: PvcState, now: number, keep: number): ProgressRecord
     }
     rec.lastLines = lines.slice(-keep).map(scrubSecrets);
     return rec;
+}
+
+function unsafeLinksMessage(s: PvcState, verb: string): string {
+    return `${s.unsafeLinks} symlinks ${verb} by the destination's rsync daemon, which runs without chroot (not as root): ` +
+        `absolute targets lose their leading "/", ".." above the volume is cut${s.unsafeLinkExample ? ` (e.g. ${s.unsafeLinkExample})` : ""}; ` +
+        "set dvm:security.runAsRoot to keep them as they are, or dvm:rsync.unsafeSymlinks fail to refuse such a PVC";
 }
 
 /** The namespace phase from its PVCs: Failed if any failed, Succeeded when all did, else Running/Pending. */

@@ -17,6 +17,14 @@ export interface Attempt {
     scriptReason?: string;
     bytes: number;
     percent: number;
+    /** The most this attempt showed (a progress line may count part of a file an interruption then cuts off). */
+    peakBytes: number;
+    peakPercent: number;
+    /** Bytes, percent and files of the files this attempt finished: its last `(xfr#..)` line or its stats. A file it
+     * had only begun is counted in full by the attempt that finishes it (rsync resends or resumes it). */
+    completedBytes: number;
+    completedPercent: number;
+    completedFiles: number;
     rate?: number;
     files?: number;
     totalFiles?: number;
@@ -67,10 +75,16 @@ export function applyProgress(a: Attempt, p: RegExpExecArray, text: string): voi
     a.bytes = parseSize(p[1]);
     a.percent = Number(p[2]);
     a.rate = parseRate(p[3], p[4]);
+    a.peakBytes = Math.max(a.peakBytes, a.bytes);
+    a.peakPercent = Math.max(a.peakPercent, a.percent);
     if (p[8] !== undefined) {
+        // printed as a file is finished: everything counted so far is complete
         a.files = Number(p[8]);
         a.totalFiles = Number(p[10]);
         a.rsyncElapsed = hms(p[5], p[6], p[7]);
+        a.completedBytes = a.bytes;
+        a.completedPercent = a.percent;
+        a.completedFiles = a.files;
     }
     if (a.percent > 0) a.totalBytes = Math.round((a.bytes * 100) / a.percent);
     a.lastProgress = text.trim();
@@ -80,9 +94,14 @@ export function applyProgress(a: Attempt, p: RegExpExecArray, text: string): voi
 export function applyOutput(a: Attempt, text: string, keep: number): void {
     let m: RegExpExecArray | null;
     if ((m = /^Number of files: ([\d,.]+[KMGTP]?)/.exec(text))) a.totalFiles = parseSize(m[1]);
-    else if ((m = /^Number of regular files transferred: ([\d,.]+[KMGTP]?)/.exec(text))) a.files = parseSize(m[1]);
+    else if ((m = /^Number of regular files transferred: ([\d,.]+[KMGTP]?)/.exec(text))) a.files = a.completedFiles = parseSize(m[1]);
     else if ((m = /^Total file size: ([\d,.]+[KMGTP]?) bytes/.exec(text))) a.totalBytes = parseSize(m[1]);
-    else if ((m = /^Total transferred file size: ([\d,.]+[KMGTP]?) bytes/.exec(text))) a.bytes = parseSize(m[1]);
+    else if ((m = /^Total transferred file size: ([\d,.]+[KMGTP]?) bytes/.exec(text))) {
+        // the stats close the attempt's file list: all of it is complete
+        a.bytes = a.completedBytes = parseSize(m[1]);
+        a.peakBytes = Math.max(a.peakBytes, a.bytes);
+        a.completedPercent = Math.max(a.completedPercent, a.percent);
+    }
     else if ((m = /^sent ([\d,.]+[KMGTP]?) bytes\s+received ([\d,.]+[KMGTP]?) bytes\s+([\d,.]+[KMGTP]?) bytes\/sec/.exec(text))) {
         a.statsSent = parseSize(m[1]) + parseSize(m[2]);
         a.statsRate = parseSize(m[3]);
@@ -98,11 +117,17 @@ export function applyOutput(a: Attempt, text: string, keep: number): void {
 const NETWORK_RE =
     /(Connection refused|No route to host|Network is unreachable|Connection reset|connection unexpectedly closed|Broken pipe|Name or service not known|Temporary failure in name resolution|failed to connect|Connection timed out|error in socket IO)/i;
 
+/** A new attempt: nothing seen yet. */
+export function newAttempt(n: number, startTs: number | undefined): Attempt {
+    return { n, startTs, bytes: 0, percent: 0, peakBytes: 0, peakPercent: 0, completedBytes: 0, completedPercent: 0, completedFiles: 0, errors: [], lines: [] };
+}
+
 /** MTC-like classification of a failed attempt from its exit code and rsync's own messages. */
 export function classify(exit: number | undefined, errors: string[]): { reason: ProgressReason; message?: string } {
     const find = (re: RegExp) => errors.find((l) => re.test(l));
     let hit: string | undefined;
     if (exit === EXIT_CODES.tunnelDown) return { reason: "TunnelDown", message: find(/tunnel|stunnel/i) };
+    if (exit === EXIT_CODES.unsafeLinks) return { reason: "UnsafeSymlinks" };
     if ((hit = find(/No space left on device|Disk quota exceeded/i))) return { reason: "NoSpaceLeft", message: hit };
     if ((hit = find(/auth failed|authentication failed|password/i))) return { reason: "AuthenticationFailed", message: hit };
     if ((hit = find(/timeout|timed out/i)) || exit === 30 || exit === 35)

@@ -2,9 +2,9 @@
 // oldest first) -> what each PVC's attempts did, from the script's `dvm: ` events (contract/PROTOCOL.md) and the rsync
 // output between them.
 // Pure and serialized by value with the progress provider: imports nothing but the contract and its siblings.
-import { EVENTS, EXIT_CODES, PVC_RESULTS, TRANSFER_IMAGE_KEY } from "../../contract";
+import { EVENT_KEYS, EVENTS, EXIT_CODES, PVC_RESULTS, SIGNAL_EXIT_CODES, TRANSFER_IMAGE_KEY } from "../../contract";
 import { toRecord } from "./record";
-import { applyOutput, applyProgress, Attempt, progressLine } from "./rsync";
+import { applyOutput, applyProgress, Attempt, newAttempt, progressLine } from "./rsync";
 import { forEachToken, parseEvent } from "./tokens";
 import type { LogSegment, ParsedTransfer, ParseOptions, ProgressPhase, ProgressReason, ProgressRecord } from "./types";
 
@@ -17,6 +17,9 @@ export interface PvcState {
     cutOff?: boolean;
     /** Why a Pending PVC has not started yet, when the log says. */
     note?: string;
+    /** `unsafe-links=` of its pvc-start/pvc-end (and the `unsafe-link=` example). */
+    unsafeLinks?: number;
+    unsafeLinkExample?: string;
 }
 
 /**
@@ -40,12 +43,14 @@ export function parseTransferLogs(input: string | LogSegment[], options: ParseOp
     let tunnel: ParsedTransfer["tunnel"];
     let doneExit: number | undefined;
     let current: string | undefined;
+    let hold: ParsedTransfer["hold"];
 
     segments.forEach((segment, index) => {
         const newest = index === segments.length - 1;
         tunnel = undefined;
         doneExit = undefined;
         current = undefined;
+        hold = undefined;
         let tunnelMessage: string | undefined;
         let usageMessage: string | undefined;
         let imageMessage: string | undefined;
@@ -79,7 +84,8 @@ export function parseTransferLogs(input: string | LogSegment[], options: ParseOp
                     const s = state(f.pvc);
                     const n = s.base + (Number(f.attempt) || s.attempts.length - s.base + 1);
                     s.attempts = s.attempts.slice(0, n - 1);
-                    last = { n, startTs: ts, bytes: 0, percent: 0, errors: [], lines: [] };
+                    last = newAttempt(n, ts);
+                    links(s, f);
                     s.attempts.push(last);
                     s.phase = "Running";
                     s.cutOff = false;
@@ -100,13 +106,18 @@ export function parseTransferLogs(input: string | LogSegment[], options: ParseOp
                         a.scriptReason = f.reason;
                         a.lines.push(text);
                     }
+                    links(s, f);
                     s.phase = f.result === PVC_RESULTS.ok ? "Succeeded" : f.result === PVC_RESULTS.fatal ? "Failed" : "Running";
                     if (current === f.pvc) current = undefined;
                     break;
                 }
+                case EVENTS.debugHold:
+                    hold = { seconds: Number(f[EVENT_KEYS.holdSeconds]) || 0, pod: segment.pod };
+                    break;
                 case EVENTS.done:
                     doneExit = Number(f.exit);
                     current = undefined;
+                    hold = undefined;
                     break;
                 default:
                     break;
@@ -134,13 +145,16 @@ export function parseTransferLogs(input: string | LogSegment[], options: ParseOp
             const a = s.attempts[s.attempts.length - 1];
             if (ended && s.phase === "Running" && a && a.result === undefined) {
                 s.cutOff = true;
+                const code = doneExit ?? segment.exitCode;
+                const signalled = code !== undefined && SIGNAL_EXIT_CODES.includes(code);
                 s.override = {
                     reason: "ContainerTerminated",
                     message:
-                        doneExit !== undefined
+                        (doneExit !== undefined
                             ? `the transfer script ended (exit ${doneExit}) during attempt ${a.n}`
-                            : `the rsync container ended (exit ${segment.exitCode ?? "unknown"}${segment.terminationReason ? `, ${segment.terminationReason}` : ""}) during attempt ${a.n}`,
-                    exitCode: doneExit ?? segment.exitCode,
+                            : `the rsync container ended (exit ${segment.exitCode ?? "unknown"}${segment.terminationReason ? `, ${segment.terminationReason}` : ""}) during attempt ${a.n}`) +
+                        `${segment.pod ? ` in pod ${segment.pod}` : ""}${signalled ? " (stopped by a signal: the Job's next pod resumes the copy)" : ""}`,
+                    exitCode: code,
                 };
             }
             if (!newest) continue;
@@ -172,5 +186,12 @@ export function parseTransferLogs(input: string | LogSegment[], options: ParseOp
     const now = options.now ?? Date.now();
     const pvcs: Record<string, ProgressRecord> = {};
     for (const name of order) pvcs[name] = toRecord(states[name], now, keep);
-    return { pvcs, tunnel, doneExit, current };
+    return { pvcs, tunnel, doneExit, current, ...(hold ? { hold } : {}) };
+}
+
+/** The unsafe symlink count of a pvc-start / pvc-end event. */
+function links(s: PvcState, f: Record<string, string>): void {
+    const n = f[EVENT_KEYS.unsafeLinks];
+    if (n !== undefined && /^\d+$/.test(n)) s.unsafeLinks = Number(n);
+    if (f[EVENT_KEYS.unsafeLinkExample] !== undefined) s.unsafeLinkExample = f[EVENT_KEYS.unsafeLinkExample];
 }

@@ -13,13 +13,18 @@ export type ProgressReason =
     | "NotStarted" // the script ended before this PVC's turn
     | "ImageUnfit" // the transfer image (dvm:transferImage) lacks what the scripts need (exit 96)
     | "ContainerTerminated" // the container died without the script's own exit line (OOM, eviction, kill)
+    | "UnsafeSymlinks" // symlinks a destination daemon without chroot rewrites (a warning; fatal with unsafeSymlinks fail)
     | "Other";
 
 export interface ProgressRecord {
     phase: ProgressPhase;
+    /** rsync attempts of this PVC, over every pod of the Job. */
     attempts: number;
     exitCode?: number;
+    /** Never goes backwards: what earlier attempts (and pods) finished plus the current attempt's own progress. */
     totalProgressPercentage: number;
+    /** Bytes of the files rsync transferred, over every attempt and pod: each attempt's finished files, and the
+     * final attempt in full (a file an interrupted attempt had begun counts once, in the attempt that finished it). */
     transferredBytes: number;
     totalBytes?: number;
     filesTransferred?: number;
@@ -33,11 +38,15 @@ export interface ProgressRecord {
     message?: string;
     /** Last log lines of this PVC (progress lines collapsed to the newest one), secrets scrubbed. */
     lastLines?: string[];
+    /** Symlinks of the source PVC a destination daemon without chroot rewrites (non-root transfers only). */
+    unsafeSymlinks?: number;
 }
 
 /** One container log: one pod (or one container restart) of the transfer Job, oldest first. */
 export interface LogSegment {
     text: string;
+    /** The pod it came from (messages name it). */
+    pod?: string;
     /** The container has terminated (so a PVC still "Running" in it was cut off). */
     terminated?: boolean;
     /** Container exit code and reason from the pod status, when terminated. */
@@ -62,4 +71,6 @@ export interface ParsedTransfer {
     doneExit?: number;
     /** A PVC is being transferred right now (newest segment). */
     current?: string;
+    /** dvm:debugHold: the newest segment's failed container is being kept up (`debug-hold` event). */
+    hold?: { seconds: number; pod?: string };
 }

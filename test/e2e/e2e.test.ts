@@ -11,7 +11,7 @@ import { LABELS } from "../../contract";
 import { changeFraction, diff, Entry, generate, snapshot, stampTimes } from "../support/dataset";
 import { copyProject, pulumi, pulumiOk, removeWorkDir, RunResult, workDir } from "../support/engine";
 import {
-    createPvc, deleteNamespaces, DST, DST_NODE_ADDRESS, json, kubectl, kubectlOk, PROJECT_ENTRIES, PvcSpec, requireClusters,
+    createPvc, deleteNamespaces, DST, DST_NODE_ADDRESS, json, kubectl, kubectlOk, leftovers, PROJECT_ENTRIES, PvcSpec, requireClusters,
     resetVolumes, SRC, stackYaml as clusterStackYaml, volumeDir, waitFor, waveYaml,
 } from "../support/clusters";
 
@@ -134,7 +134,16 @@ describe("e2e: a wave through `pulumi up` between two real clusters", function (
         for (const s of ["e2e", "e2e-unreachable", "e2e-no-psa"]) pulumiOk(work, project, ["stack", "init", s]);
     });
 
+    const WAVES = ["e2e-wave-1", "e2e-wave-2", "e2e-wave-cold"];
+    /** Everything the suite made lives in its namespaces (the destination PVCs too: dvm retains them, the test does
+     * not): on clusters that were up before the tier started (`make demo`), nothing of it may stay behind. */
+    function cleanUp(): void {
+        deleteNamespaces(SRC, NAMESPACES.src);
+        deleteNamespaces(DST, NAMESPACES.dst);
+    }
+
     after(function () {
+        if (requireClustersQuietly()) cleanUp();
         if (work) removeWorkDir(work);
     });
 
@@ -206,4 +215,20 @@ describe("e2e: a wave through `pulumi up` between two real clusters", function (
         assertDataEqual([...WAVE1, ...WAVE2]);
         assertSourceUntouched([...WAVE1, ...WAVE2, ...WAVE_UNREACHABLE]);
     });
+
+    it("cleans up: no Deployment, Service (NodePort), Job, pod, Secret or ConfigMap of its waves stays on either cluster", function () {
+        assert.ok(leftovers(DST, WAVES).length > 0, "control: the suite's last wave is still deployed before the clean-up");
+        cleanUp();
+        assert.deepEqual(leftovers(SRC, WAVES), [], "source cluster");
+        assert.deepEqual(leftovers(DST, WAVES), [], "destination cluster");
+    });
 });
+
+function requireClustersQuietly(): boolean {
+    try {
+        requireClusters("`make e2e`");
+        return true;
+    } catch {
+        return false;
+    }
+}

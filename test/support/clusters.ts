@@ -7,6 +7,7 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { LABELS } from "../../contract";
 
 export const CLUSTERS_DIR = process.env.DVM_CLUSTERS_DIR ?? "";
 export const KUBECTL = process.env.DVM_KUBECTL ?? "";
@@ -95,6 +96,16 @@ export function createPvc(context: string, ns: string, pvc: string, capacity = "
 
 export function deleteNamespaces(context: string, names: string[]): void {
     kubectl(context, ["delete", "namespace", ...names, "--ignore-not-found", "--wait=true", "--timeout=180s"]);
+}
+
+/** What is left of dvm's objects of these waves anywhere on a cluster (`<kind>/<name> in <namespace>`). */
+export function leftovers(context: string, waves: string[]): string[] {
+    const r = kubectl(context, ["get", "deployments,services,jobs,pods,secrets,configmaps,routes,ingresses", "-A", "--ignore-not-found",
+        "-l", `${LABELS.wave} in (${waves.join(",")})`, "-o", "jsonpath={range .items[*]}{.kind}/{.metadata.name} in {.metadata.namespace}{\"\\n\"}{end}"]);
+    // routes exist on OpenShift only: an unknown resource type is not a leftover
+    const text = r.code === 0 ? r.out : kubectlOk(context, ["get", "deployments,services,jobs,pods,secrets,configmaps", "-A", "-l", `${LABELS.wave} in (${waves.join(",")})`,
+        "-o", "jsonpath={range .items[*]}{.kind}/{.metadata.name} in {.metadata.namespace}{\"\\n\"}{end}"]);
+    return text.split("\n").filter((l) => l.trim() !== "");
 }
 
 /** Makes Released local volumes Available again (their claims were deleted by an earlier run). */

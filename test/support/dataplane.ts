@@ -192,11 +192,16 @@ export class DestinationPod {
             [`${L.SCRIPTS_DIR}/${L.SCRIPT_FILES.stunnelServer}`]);
         return this.stunnel;
     }
-    async start(): Promise<this> {
+    /** The rsyncd container alone (a restart: the stunnel server keeps running). */
+    startRsyncd(): Proc {
         const spec = this.spec();
         spec.rw = Object.entries(this.targets).map(([m, host]) => [host, `${L.TARGET_ROOT}/${m}`]);
         spec.tmpfs = Object.entries(this.opts.tmpfsTargets ?? {}).map(([m, size]) => [`${L.TARGET_ROOT}/${m}`, size]);
         this.rsyncd = container("rsyncd", path.join(this.opts.logDir, "rsyncd.log"), spec, [`${L.SCRIPTS_DIR}/${L.SCRIPT_FILES.rsyncd}`]);
+        return this.rsyncd;
+    }
+    async start(): Promise<this> {
+        this.startRsyncd();
         this.startStunnel();
         await waitFor("rsyncd and stunnel server listening", () => {
             if (this.rsyncd.exitCode !== undefined || this.stunnel.exitCode !== undefined) {

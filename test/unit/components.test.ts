@@ -4,6 +4,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { Plan } from "../../config/plan";
 import { nodePortAddress } from "../../components/endpoint/nodePort";
+import { transferNames } from "../../components/names";
 import { declared, declaredOpts, installMocks, isSecret, makePlan, ofType, promiseOf, reset, settle, unsecret } from "../support/mocks";
 
 installMocks();
@@ -156,7 +157,8 @@ describe("components: a two-namespace wave", function () {
         for (const s of secrets) assert.ok(isSecret(s.inputs.stringData), "Secret data is a Pulumi secret in state");
         for (const s of source) assert.ok(!("rsyncd.secrets" in unsecret(s.inputs.stringData)), "the source never gets the daemon's secrets file");
         // the scripts shipped are the real files
-        const scripts = cms.filter((c) => c.inputs.metadata.name === "dvm-transfer-scripts");
+        const scripts = cms.filter((c) => c.inputs.metadata.name === transferNames("wave-1", "billing", 1).scripts);
+        assert.strictEqual(scripts.length, 4, "one scripts ConfigMap per namespace and side");
         assert.ok(scripts.some((c) => (c.inputs.data["rsync-client.sh"] ?? "").includes(DONE_FILE)));
     });
 
@@ -190,8 +192,10 @@ describe("components: a two-namespace wave", function () {
         const pvcs = ofType("kubernetes:core/v1:PersistentVolumeClaim").length;
         assert.strictEqual(namespaces, 2);
         assert.strictEqual(pvcs, 3);
+        // and the completion marker of each destination PVC (it outlives the wave like the PVC)
         assert.deepStrictEqual(retained, [
             ...Array(namespaces).fill("kubernetes:core/v1:Namespace"), ...Array(pvcs).fill("kubernetes:core/v1:PersistentVolumeClaim"),
+            ...Array(pvcs).fill("kubernetes:core/v1:PersistentVolumeClaimPatch"),
         ].sort());
         for (const d of ofType("kubernetes:core/v1:PersistentVolumeClaim")) {
             assert.deepStrictEqual(declaredOpts.get(d.name)?.ignoreChanges, ["spec.storageClassName", "spec.accessModes"], d.name);
@@ -201,6 +205,7 @@ describe("components: a two-namespace wave", function () {
     it("keeps the type tokens (a renamed token replaces every child resource on the next up)", () => {
         const tokens = [...new Set(declared.map((d) => d.type).filter((t) => !t.startsWith("kubernetes:") && !t.startsWith("pulumi:providers:")))].sort();
         assert.deepStrictEqual(tokens, [
+            "dvm:destination:CopiedMarker",
             "dvm:destination:DestinationTransfer",
             "dvm:index:MigrationWave",
             "dvm:index:NamespaceMigration",
@@ -281,7 +286,7 @@ describe("components: endpoints", function () {
     it("clusterIP: the client dials the Service DNS name", async () => {
         await build(makePlan({ destination: { context: "d", endpoint: { type: "clusterIP" } } }));
         assert.strictEqual(serviceType(), "ClusterIP");
-        assert.match(conf(), /dvm-rsyncd\.(billing|inventory-west)\.svc\.cluster\.local:443/);
+        assert.match(conf(), /dvm-rsyncd-wave-1\.(billing|inventory-west)\.svc\.cluster\.local:443/);
     });
 
     it("route: long namespace names are shortened deterministically with a hash", async () => {

@@ -102,6 +102,11 @@ describe("contract: the container scripts", () => {
         for (const name of [C.SCRIPT_FILES.rsyncd, C.SCRIPT_FILES.stunnelServer, C.SCRIPT_FILES.stunnelClient]) {
             assert.ok(files[name].includes(`exit ${C.EXIT_CODES.usage}`) || files[name].includes(`; exit ${C.EXIT_CODES.usage}`), `${name} exits ${C.EXIT_CODES.usage} on a usage error`);
         }
+        assert.ok(c.includes(`EXIT_UNSAFE_LINKS=${C.EXIT_CODES.unsafeLinks}\n`));
+        assert.ok(pvc.includes(`grep -q ${C.RSYNC_FATAL_STARTUP_ERRORS.map((e) => `-e '^${e}'`).join(" ")} `), "the fatal rsyncd refusals");
+        assert.ok(pvc.includes(`[ "$rc" -eq ${C.RSYNC_EXIT.startup} ] && refused_by_daemon`));
+        for (const k of Object.values(C.EVENT_KEYS)) assert.ok(c.includes(` ${k}=`) || pvc.includes(` ${k}=`), `rsync-client.sh prints ${k}=`);
+        assert.ok(files[C.SCRIPT_FILES.stunnelServer].includes(`ulimit -Sn ${C.STUNNEL_SERVER_FD_LIMIT} `), "stunnel-server.sh sets the open-file limit");
     });
 });
 
@@ -128,6 +133,13 @@ describe("contract: PROTOCOL.md", () => {
             ...Object.values(C.SCRIPT_OPTIONS).map((o): [string, string] => [`option ${o}`, o]),
             ...Object.values(C.CONTAINERS).map((n): [string, string] => [`container ${n}`, `container \`${n}\``]),
         ];
+        want.push(
+            ["exit unsafeLinks", `exits ${C.EXIT_CODES.unsafeLinks}`], ["signal exits", `treats ${C.SIGNAL_EXIT_CODES.slice().reverse().join(" and ")}`],
+            ...C.RSYNC_FATAL_STARTUP_ERRORS.map((e): [string, string] => [`startup error ${e}`, `\`${e}\``]),
+            ...Object.values(C.EVENT_KEYS).map((k): [string, string] => [`key ${k}`, `${k}=`]),
+            ["busy timeout", `TIMEOUTbusy = ${C.STUNNEL_BUSY_TIMEOUT_SECONDS}`], ["fd limit", `open-file limit to ${C.STUNNEL_SERVER_FD_LIMIT}`],
+            ["client cap", `${C.STUNNEL_MAX_CLIENTS} clients`],
+        );
         for (const [what, text] of want) assert.ok(protocol.includes(text), `PROTOCOL.md mentions ${what} as "${text}"`);
         for (const [v, d] of Object.entries(C.SCRIPT_ENV)) {
             assert.ok(protocol.includes(`\`${v}\``), `PROTOCOL.md documents ${v}`);
@@ -167,6 +179,8 @@ function contractStrings(): Map<string, string> {
         add(k, C[k]);
     }
     for (const [k, e] of Object.entries(C.EVENTS)) if (e.includes("-")) add(`EVENTS.${k}`, e);
+    // (plain words like "seconds" are everyday strings too)
+    for (const [k, e] of Object.entries(C.EVENT_KEYS)) if (e.includes("-")) add(`EVENT_KEYS.${k}`, e);
     return out;
 }
 

@@ -33,12 +33,12 @@ function parseIni(text: string): { global: Record<string, string>; modules: Reco
 describe("rsync client arguments", () => {
     it("renders the MTC defaults as separate option words in a stable order", () => {
         assert.deepEqual(rsyncOptionArgs(defaults()), [
-            "--archive", "--delete", "--hard-links", "--partial", "--numeric-ids", "--dvm-sparse-if-holes", "--dvm-inplace-if-empty", `--info=${MTC_INFO}`,
+            "--archive", "--delete", "--hard-links", "--partial", "--numeric-ids", "--dvm-sparse-if-holes", "--dvm-inplace-if-empty", "--dvm-count-unsafe-links", `--info=${MTC_INFO}`,
         ]);
     });
     it("leaves out what is switched off and adds bwlimit, checksum and extras", () => {
         const args = rsyncOptionArgs({ ...defaults(), delete: false, hardLinks: false, partial: false, bwlimit: 2048, verify: true, extras: ["--xattrs", "--exclude=my dir"] });
-        assert.deepEqual(args, ["--archive", "--bwlimit=2048", "--checksum", "--numeric-ids", "--dvm-sparse-if-holes", "--dvm-inplace-if-empty", `--info=${MTC_INFO}`, "--xattrs", "--exclude=my dir"]);
+        assert.deepEqual(args, ["--archive", "--bwlimit=2048", "--checksum", "--numeric-ids", "--dvm-sparse-if-holes", "--dvm-inplace-if-empty", "--dvm-count-unsafe-links", `--info=${MTC_INFO}`, "--xattrs", "--exclude=my dir"]);
         assert.ok(!args.includes("--delete"));
     });
     it("rejects values that would not be plain rsync options", () => {

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # dvm source transfer pod, container "rsync": the per-PVC decisions of rsync-client.sh, which sources this file.
 # Contract: contract/PROTOCOL.md. Functions only; they read the caller's globals (opts, source_root, tunnel_port,
-# rsync_user, private_password, ipc_dir, retry_base, retry_max, sparse_if_holes, inplace_if_empty) and set the
-# globals each one names.
+# rsync_user, private_password, ipc_dir, retry_base, retry_max, sparse_if_holes, inplace_if_empty, unsafe_links,
+# hold_seconds, exit_code, signalled) and set the globals each one names.
 # shellcheck disable=SC2034,SC2154 # globals shared with rsync-client.sh: set there, read here, and the reverse
 
-# exit codes that cannot succeed on a retry: syntax/usage, protocol, unsupported action, daemon/auth failure
-is_fatal() { case $1 in 1 | 2 | 4 | 5) return 0 ;; *) return 1 ;; esac; }
+# exit codes that cannot succeed on a retry: syntax/usage, protocol, unsupported action
+is_fatal() { case $1 in 1 | 2 | 4) return 0 ;; *) return 1 ;; esac; }
+
+# Exit 5 (the session did not start) is fatal only when rsyncd refused it: a wrong password or a module that does
+# not exist. No greeting at all (rsyncd restarting behind a running stunnel) or "max connections" heal on a retry.
+refused_by_daemon() { grep -q -e '^@ERROR: auth failed' -e '^@ERROR: Unknown module' "$1" 2>/dev/null; }
 
 # A non-root rsyncd cannot change the times or permissions of the volume's top directory when another user owns it
 # (a new PVC's root usually belongs to root, group-writable through the fsGroup): rsync then ends with 23 although
@@ -65,15 +69,17 @@ scan_for_holes() {
 # empty | not-empty | check-failed.
 check_destination_empty() {
     local src=$1 target=$2 itemized
-    if ! itemized=$(rsync --dry-run --dirs --links --delete -ii --exclude=/lost+found --timeout=60 \
+    if ! itemized=$(rsync --dry-run --dirs --links --specials --devices --delete -ii --exclude=/lost+found --timeout=60 \
         --password-file="$private_password" "$source_root/$src/" "rsync://$rsync_user@127.0.0.1:$tunnel_port/$target/" \
         2>"$ipc_dir/inplace-check.stderr"); then
         check_result=check-failed
         return
     fi
-    # "<11 change flags> <name>" per top-level entry ("*deleting   <name>" for one only on the destination). awk
-    # must positively confirm "empty" (exit 0): any failure, even a missing awk, means "not empty".
+    # "<11 change flags> <name>" per top-level entry ("*deleting   <name>" for one only on the destination; FIFOs and
+    # sockets are itemized too, and devices a non-root daemon would not create are skipped, so neither counts as
+    # content). awk must positively confirm "empty" (exit 0): any failure, even a missing awk, means "not empty".
     if awk '/^\*deleting / { found = 1; exit }
+        /^skipping non-regular file / { next }
         { code = substr($0, 1, 11); name = substr($0, 13) }
         name == "./" { next }
         substr(code, 3) != "+++++++++" { found = 1; exit }
@@ -98,14 +104,70 @@ check_sparse_inplace_safety() {
     fi
 }
 
+# sanitized_link TARGET DEPTH: what an rsync daemon without chroot writes for the target TARGET of a symlink DEPTH
+# directories below the volume root (rsync's sanitize_path(): no leading "/", no "." or empty components, ".." only
+# as far up as the volume root; a trailing "/" stays). Sets sanitized.
+sanitized_link() {
+    local rest=$1 depth=$2 comp kept=0
+    sanitized=""
+    while [ -n "$rest" ]; do
+        case $rest in
+            /*) rest=${rest#/}; continue ;;
+            */*) comp=${rest%%/*}/; rest=${rest#*/} ;;
+            *) comp=$rest; rest="" ;;
+        esac
+        case $comp in
+            . | ./) ;;
+            .. | ../)
+                if (( depth > 0 && ${#sanitized} == kept )); then
+                    depth=$(( depth - 1 )); sanitized+=$comp; kept=${#sanitized}
+                elif (( ${#sanitized} > kept )); then
+                    sanitized=${sanitized%/}; sanitized=${sanitized%"${sanitized##*/}"}
+                fi ;;
+            *) sanitized+=$comp ;;
+        esac
+    done
+    [ -n "$sanitized" ] || sanitized=.
+}
+
+# count_unsafe_links DIR: the symlinks under DIR whose target a destination daemon without chroot rewrites (absolute
+# ones lose their "/", ".." above the volume root is cut). find prints only the candidates (depth, name, target,
+# each NUL-ended: any byte may be in a name), so plain relative links cost nothing but the walk. Sets unsafe_count
+# and unsafe_example ("<name> -> <target>" of the first one, control characters as "?").
+count_unsafe_links() {
+    local dir=$1 depth name target
+    unsafe_count=0 unsafe_example=""
+    while IFS= read -r -d '' depth && IFS= read -r -d '' name && IFS= read -r -d '' target; do
+        sanitized_link "$target" $(( depth - 1 ))
+        [ "$sanitized" = "$target" ] && continue
+        unsafe_count=$(( unsafe_count + 1 ))
+        [ -n "$unsafe_example" ] || unsafe_example="$name -> $target"
+    done < <(find -P "$dir" -path "$dir/lost+found" -prune -o -type l \( -lname '/*' -o -lname '*//*' -o -lname . \
+        -o -lname './*' -o -lname '*/.' -o -lname '*/./*' -o -lname .. -o -lname '../*' -o -lname '*/..' -o -lname '*/../*' \) \
+        -printf '%d\0%P\0%l\0' 2>"$ipc_dir/links-scan.stderr")
+    unsafe_example=${unsafe_example//[[:cntrl:]]/?}
+    unsafe_example=${unsafe_example//\\/\\\\}
+    unsafe_example=${unsafe_example//\"/\\\"}
+}
+
 # decide_pvc SRC TARGET VERIFY: --sparse and --inplace for one PVC, decided once before its first attempt (a retry
-# keeps the decision). Sets pvc_opts (the pod's options for this PVC), extra (options added for it) and decisions
-# (the key=value words of its pvc-start line).
+# keeps the decision), and its unsafe symlinks counted. Sets pvc_opts (the pod's options for this PVC), extra
+# (options added for it), decisions (the key=value words of its pvc-start line) and links (those of the count, also
+# on pvc-end).
 decide_pvc() {
     local src=$1 target=$2 verify=$3 sparse=off t0 o
     extra=(--exclude=/lost+found)
-    [ "$verify" = verify ] && extra+=(--checksum)
+    # dvm:rsync.verify already gave --checksum to every PVC
+    [ "$verify" = verify ] && ! has_opt --checksum && extra+=(--checksum)
     decisions=""
+    links=""
+    unsafe_count=0
+    if [ -n "$unsafe_links" ]; then
+        t0=$(now_ms)
+        count_unsafe_links "$source_root/$src"
+        links=" unsafe-links=$unsafe_count"
+        decisions+="$links${unsafe_example:+ unsafe-link=\"$unsafe_example\"} links-ms=$(( $(now_ms) - t0 ))"
+    fi
     if has_opt --sparse; then
         sparse=on
         decisions+=" sparse=on"
@@ -154,7 +216,7 @@ attempt_outcome() {
     elif [ "$rc" -eq 23 ] && only_volume_root_attributes "$errors"; then
         outcome=ok
         outcome_warning="the destination volume's top directory belongs to another user; its permissions and times were left as they are"
-    elif is_fatal "$rc" || grep -q "No space left on device" "$errors" 2>/dev/null; then
+    elif is_fatal "$rc" || { [ "$rc" -eq 5 ] && refused_by_daemon "$errors"; } || grep -q "No space left on device" "$errors" 2>/dev/null; then
         outcome=fatal
     else
         outcome=retry
@@ -169,4 +231,47 @@ retry_delay() {
     for (( i = 1; i < $1 && delay < retry_max; i++ )); do delay=$(( delay * 2 )); done
     (( delay > retry_max )) && delay=$retry_max
     return 0
+}
+
+# run_rsync SRC TARGET ERRORS: one rsync attempt, its exit code in rc. rsync ends each --info=progress2 update with
+# "\r" and prints no "\n" before the end of the PVC, while the container runtime cuts log entries at "\n" only: so
+# rsync's stdout goes through a FIFO to progress_lines, which ends every update with "\n" and the log moves while
+# bytes move. stderr is copied to ERRORS as well. Sets child while rsync runs (the signal traps stop it).
+run_rsync() {
+    local src=$1 target=$2 errors=$3 fifo="$ipc_dir/rsync-$1.stdout" reader
+    rm -f "$fifo"
+    mkfifo -m 600 "$fifo" || { log "error message=\"cannot create $fifo\""; fifo=/dev/stdout; }
+    [ "$fifo" = /dev/stdout ] || { progress_lines <"$fifo" & reader=$!; }
+    rsync "${pvc_opts[@]}" "${extra[@]}" --password-file="$private_password" \
+        "$source_root/$src/" "rsync://$rsync_user@127.0.0.1:$tunnel_port/$target/" \
+        >"$fifo" 2> >(tee "$errors" >&2) &
+    child=$!
+    wait "$child"
+    rc=$?
+    child=""
+    [ -n "${reader:-}" ] && wait "$reader"
+    [ "$fifo" = /dev/stdout ] || rm -f "$fifo"
+    wait 2>/dev/null # let tee flush the error copy
+}
+
+# stdin to stdout, every "\r"-ended piece as a line of its own. bash reads a pipe byte by byte: rsync prints about
+# one progress update a second, and per-file lines only for deletions and skips (--info=DEL2,SKIP2).
+progress_lines() {
+    local piece
+    while IFS= read -r -d $'\r' piece || [ -n "$piece" ]; do
+        [ -n "$piece" ] && printf '%s\n' "$piece"
+    done
+    return 0
+}
+
+# debug_hold: dvm:debugHold - the failed container stays up (and the done-file unwritten, so the stunnel container
+# keeps the tunnel) for hold_seconds, or until a signal, for `kubectl exec`.
+debug_hold() {
+    holding=1
+    sleep "$hold_seconds" & child=$!
+    # a signal before child was set cannot have stopped the sleep
+    (( signalled )) && kill -TERM "$child" 2>/dev/null
+    log "debug-hold seconds=$hold_seconds exit=$exit_code message=\"the rsync container stays up for ${hold_seconds}s (dvm:debugHold): kubectl exec -it <pod> -c rsync -- bash; the tunnel is 127.0.0.1:$tunnel_port, the password file $private_password\""
+    wait "$child"
+    child=""
 }

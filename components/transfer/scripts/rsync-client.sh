@@ -6,12 +6,14 @@
 # Script options (never passed to rsync), decided per PVC before its copy and logged on its pvc-start line:
 #   --dvm-sparse-if-holes   add --sparse only when the source PVC holds a file with holes (dvm:rsync.sparse auto)
 #   --dvm-inplace-if-empty  add --inplace only when the destination module is empty (dvm:rsync.inplace auto)
+#   --dvm-count-unsafe-links   count the symlinks a destination daemon without chroot rewrites, and report them
+#   --dvm-refuse-unsafe-links  the same, but fail such a PVC before its copy (dvm:rsync.unsafeSymlinks fail)
 #
 # Waits (sleeping between probes) until the rsync daemon answers through the stunnel client on
 # 127.0.0.1:$DVM_TUNNEL_PORT, then copies every source PVC to its destination module, retrying failed attempts
 # with increasing delay (partial files are kept by --partial, so a retry resumes). Exits with the failing rsync's
 # exit code, 97 if the tunnel never came up, 98 on a usage error; writes the done-file on every exit path so the
-# stunnel container of the pod stops.
+# stunnel container of the pod stops (after DVM_DEBUG_HOLD_SECONDS when the exit is not 0: dvm:debugHold).
 set -uo pipefail
 
 ipc_dir=${DVM_IPC_DIR:-/rsync-stunnel-ipc}
@@ -24,19 +26,24 @@ wait_seconds=${DVM_STUNNEL_WAIT_SECONDS:-600}
 backoff_limit=${DVM_BACKOFF_LIMIT:-20}
 retry_base=${DVM_RETRY_BASE_SECONDS:-5}
 retry_max=${DVM_RETRY_MAX_SECONDS:-60}
+hold_seconds=${DVM_DEBUG_HOLD_SECONDS:-0}
 rsync_user=dvm
 
-readonly EXIT_TUNNEL_DOWN=97 EXIT_USAGE=98
+readonly EXIT_TUNNEL_DOWN=97 EXIT_USAGE=98 EXIT_UNSAFE_LINKS=95
 
 exit_code=$EXIT_USAGE
 child=""
 private_password=""
+holding=0
+signalled=0
 
 log() { printf 'dvm: %s\n' "$*"; }
 
 # shellcheck disable=SC2317 # called by the traps
 finish() {
-    # every exit path: tell the stunnel container we are done, then report
+    # every exit path: tell the stunnel container we are done, then report. dvm:debugHold keeps a failed container
+    # (and with it the tunnel) up for `kubectl exec` first.
+    [ "$exit_code" != 0 ] && [[ $hold_seconds =~ ^[1-9][0-9]*$ ]] && debug_hold
     [ -n "$private_password" ] && rm -f "$private_password"
     mkdir -p "$ipc_dir" 2>/dev/null
     : >"$done_file" || log "error message=\"cannot write $done_file\""
@@ -47,7 +54,10 @@ trap finish EXIT
 
 # shellcheck disable=SC2317 # called by the traps
 on_signal() {
+    signalled=1
     [ -n "$child" ] && kill -TERM "$child" 2>/dev/null
+    # during a debug hold the verdict stands: finish() goes on with the failure's exit code
+    (( holding )) && return
     exit_code=$1
     exit "$exit_code"
 }
@@ -56,7 +66,7 @@ trap 'on_signal 130' INT
 
 usage() {
     log "usage-error message=\"$*\""
-    printf '%s\n' "usage: rsync-client.sh [rsync option | --dvm-sparse-if-holes | --dvm-inplace-if-empty ...] -- <source-pvc>:<target-module>[:verify] ..." >&2
+    printf '%s\n' "usage: rsync-client.sh [rsync option | --dvm-sparse-if-holes | --dvm-inplace-if-empty | --dvm-count-unsafe-links | --dvm-refuse-unsafe-links ...] -- <source-pvc>:<target-module>[:verify] ..." >&2
     exit_code=$EXIT_USAGE
     exit "$exit_code"
 }
@@ -71,18 +81,21 @@ image_functions="$(dirname "${BASH_SOURCE[0]}")/image-check.sh"
 # shellcheck source=components/transfer/scripts/image-check.sh
 . "$image_functions" || usage "cannot read $image_functions (the scripts ConfigMap is incomplete)"
 
-for var in wait_seconds backoff_limit retry_base retry_max tunnel_port; do
+for var in wait_seconds backoff_limit retry_base retry_max tunnel_port hold_seconds; do
     [[ ${!var} =~ ^[0-9]+$ ]] || usage "$var must be a whole number, got '${!var}'"
 done
 
 opts=()
 sparse_if_holes=0
 inplace_if_empty=0
+unsafe_links=""
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do
     case $1 in
         --dvm-sparse-if-holes) sparse_if_holes=1 ;;
         --dvm-inplace-if-empty) inplace_if_empty=1 ;;
-        --dvm-*) usage "unknown script option '$1' (known: --dvm-sparse-if-holes, --dvm-inplace-if-empty)" ;;
+        --dvm-count-unsafe-links) unsafe_links=count ;;
+        --dvm-refuse-unsafe-links) unsafe_links=refuse ;;
+        --dvm-*) usage "unknown script option '$1' (known: --dvm-sparse-if-holes, --dvm-inplace-if-empty, --dvm-count-unsafe-links, --dvm-refuse-unsafe-links)" ;;
         -*) opts+=("$1") ;;
         *) usage "rsync option '$1' does not start with '-'; put the PVC pairs after '--'" ;;
     esac
@@ -155,31 +168,29 @@ for pair in "${pairs[@]}"; do
     attempt=1
     while :; do
         log "pvc-start pvc=$src target=$target attempt=$attempt max=$max_attempts$decisions"
-        rsync "${pvc_opts[@]}" "${extra[@]}" --password-file="$private_password" \
-            "$source_root/$src/" "rsync://$rsync_user@127.0.0.1:$tunnel_port/$target/" \
-            2> >(tee "$errors" >&2) &
-        child=$!
-        wait "$child"
-        rc=$?
-        child=""
-        wait 2>/dev/null # let tee flush the error copy
+        if [ "$unsafe_links" = refuse ] && (( unsafe_count > 0 )); then
+            log "pvc-end pvc=$src attempt=$attempt exit=$EXIT_UNSAFE_LINKS result=fatal reason=\"$unsafe_count symlinks would be rewritten: the destination's rsync daemon has no chroot (dvm:rsync.unsafeSymlinks fail)\"$links"
+            exit_code=$EXIT_UNSAFE_LINKS
+            exit "$exit_code"
+        fi
+        run_rsync "$src" "$target" "$errors"
         attempt_outcome "$rc" "$errors"
         if [ "$outcome" = ok ]; then
-            log "pvc-end pvc=$src attempt=$attempt exit=$rc result=ok${outcome_warning:+ warning=\"$outcome_warning\"}"
+            log "pvc-end pvc=$src attempt=$attempt exit=$rc result=ok${outcome_warning:+ warning=\"$outcome_warning\"}$links"
             break
         fi
         if [ "$outcome" = fatal ]; then
-            log "pvc-end pvc=$src attempt=$attempt exit=$rc result=fatal"
+            log "pvc-end pvc=$src attempt=$attempt exit=$rc result=fatal$links"
             exit_code=$rc
             exit "$exit_code"
         fi
         if (( attempt >= max_attempts )); then
-            log "pvc-end pvc=$src attempt=$attempt exit=$rc result=fatal reason=\"backoff limit reached\""
+            log "pvc-end pvc=$src attempt=$attempt exit=$rc result=fatal reason=\"backoff limit reached\"$links"
             exit_code=$rc
             exit "$exit_code"
         fi
         retry_delay "$attempt"
-        log "pvc-end pvc=$src attempt=$attempt exit=$rc result=retry retry-in=$delay"
+        log "pvc-end pvc=$src attempt=$attempt exit=$rc result=retry retry-in=$delay$links"
         sleep "$delay" & child=$!
         wait "$child"
         child=""

@@ -17,5 +17,8 @@ if [ ! -e /proc/net/if_inet6 ]; then
     config=$ipv4_config
     listen=ipv4-only
 fi
+# stunnel caps its connections at (open-file limit) * 125 / 256: 125 here, so a flood of connections that never
+# authenticate cannot grow it to an OOM kill mid-transfer (each costs ~90 KB until TIMEOUTbusy drops it)
+ulimit -Sn 256 2>/dev/null || : # (a lower hard limit only lowers the cap)
 printf 'dvm: stunnel-start config=%s listen=%s\n' "$config" "$listen"
 exec stunnel "$config"
