@@ -4,6 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { Plan } from "../config/plan";
+import { transferTurns } from "./budget";
 import { NamespaceMigration, NamespaceResult } from "./namespace";
 
 export interface MigrationWaveArgs {
@@ -37,11 +38,15 @@ export class MigrationWave extends pulumi.ComponentResource {
         const sourceProvider = provider("source", args.sourceKubeconfig, plan.source.context);
         const destinationProvider = provider("destination", args.destinationKubeconfig, plan.destination.context);
 
-        const namespaces = plan.namespaces.map((ns) => new NamespaceMigration(ns.source, {
+        // dvm:maxConcurrentNamespaces: a namespace's source Job may wait for an earlier namespace's transfer
+        const turns = transferTurns(plan.namespaces, plan.maxConcurrentNamespaces);
+        const namespaces: NamespaceMigration[] = [];
+        plan.namespaces.forEach((ns, i) => namespaces.push(new NamespaceMigration(ns.source, {
             plan, namespace: ns, sourceProvider, destinationProvider,
             sourceKubeconfig: pulumi.secret(args.sourceKubeconfig ?? ""),
             sourceContext: plan.source.context,
-        }, { parent: this }));
+            waitFor: turns[i] === undefined ? undefined : namespaces[turns[i]!].progress,
+        }, { parent: this })));
 
         this.migration = pulumi.all(namespaces.map((n) => n.result)).apply((results) => ({
             wave: plan.wave.name,

@@ -116,5 +116,7 @@ export interface Plan {
     credentialsVersion: number;
     /** Directory to write manifests to instead of applying them (no cluster needed). */
     render?: string;
+    /** At most this many namespaces' source transfer pods at a time (0 = no limit): the rest wait their turn. */
+    maxConcurrentNamespaces: number;
     namespaces: NamespacePlan[];
 }

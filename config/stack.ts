@@ -10,7 +10,7 @@ import { dns1123SubdomainError, parseQuantity, rsyncExtraError } from "./rules";
 /** Every `dvm:` key the program reads. Anything else under `dvm:` is a typo and rejected. */
 export const CONFIG_KEYS = [
     "source", "destination", "wave", "transferImage", "rsync", "security", "resources", "stunnelWaitSeconds",
-    "render", "pass", "credentialsVersion", "transferTimeoutMinutes",
+    "render", "pass", "credentialsVersion", "transferTimeoutMinutes", "maxConcurrentNamespaces",
 ] as const;
 
 const EXAMPLES = {
@@ -61,12 +61,14 @@ export function validateStackConfig(raw: Obj): StackConfig {
     const pass = int(p, raw.pass, "dvm:pass", DEFAULTS.pass, 1, 1_000_000, "pulumi config set dvm:pass 2   # run another (incremental) pass of the same wave");
     const credentialsVersion = int(p, raw.credentialsVersion, "dvm:credentialsVersion", DEFAULTS.credentialsVersion, 1, 1_000_000, "pulumi config set dvm:credentialsVersion 2   # rotate every key and password");
     const render = str(p, raw.render, "dvm:render", "pulumi config set dvm:render ./rendered");
+    const maxConcurrentNamespaces = int(p, raw.maxConcurrentNamespaces, "dvm:maxConcurrentNamespaces", DEFAULTS.maxConcurrentNamespaces, 0, 100_000,
+        "pulumi config set dvm:maxConcurrentNamespaces 10   # at most 10 source transfer pods at a time; 0 = no limit");
 
     p.throwIfAny();
     return {
         source: source!, destination: { ...destination!, endpoint: endpoint! }, wave: wave!, transferImage, rsync,
         security, resources, stunnelWaitSeconds, transferTimeoutMinutes, pass,
-        credentialsVersion, render,
+        credentialsVersion, render, maxConcurrentNamespaces,
     };
 }
 
