@@ -1,8 +1,9 @@
 // Data-plane throughput on the data-plane tier's network-namespace host pair
 // (test/support/dataplane.ts: the veth link, "containers", the destination and source transfer pods running the real
-// container scripts and rendered configs). Three configurations over the same link, timed the same way:
+// container scripts and rendered configs). Over the same link, timed the same way:
 //
-// - raw:       `tar | nc` - no TLS, no rsync: the limit of this link and these disks;
+// - the limits of bench/limits.ts: iperf3 over the link and through a stunnel pair with dvm's TLS settings, the data
+//   set through `tar | socat` with 1 MiB buffers, and reading the source tree alone;
 // - generated: dvm exactly as the program generates it: rsyncClientArgs(DEFAULT_RSYNC) + rsync-client.sh in the
 //              source pod, renderRsyncdConf/renderStunnel*Conf + the scripts in the destination pod (harness pods);
 // - mtc:       MTC's default configuration (bench/mtc/: its rsync flags, TLS 1.2 stunnel with its socket options,
@@ -10,7 +11,6 @@
 //
 // rsync-based runs are timed from the `dvm: pvc-start` to the `dvm: pvc-end` line of the rsync container's log (seen
 // through inotify), so pod start-up and the tunnel probe are not counted as transfer time; they are reported apart.
-import { ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -21,14 +21,14 @@ import { rsyncClientArgs } from "../components/transfer/rsync";
 import {
     container, DestinationPod, findProcess, generateCredentials, listening, NET, Proc, Rendered, sh, sleep, SourcePod, waitFor,
 } from "../test/support/dataplane";
-import { changeFraction } from "../test/support/dataset";
 
-export type ConfigName = "raw" | "generated" | "mtc" | string;
+export type ConfigName = "iperf" | "iperf-stunnel" | "pipe" | "read" | "generated" | "mtc" | string;
 
 export interface Dataset {
-    name: "large" | "small";
+    name: "large" | "small" | "mix";
     dir: string;
     files: number;
+    /** payload: file data read from the source (a hard-linked file once, a sparse file's data without its holes) */
     bytes: number;
 }
 
@@ -102,12 +102,13 @@ export function makeLarge(dir: string, mib: number): Dataset {
     return { name: "large", dir, files, bytes: mib * 1048576 };
 }
 
-/** `count` files of `kib` KiB, 100 per directory, content cut from a random pool (no two files alike). */
+/** `count` files of `kib` KiB, 100 per directory under 3 top-level directories (the PVCs of the split variants),
+ * content cut from a random pool (no two files alike). */
 export function makeSmall(dir: string, count: number, kib: number): Dataset {
     const pool = randomBytes(8 << 20);
     const size = kib * 1024;
     for (let i = 0; i < count; i++) {
-        const d = path.join(dir, `d${Math.floor(i / 10000)}`, `e${Math.floor(i / 100) % 100}`);
+        const d = path.join(dir, `d${Math.floor((i * 3) / count)}`, `e${Math.floor(i / 100)}`);
         if (i % 100 === 0) fs.mkdirSync(d, { recursive: true });
         const off = (i * 7919 * 16) % (pool.length - size);
         fs.writeFileSync(path.join(d, `f${i}.dat`), pool.subarray(off, off + size));
@@ -115,19 +116,99 @@ export function makeSmall(dir: string, count: number, kib: number): Dataset {
     return { name: "small", dir, files: count, bytes: count * size };
 }
 
-/** Regular files and their total size under `dir` (the check that a run really copied everything). */
-export function tally(dir: string): { files: number; bytes: number } {
+/**
+ * A database-like volume: `tables` large files of `tableMiB` MiB (db/), `files` small files of 512 B to 32 KiB, 100
+ * per directory (files/), one in 100 of them with a second name (links/: hard links), and a sparse disk image of
+ * `sparseMiB` MiB apparent size holding 4 MiB of data (db/sparse.img: dvm's sparse scan finds it, so the PVC is
+ * copied with --sparse).
+ */
+export function makeMix(dir: string, o: { tables: number; tableMiB: number; files: number; sparseMiB: number }): Dataset {
+    const db = path.join(dir, "db");
+    fs.mkdirSync(db, { recursive: true });
+    let bytes = 0;
+    for (let t = 0; t < o.tables; t++) {
+        const fd = fs.openSync(path.join(db, `table-${t}.dat`), "w");
+        for (let j = 0; j < o.tableMiB; j += 4) {
+            const len = Math.min(4, o.tableMiB - j) << 20;
+            fs.writeSync(fd, randomBytes(len), 0, len);
+        }
+        fs.closeSync(fd);
+        bytes += o.tableMiB << 20;
+    }
+    const sparse = fs.openSync(path.join(db, "sparse.img"), "w");
+    for (let k = 0; k < 4; k++) fs.writeSync(sparse, randomBytes(1 << 20), 0, 1 << 20, Math.floor((k * o.sparseMiB) / 4) << 20);
+    fs.ftruncateSync(sparse, o.sparseMiB << 20);
+    fs.closeSync(sparse);
+    bytes += 4 << 20;
+    const pool = randomBytes(8 << 20);
+    fs.mkdirSync(path.join(dir, "links"));
+    let names = o.tables + 1;
+    for (let i = 0; i < o.files; i++) {
+        const d = path.join(dir, "files", `g${Math.floor(i / 100)}`);
+        if (i % 100 === 0) fs.mkdirSync(d, { recursive: true });
+        const size = 512 + ((i * 2654435761) % (32 * 1024 - 512));
+        const off = (i * 7919 * 16) % (pool.length - size);
+        const f = path.join(d, `r${i}.dat`);
+        fs.writeFileSync(f, pool.subarray(off, off + size));
+        bytes += size;
+        names++;
+        if (i % 100 === 50) { fs.linkSync(f, path.join(dir, "links", `r${i}.dat`)); names++; }
+    }
+    return { name: "mix", dir, files: names, bytes };
+}
+
+/** Regular files (names), their total size and their distinct inodes under `dir` (the check that a run really copied
+ * everything, hard links included). */
+export function tally(dir: string): { files: number; bytes: number; inodes: number } {
     let files = 0;
     let bytes = 0;
+    const inodes = new Set<number>();
     const walk = (d: string) => {
         for (const e of fs.readdirSync(d, { withFileTypes: true })) {
             const p = path.join(d, e.name);
             if (e.isDirectory()) walk(p);
-            else if (e.isFile()) { files++; bytes += fs.statSync(p).size; }
+            else if (e.isFile()) {
+                const st = fs.statSync(p);
+                files++;
+                bytes += st.size;
+                inodes.add(st.ino);
+            }
         }
     };
     walk(dir);
-    return { files, bytes };
+    return { files, bytes, inodes: inodes.size };
+}
+
+/** Changes `fraction` of the files under `dir` (every n-th in sorted order: 64 bytes appended, a new mtime) and
+ * returns how to undo it (the original size and times), so every configuration's incremental pass meets the same
+ * change against its own full copy. */
+export function changeFiles(dir: string, fraction: number): { files: string[]; revert: () => void } {
+    const all: string[] = [];
+    const walk = (d: string) => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((x, y) => x.name.localeCompare(y.name))) {
+            const p = path.join(d, e.name);
+            if (e.isDirectory()) walk(p);
+            else if (e.isFile()) all.push(p);
+        }
+    };
+    walk(dir);
+    const n = Math.max(1, Math.round(all.length * fraction));
+    const step = Math.floor(all.length / n);
+    // from the middle of the first step: the few large files at the start of the sorted list are not always hit
+    const files = Array.from({ length: n }, (_, i) => all[Math.floor(step / 2) + i * step]);
+    const before = files.map((f) => fs.statSync(f));
+    files.forEach((f, i) => {
+        fs.appendFileSync(f, randomBytes(64));
+        const t = new Date(Date.UTC(2024, 5, 1) + i * 1000);
+        fs.utimesSync(f, t, t);
+    });
+    return {
+        files,
+        revert: () => files.forEach((f, i) => {
+            fs.truncateSync(f, before[i].size);
+            fs.utimesSync(f, before[i].atime, before[i].mtime);
+        }),
+    };
 }
 
 export function clearDir(dir: string): void {
@@ -138,8 +219,8 @@ export function clearDir(dir: string): void {
 function expectCopy(src: string, dst: string, what: string): void {
     const a = tally(src);
     const b = tally(dst);
-    if (a.files !== b.files || a.bytes !== b.bytes) {
-        throw new Error(`${what}: destination has ${b.files} files / ${b.bytes} bytes, source ${a.files} / ${a.bytes}: the run did not copy everything`);
+    if (a.files !== b.files || a.bytes !== b.bytes || a.inodes !== b.inodes) {
+        throw new Error(`${what}: destination has ${b.files} files / ${b.bytes} bytes / ${b.inodes} inodes, source ${a.files} / ${a.bytes} / ${a.inodes}: the run did not copy everything (or lost hard links)`);
     }
 }
 
@@ -208,31 +289,6 @@ class LogTimer {
 export interface Env {
     work: string;
     logs: string;
-}
-
-/** `tar | nc` over the veth link: the link's limit without TLS and rsync. */
-export async function runRaw(env: Env, ds: Dataset, dst: string): Promise<{ seconds: number; cpu: Record<string, number> }> {
-    clearDir(dst);
-    const port = 9000;
-    const spawnIn = (ns: string, script: string, log: string): ChildProcess => {
-        const fd = fs.openSync(path.join(env.logs, log), "a");
-        const p = spawn("ip", ["netns", "exec", ns, "bash", "-c", script], { stdio: ["ignore", fd, fd] });
-        fs.closeSync(fd);
-        return p;
-    };
-    const exited = (p: ChildProcess) => new Promise<number>((r) => p.on("exit", (c) => r(c ?? 128)));
-    // `times` (the shell's and its reaped children's user and system CPU) after the pipeline, into a file of its own
-    const times = { send: path.join(env.logs, "raw-send.times"), recv: path.join(env.logs, "raw-recv.times") };
-    const recv = spawnIn(NET.dst, `set -o pipefail; nc -l ${NET.dstIp} ${port} | tar -xf - -C '${dst}'; rc=$?; times >'${times.recv}'; exit $rc`, "raw-recv.log");
-    const recvExit = exited(recv);
-    await waitFor("nc listening", () => listening(NET.dst, port).length > 0, 10000, 20);
-    const t0 = performance.now();
-    const send = spawnIn(NET.src, `set -o pipefail; tar -cf - -C '${ds.dir}' . | nc -N ${NET.dstIp} ${port}; rc=$?; times >'${times.send}'; exit $rc`, "raw-send.log");
-    const [sc, rc] = await Promise.all([exited(send), recvExit]);
-    const seconds = (performance.now() - t0) / 1000;
-    if (sc !== 0 || rc !== 0) throw new Error(`raw tar|nc failed: sender ${sc}, receiver ${rc}; see ${env.logs}/raw-*.log`);
-    expectCopy(ds.dir, dst, "raw");
-    return { seconds, cpu: withTotal({ sender: shellTimes(times.send), receiver: shellTimes(times.recv) }) };
 }
 
 /** What a variant of the generated configuration changes (bench/variants.ts); nothing for the generated one. */
@@ -477,4 +533,4 @@ export async function measureIdle(env: Env, seconds: number): Promise<IdleSample
     };
 }
 
-export { changeFraction, loadavg };
+export { loadavg };
