@@ -516,7 +516,7 @@ export async function measureIdle(env: Env, seconds: number): Promise<IdleSample
     const r = new Rendered(path.join(env.work, "rendered-idle"), { creds: generateCredentials(), modules: ["data"], runAsRoot: true, connectPort: 9 });
     const pod = new SourcePod(r, { data: src }, rsyncClientArgs(DEFAULT_RSYNC, [{ source: "data", target: "data", capacity: "1Gi", accessModes: ["ReadWriteOnce"], verify: false }]),
         { runAsRoot: true, logDir: env.logs, name: "idle", env: { DVM_STUNNEL_WAIT_SECONDS: seconds + 60 } }).start();
-    await sleep(3000); // past start-up
+    await sleep(12000); // past start-up and the first 10 s of quick probes: the cost of a long wait
     const stunnelPid = findProcess(pod.stunnel.pid, (c) => c.startsWith("stunnel "));
     const a = { rsync: procCpu(pod.rsync.pid, true), loop: procCpu(pod.stunnel.pid, true), stunnel: procCpu(stunnelPid), t: performance.now() };
     await sleep(seconds * 1000);

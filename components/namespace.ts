@@ -51,7 +51,7 @@ export class NamespaceMigration extends pulumi.ComponentResource {
 
         const source = new SourceTransfer(`${name}-src`, {
             plan, wave: plan.wave.name, namespace: ns, names, address: destination.address,
-            after: [destination, ...(args.waitFor ? [args.waitFor] : [])],
+            after: args.waitFor ? [args.waitFor] : [],
             credentials, provider: args.sourceProvider,
         }, { parent: this });
 

@@ -122,10 +122,17 @@ until probe; do
         exit_code=$EXIT_TUNNEL_DOWN
         exit "$exit_code"
     fi
-    # The stunnel sidecar usually starts within a second of this container: probe a few times quickly (the first
-    # byte ~2 s earlier, bench/), then every 2 s (the idle cost stays a sleep per 2 s).
+    # The stunnel sidecar usually starts within a second of this container, and the destination pod, started at the
+    # same time, within a few: probe 5 times at 0.2 s, then every 0.5 s for the first 10 s (each step the first byte
+    # would wait), then every 2 s (a long wait costs a sleep per 2 s).
     probes=$(( probes + 1 ))
-    if (( probes <= 5 )); then sleep 0.2 & child=$!; else sleep 2 & child=$!; fi
+    if (( probes <= 5 )); then
+        sleep 0.2 & child=$!
+    elif (( SECONDS - started < 10 )); then
+        sleep 0.5 & child=$!
+    else
+        sleep 2 & child=$!
+    fi
     wait "$child"
     child=""
 done
