@@ -43,6 +43,8 @@ export interface RunSample {
     files: number;
     /** pod start until the transfer began (tunnel probe, container start); rsync configurations only */
     startupSeconds?: number;
+    /** from the rsync container's exit to the stunnel container's (the done-file, the wake FIFO); dvm's pods only */
+    sidecarStopSeconds?: number;
     /** CPU seconds over the transfer window, from /proc (utime+stime; scripts include their reaped children) */
     cpu: Record<string, number>;
     loadavg: string;
@@ -107,9 +109,10 @@ export function makeLarge(dir: string, mib: number): Dataset {
 export function makeSmall(dir: string, count: number, kib: number): Dataset {
     const pool = randomBytes(8 << 20);
     const size = kib * 1024;
+    let made = "";
     for (let i = 0; i < count; i++) {
         const d = path.join(dir, `d${Math.floor((i * 3) / count)}`, `e${Math.floor(i / 100)}`);
-        if (i % 100 === 0) fs.mkdirSync(d, { recursive: true });
+        if (d !== made) { fs.mkdirSync(d, { recursive: true }); made = d; }
         const off = (i * 7919 * 16) % (pool.length - size);
         fs.writeFileSync(path.join(d, `f${i}.dat`), pool.subarray(off, off + size));
     }
@@ -371,7 +374,7 @@ export class Generated {
     }
     /** One transfer: the destination pod is started for it and stopped after it (the variants share the destination
      * host's ports; the destination directory, and so an earlier pass's copy, stays). */
-    async run(label: string, srcDir = this.srcDir): Promise<{ seconds: number; startupSeconds: number; cpu: Record<string, number> }> {
+    async run(label: string, srcDir = this.srcDir): Promise<{ seconds: number; startupSeconds: number; sidecarStopSeconds?: number; cpu: Record<string, number> }> {
         const sources = this.change.split ? splitSources(srcDir) : { data: srcDir };
         if (Object.keys(sources).join() !== this.modules.join()) {
             throw new Error(`${this.name}: the data set ${srcDir} splits into ${Object.keys(sources).join(", ") || "no PVCs"}, the destination has ${this.modules.join(", ")}`);
@@ -392,7 +395,7 @@ export class Generated {
     fits(dir: string): boolean {
         return !this.change.split || Object.keys(splitSources(dir)).join() === this.modules.join();
     }
-    private async transfer(label: string, sources: Record<string, string>): Promise<{ seconds: number; startupSeconds: number; cpu: Record<string, number> }> {
+    private async transfer(label: string, sources: Record<string, string>): Promise<{ seconds: number; startupSeconds: number; sidecarStopSeconds?: number; cpu: Record<string, number> }> {
         const pod = new SourcePod(this.rendered, sources, this.args(sources), { runAsRoot: true, logDir: this.env.logs, name: `${this.name}-${label}` });
         const logFile = path.join(this.env.logs, `${this.name}-${label}-rsync.log`);
         // CPU from /proc: at pvc-start, at pvc-end (the rsync client has been reaped by its script, the stunnel client
@@ -414,6 +417,9 @@ export class Generated {
         const t0 = performance.now();
         pod.start();
         timer.begin();
+        const exits: number[] = [];
+        void pod.rsync.exited.then(() => { exits[0] = performance.now(); });
+        void pod.stunnel.exited.then(() => { exits[1] = performance.now(); });
         const res = await pod.wait(20 * 60 * 1000);
         timer.stop();
         const s2 = { stunnelServer: procCpu(this.dest.stunnel.pid), rsyncd: procCpu(this.dest.rsyncd.pid, true) };
@@ -424,7 +430,7 @@ export class Generated {
             stunnelServer: s2.stunnelServer - s0.stunnelServer, rsyncd: s2.rsyncd - s0.rsyncd,
         });
         cpu.sidecarLoop = s1.sidecarLoop - s0.sidecarLoop;
-        return { seconds, startupSeconds: (timer.start! - t0) / 1000, cpu };
+        return { seconds, startupSeconds: (timer.start! - t0) / 1000, sidecarStopSeconds: (exits[1] - exits[0]) / 1000, cpu };
     }
 }
 

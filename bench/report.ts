@@ -60,6 +60,8 @@ export interface Row {
     stunnelCpuPerGB: number;
     /** share of a core the stunnel-client.sh loop used during the transfer */
     sidecarDuringTransfer: number;
+    /** seconds from the rsync container's exit to the stunnel container's */
+    sidecarStopSeconds: number;
 }
 
 type TargetDef = { target: string; goal: string; value: number | undefined; ok: (v: number) => boolean; fmt: (v: number) => string; why?: string };
@@ -100,6 +102,7 @@ export function summarize(r: Results) {
                 cpuPerGB: cpu, cpuVs,
                 stunnelCpuPerGB: median(runs.map((x) => ((x.cpu.stunnelServer ?? NaN) + (x.cpu.stunnelClient ?? NaN)) / (x.bytes / 1e9))),
                 sidecarDuringTransfer: median(runs.map((x) => (x.cpu.sidecarLoop ?? NaN) / x.seconds)),
+                sidecarStopSeconds: median(runs.map((x) => x.sidecarStopSeconds ?? NaN)),
             });
         }
     }
@@ -309,10 +312,10 @@ export function markdown(r: Results, s: ReturnType<typeof summarize>): string {
         }
         out.push("CPU from /proc (utime+stime):");
         out.push("");
-        out.push("| data set | configuration | CPU s per GB, all processes (vs the pipe) | of which stunnel (client + server) | sidecar loop during transfer | pod start to first byte |");
-        out.push("|---|---|---|---|---|---|");
+        out.push("| data set | configuration | CPU s per GB, all processes (vs the pipe) | of which stunnel (client + server) | sidecar loop during transfer | pod start to first byte | rsync exit to stunnel container exit |");
+        out.push("|---|---|---|---|---|---|---|");
         for (const x of s.rows) {
-            out.push(`| ${x.dataset} | ${label(x.config)} | ${f(x.cpuPerGB)}${x.cpuVs.pipe === undefined ? "" : ` (${f(x.cpuVs.pipe)}x)`} | ${Number.isFinite(x.stunnelCpuPerGB) ? f(x.stunnelCpuPerGB) : ""} | ${Number.isFinite(x.sidecarDuringTransfer) ? pct(x.sidecarDuringTransfer, 3) : ""} | ${Number.isFinite(x.startupSeconds) ? `${f(x.startupSeconds)} s` : ""} |`);
+            out.push(`| ${x.dataset} | ${label(x.config)} | ${f(x.cpuPerGB)}${x.cpuVs.pipe === undefined ? "" : ` (${f(x.cpuVs.pipe)}x)`} | ${Number.isFinite(x.stunnelCpuPerGB) ? f(x.stunnelCpuPerGB) : ""} | ${Number.isFinite(x.sidecarDuringTransfer) ? pct(x.sidecarDuringTransfer, 3) : ""} | ${Number.isFinite(x.startupSeconds) ? `${f(x.startupSeconds)} s` : ""} | ${Number.isFinite(x.sidecarStopSeconds) ? `${f(x.sidecarStopSeconds, 3)} s` : ""} |`);
         }
         out.push("");
     }

@@ -20,6 +20,9 @@ export const IPC_VOLUME = "rsync-stunnel-ipc";
 export const IPC_DIR = "/rsync-stunnel-ipc";
 /** Written by the rsync client on every exit path; the stunnel client exits when it appears. */
 export const DONE_FILE = "rsync-client-container-done";
+/** A FIFO the stunnel client waits on between its done-file checks; the rsync client writes a line to it after the
+ * done-file, so the stop comes at once. */
+export const WAKE_FIFO = "rsync-client-container-wake";
 /** Writable scratch (root filesystems are read-only). */
 export const TMP_DIR = "/tmp";
 

@@ -47,6 +47,9 @@ describe("contract: the container scripts", () => {
             assert.ok(files[name].includes(`config=\${DVM_CONFIG_DIR:-${C.CONFIG_DIR}}/${conf}`), `${name} reads ${C.CONFIG_DIR}/${conf}`);
         }
         assert.ok(files[C.SCRIPT_FILES.stunnelClient].includes(`done_file="$ipc_dir/${C.DONE_FILE}"`));
+        for (const name of [C.SCRIPT_FILES.rsyncClient, C.SCRIPT_FILES.stunnelClient]) {
+            assert.ok(files[name].includes(`wake_fifo="$ipc_dir/${C.WAKE_FIFO}"`), `${name} names the wake FIFO`);
+        }
     });
 
     it("read every DVM_* variable with the contract's default, and every contract variable is read", () => {

@@ -16,6 +16,7 @@ set -uo pipefail
 
 ipc_dir=${DVM_IPC_DIR:-/rsync-stunnel-ipc}
 done_file="$ipc_dir/rsync-client-container-done"
+wake_fifo="$ipc_dir/rsync-client-container-wake"
 tunnel_port=${DVM_TUNNEL_PORT:-2222}
 source_root=${DVM_SOURCE_ROOT:-/mnt/source}
 secret_dir=${DVM_SECRET_DIR:-/etc/dvm/secret}
@@ -40,6 +41,8 @@ finish() {
     [ -n "$private_password" ] && rm -f "$private_password"
     mkdir -p "$ipc_dir" 2>/dev/null
     : >"$done_file" || log "error message=\"cannot write $done_file\""
+    # wake the stunnel container now rather than at its next check (opened read-write: never blocks)
+    [ -p "$wake_fifo" ] && { printf 'done\n' 1<>"$wake_fifo"; } 2>/dev/null
     log "done exit=$exit_code"
     exit "$exit_code"
 }
