@@ -7,7 +7,7 @@ import * as path from "node:path";
 import type { RunSample } from "./dataplane";
 import type { E2EMeasured } from "./e2e";
 import { E2ESample, enginePoints, podTimeline } from "./e2e-timeline";
-import { BENCH_DOC, BENCH_DOC_BEGIN, BENCH_DOC_END, e2eMarkdown, markdown, median, summarize, summarizeE2E, updateBenchDoc } from "./report";
+import { BENCH_DOC, BENCH_DOC_BEGIN, BENCH_DOC_END, e2eMarkdown, markdown, median, streamProjection, summarize, summarizeE2E, updateBenchDoc } from "./report";
 import type { Results } from "./run";
 import { growthExponent, scaleWave } from "./scale";
 
@@ -127,6 +127,22 @@ describe("bench: summary", () => {
         assert.match(md, /\| mix \| \*\*dvm generated\*\* \| 20\.00 \(/, "a 20 s run is not marked");
         assert.match(md, /† median under 10 s/);
         assert.match(md, /\| large \| 0\.20 \/ 3\.00x \| 0\.80 \/ 0\.19x \| 1\.00 \/ 1\.50x \| 0\.20 \/ 6\.00x \|/);
+    });
+});
+
+describe("bench: streams projection", () => {
+    it("one stream's floor is its busiest process; k streams on c cores: the final pass plus their CPU over c", () => {
+        const cpu = (total: number, parts: Record<string, number> = {}) => ({ total, ...parts });
+        const runs: RunSample[] = [1, 2, 3].flatMap((rep) => [
+            { ...run("generated", "small", rep, 4), cpu: cpu(6, { rsyncClient: 2, stunnelClient: 1, stunnelServer: 1, rsyncd: 2 }) },
+            { ...run("generated", "small", rep, 1, "unchanged"), cpu: cpu(1) },
+            { ...run("streams-3", "small", rep, 5), cpu: cpu(9) },
+        ]);
+        const [p] = streamProjection(results(runs), [2, 8]);
+        assert.equal(p.streams, 3);
+        assert.equal(p.singleStream.floorSeconds, 2);
+        assert.equal(p.cpuPerStream, 8 / 3);
+        assert.deepEqual(p.projected, [{ cores: 2, seconds: 1 + 8 / 2 }, { cores: 8, seconds: 1 + 8 / 8 }]);
     });
 });
 

@@ -309,7 +309,50 @@ export interface Tweaks {
     split?: boolean;
     /** with split: every PVC's rsync at once (a wrapper runs one rsync-client.sh per pair), not one after the other */
     parallel?: boolean;
+    /** one PVC as this many rsync streams over the same tunnel (a partition of its file list), then one final pass
+     * with the generated options (--delete, hard links, directory times): what fpsync / msrsync do */
+    streams?: number;
 }
+
+/** The wrapper of the `streams-<n>` experiment (fpsync-like): waits for the tunnel as rsync-client.sh does, splits the
+ * PVC's regular files round-robin into n lists, copies each with its own rsync (no --delete: nothing
+ * to delete in a file list; hard links across lists come apart), then the final pass restores what the lists could
+ * not (hard links, directories, deletions) and is timed with them. */
+const STREAMS_WRAPPER = `#!/usr/bin/env bash
+# dvm bench (experiment "streams", not part of dvm): one PVC as N rsync streams over one tunnel, then a final pass
+set -uo pipefail
+ipc=\${DVM_IPC_DIR:-/rsync-stunnel-ipc}
+n=__STREAMS__
+opts=()
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do case $1 in --dvm-*) ;; *) opts+=("$1") ;; esac; shift; done
+shift
+IFS=: read -r src target _ <<<"$1"
+root=/mnt/source/$src
+url="rsync://dvm@127.0.0.1:\${DVM_TUNNEL_PORT:-2222}/$target/"
+probe() { local l=""; { exec 3<>"/dev/tcp/127.0.0.1/\${DVM_TUNNEL_PORT:-2222}"; } 2>/dev/null || return 1; IFS= read -r -t 5 l <&3; exec 3<&- 3>&-; [[ $l == "@RSYNCD:"* ]]; }
+until probe; do sleep 0.2; done
+pw=$(umask 077 && mktemp) && cat /etc/dvm/secret/rsync.password >"$pw"
+parts=$(mktemp -d)
+part_opts=()
+for o in "\${opts[@]}"; do [ "$o" = --delete ] || part_opts+=("$o"); done
+printf 'dvm: pvc-start pvc=%s target=%s attempt=1 max=1 streams=%s\n' "$src" "$target" "$n"
+(cd "$root" && find . -path ./lost+found -prune -o -type f -print0) >"$parts/all"
+(cd "$parts" && split -n "r/$n" -t '\\0' all part-)
+pids=()
+for p in "$parts"/part-*; do
+    rsync "\${part_opts[@]}" --files-from="$p" --from0 --password-file="$pw" "$root/" "$url" &
+    pids+=("$!")
+done
+rc=0
+for p in "\${pids[@]}"; do wait "$p" || rc=$?; done
+printf 'dvm: streams-done exit=%s\n' "$rc"
+[ "$rc" -eq 0 ] && { rsync "\${opts[@]}" --exclude=/lost+found --password-file="$pw" "$root/" "$url"; rc=$?; }
+printf 'dvm: pvc-end pvc=%s attempt=1 exit=%s result=%s\n' "$src" "$rc" "$([ "$rc" -eq 0 ] && echo ok || echo fatal)"
+rm -rf "$pw" "$parts"
+: >"$ipc/rsync-client-container-done"
+[ -p "$ipc/rsync-client-container-wake" ] && { printf 'done\n' 1<>"$ipc/rsync-client-container-wake"; } 2>/dev/null
+exit "$rc"
+`;
 
 /** The wrapper of the `parallel` experiment: one unmodified rsync-client.sh per PVC pair, all at once, each with its
  * own scratch IPC directory; the pod's done-file is written when every one has ended. */
@@ -365,6 +408,9 @@ export class Generated {
         this.rendered = new Rendered(path.join(this.env.work, `rendered-${this.name}`), { creds: generateCredentials(), modules: this.modules, runAsRoot: true });
         this.change.tweakConfig?.(this.rendered.config);
         this.change.tweakScripts?.(this.rendered.scripts);
+        if (this.change.streams) {
+            fs.writeFileSync(path.join(this.rendered.scripts, L.SCRIPT_FILES.rsyncClient), STREAMS_WRAPPER.replace("__STREAMS__", String(this.change.streams)), { mode: 0o555 });
+        }
         if (this.change.parallel) {
             const one = path.join(this.rendered.scripts, L.SCRIPT_FILES.rsyncClient);
             fs.renameSync(one, path.join(this.rendered.scripts, "rsync-client-one.sh"));

@@ -163,12 +163,41 @@ export function summarize(r: Results) {
         { target: "program peak memory, 5000 PVCs in 500 namespaces (mocks)", goal: "< 1.5 GiB", value: at5000?.peakRssMiB, ok: (v) => v < 1536, fmt: (v) => `${f(v, 0)} MiB` },
         { target: "cutover window (quiesce to the end of the final pass, 1% changed)", goal: "<= the incremental pass + 10 s", value: undefined, ok: () => false, fmt: (v) => `${f(v, 1)} s`, why: "not measured: cutover has not landed" },
     ];
+    const streams = streamProjection(r);
     const targets = defs.map((t) => ({
         target: t.target, goal: t.goal, value: t.value ?? null,
         shown: t.value === undefined || !Number.isFinite(t.value) ? (t.why ?? "not measured") : t.fmt(t.value),
         met: t.value === undefined || !Number.isFinite(t.value) ? null : t.ok(t.value),
     }));
-    return { rows, incremental, scale, scaleExperiments, targets };
+    return { rows, incremental, scale, scaleExperiments, targets, streams };
+}
+
+/**
+ * What splitting one PVC into streams would do with more cores, from this run's CPU seconds (an estimate, not a
+ * measurement): one stream cannot go faster than its busiest process (the rsync sender, either stunnel, the receiving
+ * daemon's processes), so on any number of cores it takes at least that process's CPU seconds; k streams over c cores
+ * (k >= c) take about the final pass (timed as dvm's pass with nothing changed) plus the streams' CPU seconds spread
+ * over the c cores.
+ */
+export function streamProjection(r: Results, cores = [2, 8, 32]) {
+    const pick = (c: string, pass: string) => r.runs.filter((x) => x.dataset === "small" && x.config === c && x.pass === pass);
+    const gen = pick("generated", "full");
+    const same = pick("generated", "unchanged");
+    if (gen.length === 0) return [];
+    const busiest = median(gen.map((x) => Math.max(x.cpu.rsyncClient ?? 0, x.cpu.stunnelClient ?? 0, x.cpu.stunnelServer ?? 0, (x.cpu.rsyncd ?? 0) / 2)));
+    const finalWall = median(same.map((x) => x.seconds));
+    const finalCpu = median(same.map((x) => x.cpu.total ?? NaN));
+    const names = [...new Set(r.runs.filter((x) => /^streams-[0-9]+$/.test(x.config) && x.dataset === "small").map((x) => x.config))];
+    return names.map((name) => {
+        const runs = pick(name, "full");
+        const cpu = median(runs.map((x) => x.cpu.total ?? NaN));
+        const k = Number(name.split("-")[1]);
+        return {
+            config: name, streams: k, measuredSeconds: median(runs.map((x) => x.seconds)), cpuSeconds: cpu, cpuPerStream: (cpu - finalCpu) / k, finalSeconds: finalWall,
+            singleStream: { measuredSeconds: median(gen.map((x) => x.seconds)), floorSeconds: busiest },
+            projected: cores.map((c) => ({ cores: c, seconds: finalWall + Math.max(0, cpu - finalCpu) / c })),
+        };
+    });
 }
 
 /** Steps up to the first byte: each step's duration is its point minus the previous known point of the same sample. */
@@ -317,6 +346,16 @@ export function markdown(r: Results, s: ReturnType<typeof summarize>): string {
         for (const x of s.rows) {
             out.push(`| ${x.dataset} | ${label(x.config)} | ${f(x.cpuPerGB)}${x.cpuVs.pipe === undefined ? "" : ` (${f(x.cpuVs.pipe)}x)`} | ${Number.isFinite(x.stunnelCpuPerGB) ? f(x.stunnelCpuPerGB) : ""} | ${Number.isFinite(x.sidecarDuringTransfer) ? pct(x.sidecarDuringTransfer, 3) : ""} | ${Number.isFinite(x.startupSeconds) ? `${f(x.startupSeconds)} s` : ""} | ${Number.isFinite(x.sidecarStopSeconds) ? `${f(x.sidecarStopSeconds, 3)} s` : ""} |`);
         }
+        out.push("");
+    }
+    if (s.streams.length > 0) {
+        const x0 = s.streams[0];
+        const two = x0.projected.find((p) => p.cores === 2);
+        out.push(`One PVC as several rsync streams (the small files; an estimate from this run's CPU seconds, not a measurement on more cores): one stream takes ${f(x0.singleStream.measuredSeconds)} s here and cannot go below its busiest process's ${f(x0.singleStream.floorSeconds)} CPU seconds on any number of cores; k streams on c cores (k >= c) take about the final pass (${f(x0.finalSeconds)} s: dvm's pass with nothing changed) plus the streams' CPU seconds spread over the c cores. That assumes perfect scaling: for 2 cores it gives ${two ? f(two.seconds) : "n/a"} s where ${f(x0.measuredSeconds)} s were measured, so read the 8- and 32-core columns as lower bounds.`);
+        out.push("");
+        out.push(`| configuration | measured s (2 cores) | CPU s in all | CPU s per stream | ${s.streams[0].projected.map((p) => `estimate, ${p.cores} cores`).join(" | ")} |`);
+        out.push(`|---|---|---|---|${s.streams[0].projected.map(() => "---").join("|")}|`);
+        for (const x of s.streams) out.push(`| variant \`${x.config}\` | ${f(x.measuredSeconds)} | ${f(x.cpuSeconds)} | ${f(x.cpuPerStream)} | ${x.projected.map((p) => `${f(p.seconds)} s`).join(" | ")} |`);
         out.push("");
     }
     if (r.idle) {

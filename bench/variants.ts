@@ -94,6 +94,14 @@ VARIANTS["parallel-3"] = {
     parallel: true,
 };
 
+for (const n of [2, 3]) {
+    VARIANTS[`streams-${n}`] = {
+        name: `streams-${n}`,
+        description: `the small files as one PVC copied by ${n} rsync streams over the same tunnel (its file list split round-robin, fpsync-like; a bench wrapper), then one final pass with the generated options for hard links, directories and deletions`,
+        streams: n,
+    };
+}
+
 /** Several variants at once: their rsync options, arg edits, config and script edits applied in order. */
 export function combine(name: string, parts: string[]): Variant {
     const vs = parts.map((p) => {
