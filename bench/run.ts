@@ -4,8 +4,8 @@
 //
 // Sizes and repetitions (environment):
 //   DVM_BENCH_LARGE_MIB (4096)  DVM_BENCH_SMALL_FILES (100000)  DVM_BENCH_SMALL_KIB (4)  DVM_BENCH_REPS (3)
-//   the mix (bench/dataplane.ts makeMix): DVM_BENCH_MIX_TABLES (4) of DVM_BENCH_MIX_TABLE_MIB (256), DVM_BENCH_MIX_FILES
-//   (50000) small files, a sparse image of DVM_BENCH_MIX_SPARSE_MIB (1024)
+//   the mix (bench/dataplane.ts makeMix): DVM_BENCH_MIX_TABLES (4) of DVM_BENCH_MIX_TABLE_MIB (256),
+//   DVM_BENCH_MIX_FILES (50000) small files, a sparse image of DVM_BENCH_MIX_SPARSE_MIB (1024)
 //   DVM_BENCH_DATASETS ("large,small,mix")  DVM_BENCH_LIMITS ("iperf,iperf-stunnel,pipe,read": bench/limits.ts)
 //   DVM_BENCH_IPERF_SECONDS (10)
 //   DVM_BENCH_SCALE ("50,500,5000")  DVM_BENCH_SCALE_REPS (3)  DVM_BENCH_SCALE_EXPERIMENTS ("": bench/scale.ts; "each"
@@ -13,8 +13,8 @@
 //   DVM_BENCH_ONLY ("dataplane,scale,e2e": run a subset)  DVM_BENCH_E2E ("auto": the end-to-end step of bench/e2e.ts
 //   runs when the engine toolchain, the Kubernetes binaries and the cluster images are built; "1" always, building
 //   what is missing; "0" never; its sizes: DVM_BENCH_E2E_* in bench/e2e.ts)
-//   DVM_BENCH_VARIANTS ("split-3,parallel-3,streams-3": variants of the generated configuration from bench/variants.ts run side
-//   by side with it; "all", or "" for none)  DVM_BENCH_OUT (bench/: where results go)
+//   DVM_BENCH_VARIANTS ("split-3,parallel-3,streams-3": variants of the generated configuration from
+//   bench/variants.ts run side by side with it; "all", or "" for none)  DVM_BENCH_OUT (bench/: where results go)
 //   DVM_BENCH_DOCS ("auto": replace the generated block of docs/benchmarks.md when the results go to bench/, the
 //   reference run the page reports; "1" always, "0" never)
 //   DVM_BENCH_TMP (/var/tmp/dvm-bench: a tmpfs is mounted there for the data sets, so the disks of a shared
@@ -204,7 +204,7 @@ async function dataplane(p: Params, variants: Variant[]): Promise<{ runs: RunSam
             ...(p.limits.includes("read") ? [{ name: "read", fits: () => true, full: async (ds: Dataset) => runRead(env, ds.dir, ds.bytes) }] : []),
             rsyncRunner("generated", generated, dst("generated")),
             rsyncRunner("mtc", mtc, dst("mtc")),
-            // a split variant's PVCs are the top-level directories of the small files (other sets would split hard links)
+            // a split variant's PVCs are the top-level directories of the small files (others would split hard links)
             ...others.map((g) => rsyncRunner(g.name, g, g.dstDir, (ds) => (!g.change.split || ds.name === "small") && g.fits(ds.dir))),
         ];
 

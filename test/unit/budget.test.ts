@@ -74,7 +74,7 @@ describe("budget: dvm:maxConcurrentNamespaces", function () {
     });
 
     it("the first N start in the wave file's order; each later one joins the lane with the least capacity so far", () => {
-        // lanes after the first two: a=10Gi, b=1Gi; c goes behind b (lane b: 2Gi), d behind c (3Gi), e behind d (4Gi)...
+        // lanes after the first two: a=10Gi, b=1Gi; c goes behind b (lane b: 2Gi), d behind c (3Gi), e behind d
         const nss = [ns("a", "10Gi"), ns("b", "1Gi"), ns("c", "1Gi"), ns("d", "512Mi", "512Mi"), ns("e", "1Gi")];
         assert.deepStrictEqual(transferTurns(nss, 2), [undefined, undefined, 1, 2, 3]);
         // equal sizes: round robin
