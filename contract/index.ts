@@ -129,6 +129,10 @@ export const SCRIPT_ENV = {
 
 /** Every prefix of the scripts' own log lines: `dvm: <event> key=value ...` (one per line, nothing secret). */
 export const LOG_PREFIX = "dvm: ";
+/** With PVCs copied at the same time (dvm:rsync.parallel), every line of rsync's output starts with
+ * `[<source pvc>] `, so the parser knows whose it is; the script's own `dvm: ` lines name their PVC in `pvc=`. */
+export const PVC_OUTPUT_OPEN = "[";
+export const PVC_OUTPUT_CLOSE = "] ";
 /** The events each script prints, by script (PROTOCOL.md documents each one with its keys). */
 export const LOG_EVENTS = {
     [SCRIPT_FILES.rsyncClient]: ["tunnel-wait", "tunnel-up", "tunnel-down", "pvc-start", "pvc-end", "usage-error", "error", "done"],
