@@ -8,6 +8,9 @@ import { Problems } from "./errors";
 import { autoBool, bool, describe, int } from "./readers";
 import type { InplaceMode, RsyncOptions, SparseMode } from "./plan";
 
+/** dvm:rsync.parallel's default (bench/: the PVCs of a namespace at the same time against one after the other). */
+export const PARALLEL_DEFAULT = 1;
+
 /** MTC's default --info value: per-file copy/delete/skip lines plus whole-transfer progress and stats. */
 export const DEFAULT_RSYNC_INFO = "COPY2,DEL2,REMOVE2,SKIP2,FLIST2,PROGRESS2,STATS2";
 
@@ -98,6 +101,18 @@ export const RSYNC_OPTIONS: readonly RsyncOptionRow[] = [
         "`--sparse` keeps sparse files sparse (`auto`: only for a PVC that holds a file with holes)", ["S"]),
     autoRow("inplace", "--inplace", SCRIPT_OPTIONS.inplaceIfEmpty, "(none: MTC never passes `--inplace`)",
         "`--inplace` writes files in place instead of a temporary file renamed over the old one (`auto`: only into an empty destination volume)", []),
+    {
+        key: "parallel", shape: "PVCs at a time, 1-16", default: PARALLEL_DEFAULT, rsync: `(rsync-client.sh: \`${SCRIPT_OPTIONS.parallel}=<n>\` when > 1)`,
+        mtc: "(none: MTC copies a migration's PVCs one after the other)",
+        doc: "PVCs of a namespace copied at the same time, each by its own rsync over the pod's tunnel (its output lines prefixed with the PVC); 1 = one after the other",
+        example: `pulumi config set --path dvm:rsync.parallel ${PARALLEL_DEFAULT}`,
+        read: (p, raw, where) => int(p, raw, where, PARALLEL_DEFAULT, 1, 16, `pulumi config set --path dvm:rsync.parallel ${PARALLEL_DEFAULT}`),
+        argv: (o) => {
+            const n = o.parallel ?? PARALLEL_DEFAULT;
+            if (!Number.isInteger(n) || n < 1 || n > 16) throw new Error(`dvm:rsync.parallel must be a whole number from 1 to 16, got ${JSON.stringify(n)}; example: parallel: ${PARALLEL_DEFAULT}`);
+            return n > 1 ? [`${SCRIPT_OPTIONS.parallel}=${n}`] : [];
+        },
+    },
     {
         key: "info", shape: "rsync `--info` flags; must keep `PROGRESS2,STATS2`", default: DEFAULT_RSYNC_INFO, rsync: "`--info=<flags>`",
         mtc: "`rsync_opt_info`", doc: "what rsync reports; dvm reads progress and statistics from it",

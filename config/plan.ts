@@ -52,6 +52,8 @@ export interface RsyncOptions {
      * passes: no second copy of a changed large file on the destination, but a hard-link group split on the source
      * then changes every name of it; dropped with --sparse on rsync < 3.3.0); false = never. */
     inplace?: InplaceMode;
+    /** PVCs of a namespace copied at the same time, each by its own rsync (1 = one after the other). */
+    parallel?: number;
 }
 
 export interface SecurityOptions {

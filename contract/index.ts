@@ -105,6 +105,8 @@ export const SCRIPT_OPTIONS = {
     sparseIfHoles: "--dvm-sparse-if-holes",
     /** dvm:rsync.inplace auto: --inplace only into an empty destination module. */
     inplaceIfEmpty: "--dvm-inplace-if-empty",
+    /** dvm:rsync.parallel: `--dvm-parallel=<n>`, at most n PVCs of the pod copied at the same time (1 when absent). */
+    parallel: "--dvm-parallel",
 } as const;
 /** Separates the options from the `<source-pvc>:<target-module>[:verify]` words in the rsync container's args. */
 export const PVC_PAIRS_SEPARATOR = "--";

@@ -6,6 +6,9 @@
 # Script options (never passed to rsync), decided per PVC before its copy and logged on its pvc-start line:
 #   --dvm-sparse-if-holes   add --sparse only when the source PVC holds a file with holes (dvm:rsync.sparse auto)
 #   --dvm-inplace-if-empty  add --inplace only when the destination module is empty (dvm:rsync.inplace auto)
+#   --dvm-parallel=<n>      copy up to n PVCs at the same time, each in a subshell with its own rsync, every line of
+#                           its output prefixed "[<source-pvc>] " (dvm:rsync.parallel); the first failure stops the
+#                           others
 #
 # Waits (sleeping between probes) until the rsync daemon answers through the stunnel client on
 # 127.0.0.1:$DVM_TUNNEL_PORT, then copies every source PVC to its destination module, retrying failed attempts
@@ -32,6 +35,10 @@ readonly EXIT_TUNNEL_DOWN=97 EXIT_USAGE=98
 exit_code=$EXIT_USAGE
 child=""
 private_password=""
+# parallel copies: subshell pid -> its PVC pair; in each subshell, its PVC and attempt (copy_pvc, stop_pvc)
+declare -A running=()
+pvc_src=""
+pvc_attempt=0
 
 log() { printf 'dvm: %s\n' "$*"; }
 
@@ -51,6 +58,8 @@ trap finish EXIT
 # shellcheck disable=SC2317 # called by the traps
 on_signal() {
     [ -n "$child" ] && kill -TERM "$child" 2>/dev/null
+    local pid
+    for pid in "${!running[@]}"; do kill -TERM "$pid" 2>/dev/null; done
     exit_code=$1
     exit "$exit_code"
 }
@@ -59,7 +68,7 @@ trap 'on_signal 130' INT
 
 usage() {
     log "usage-error message=\"$*\""
-    printf '%s\n' "usage: rsync-client.sh [rsync option | --dvm-sparse-if-holes | --dvm-inplace-if-empty ...] -- <source-pvc>:<target-module>[:verify] ..." >&2
+    printf '%s\n' "usage: rsync-client.sh [rsync option | --dvm-sparse-if-holes | --dvm-inplace-if-empty | --dvm-parallel=<n> ...] -- <source-pvc>:<target-module>[:verify] ..." >&2
     exit_code=$EXIT_USAGE
     exit "$exit_code"
 }
@@ -76,11 +85,15 @@ done
 opts=()
 sparse_if_holes=0
 inplace_if_empty=0
+parallel=1
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do
     case $1 in
         --dvm-sparse-if-holes) sparse_if_holes=1 ;;
         --dvm-inplace-if-empty) inplace_if_empty=1 ;;
-        --dvm-*) usage "unknown script option '$1' (known: --dvm-sparse-if-holes, --dvm-inplace-if-empty)" ;;
+        --dvm-parallel=*)
+            parallel=${1#*=}
+            [[ $parallel =~ ^([1-9]|1[0-6])$ ]] || usage "--dvm-parallel needs a count from 1 to 16, got '$parallel'" ;;
+        --dvm-*) usage "unknown script option '$1' (known: --dvm-sparse-if-holes, --dvm-inplace-if-empty, --dvm-parallel=<n>)" ;;
         -*) opts+=("$1") ;;
         *) usage "rsync option '$1' does not start with '-'; put the PVC pairs after '--'" ;;
     esac
@@ -144,43 +157,32 @@ log "tunnel-up after=$(( SECONDS - started ))"
 max_attempts=$(( backoff_limit + 1 ))
 check_sparse_inplace_safety
 exit_code=0
-for pair in "${pairs[@]}"; do
-    IFS=: read -r src target verify <<<"$pair"
-    decide_pvc "$src" "$target" "$verify"
-    errors="$ipc_dir/rsync-$src.stderr"
-    attempt=1
-    while :; do
-        log "pvc-start pvc=$src target=$target attempt=$attempt max=$max_attempts$decisions"
-        rsync "${pvc_opts[@]}" "${extra[@]}" --password-file="$private_password" \
-            "$source_root/$src/" "rsync://$rsync_user@127.0.0.1:$tunnel_port/$target/" \
-            2> >(tee "$errors" >&2) &
-        child=$!
-        wait "$child"
-        rc=$?
-        child=""
-        wait 2>/dev/null # let tee flush the error copy
-        attempt_outcome "$rc" "$errors"
-        if [ "$outcome" = ok ]; then
-            log "pvc-end pvc=$src attempt=$attempt exit=$rc result=ok${outcome_warning:+ warning=\"$outcome_warning\"}"
-            break
-        fi
-        if [ "$outcome" = fatal ]; then
-            log "pvc-end pvc=$src attempt=$attempt exit=$rc result=fatal"
-            exit_code=$rc
-            exit "$exit_code"
-        fi
-        if (( attempt >= max_attempts )); then
-            log "pvc-end pvc=$src attempt=$attempt exit=$rc result=fatal reason=\"backoff limit reached\""
-            exit_code=$rc
-            exit "$exit_code"
-        fi
-        retry_delay "$attempt"
-        log "pvc-end pvc=$src attempt=$attempt exit=$rc result=retry retry-in=$delay"
-        sleep "$delay" & child=$!
-        wait "$child"
-        child=""
-        attempt=$(( attempt + 1 ))
+if (( parallel == 1 || ${#pairs[@]} == 1 )); then
+    for pair in "${pairs[@]}"; do
+        copy_pvc "$pair"
+        (( pvc_rc == 0 )) || { exit_code=$pvc_rc; exit "$exit_code"; }
     done
-done
+else
+    # up to $parallel subshells, one per PVC; as one ends the next starts. The first PVC that fails stops the others
+    # (each logs its pvc-end) and its exit code is the pod's.
+    next=0
+    while (( next < ${#pairs[@]} || ${#running[@]} > 0 )); do
+        while (( exit_code == 0 && next < ${#pairs[@]} && ${#running[@]} < parallel )); do
+            ( trap stop_pvc TERM; line_prefix=1; copy_pvc "${pairs[next]}"; exit "$pvc_rc" ) &
+            running[$!]=${pairs[next]}
+            next=$(( next + 1 ))
+        done
+        (( ${#running[@]} > 0 )) || break
+        wait -n
+        rc=$?
+        # the subshell wait -n reaped is the one no longer there
+        for pid in "${!running[@]}"; do kill -0 "$pid" 2>/dev/null || unset "running[$pid]"; done
+        if (( rc != 0 && exit_code == 0 )); then
+            exit_code=$rc
+            for pid in "${!running[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+        fi
+    done
+    (( exit_code == 0 )) || exit "$exit_code"
+fi
 exit_code=0
 exit 0
