@@ -307,8 +307,6 @@ export interface Tweaks {
     /** one PVC per top-level directory of the data set (a namespace with several PVCs); data sets without
      * subdirectories are skipped */
     split?: boolean;
-    /** with split: every PVC's rsync at once (a wrapper runs one rsync-client.sh per pair), not one after the other */
-    parallel?: boolean;
     /** one PVC as this many rsync streams over the same tunnel (a partition of its file list), then one final pass
      * with the generated options (--delete, hard links, directory times): what fpsync / msrsync do */
     streams?: number;
@@ -354,29 +352,6 @@ rm -rf "$pw" "$parts"
 exit "$rc"
 `;
 
-/** The wrapper of the `parallel` experiment: one unmodified rsync-client.sh per PVC pair, all at once, each with its
- * own scratch IPC directory; the pod's done-file is written when every one has ended. */
-const PARALLEL_WRAPPER = `#!/usr/bin/env bash
-# dvm bench (experiment "parallel", not part of dvm): one rsync-client.sh per PVC pair, all at once
-set -uo pipefail
-dir=$(dirname "$0")
-opts=()
-while [ $# -gt 0 ] && [ "$1" != "--" ]; do opts+=("$1"); shift; done
-shift
-pids=()
-n=0
-for pair in "$@"; do
-    DVM_IPC_DIR="/tmp/ipc-$n" "$dir/rsync-client-one.sh" "\${opts[@]}" -- "$pair" &
-    pids+=("$!")
-    n=$((n + 1))
-done
-rc=0
-for p in "\${pids[@]}"; do wait "$p" || rc=$?; done
-ipc=\${DVM_IPC_DIR:-/rsync-stunnel-ipc}
-: >"$ipc/rsync-client-container-done"
-exit "$rc"
-`;
-
 /** PVC name -> host directory of one PVC each per top-level directory of `dir` (empty when it has none). */
 export function splitSources(dir: string): Record<string, string> {
     const subs = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
@@ -410,11 +385,6 @@ export class Generated {
         this.change.tweakScripts?.(this.rendered.scripts);
         if (this.change.streams) {
             fs.writeFileSync(path.join(this.rendered.scripts, L.SCRIPT_FILES.rsyncClient), STREAMS_WRAPPER.replace("__STREAMS__", String(this.change.streams)), { mode: 0o555 });
-        }
-        if (this.change.parallel) {
-            const one = path.join(this.rendered.scripts, L.SCRIPT_FILES.rsyncClient);
-            fs.renameSync(one, path.join(this.rendered.scripts, "rsync-client-one.sh"));
-            fs.writeFileSync(one, PARALLEL_WRAPPER, { mode: 0o555 });
         }
         return this;
     }

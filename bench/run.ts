@@ -13,7 +13,7 @@
 //   DVM_BENCH_ONLY ("dataplane,scale,e2e": run a subset)  DVM_BENCH_E2E ("auto": the end-to-end step of bench/e2e.ts
 //   runs when the engine toolchain, the Kubernetes binaries and the cluster images are built; "1" always, building
 //   what is missing; "0" never; its sizes: DVM_BENCH_E2E_* in bench/e2e.ts)
-//   DVM_BENCH_VARIANTS ("split-3,parallel-3,streams-3": variants of the generated configuration from
+//   DVM_BENCH_VARIANTS ("split-3,parallel-2,parallel-3,streams-3": variants of the generated configuration from
 //   bench/variants.ts run side by side with it; "all", or "" for none)  DVM_BENCH_OUT (bench/: where results go)
 //   DVM_BENCH_DOCS ("auto": replace the generated block of docs/benchmarks.md when the results go to bench/, the
 //   reference run the page reports; "1" always, "0" never)
@@ -88,7 +88,7 @@ export const params = () => {
     const variantNames = Object.keys(VARIANTS);
     // by default the variants that measure a proposal of the report (see bench/variants.ts); the ones that chose the
     // generated configuration's defaults are kept with their runs in bench/experiments/
-    const variants = list("DVM_BENCH_VARIANTS", "split-3,parallel-3,streams-3", ["all", ...variantNames]);
+    const variants = list("DVM_BENCH_VARIANTS", "split-3,parallel-2,parallel-3,streams-3", ["all", ...variantNames]);
     return {
         largeMiB: num("DVM_BENCH_LARGE_MIB", 4096, 1),
         smallFiles: num("DVM_BENCH_SMALL_FILES", 100000, 300),

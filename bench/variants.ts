@@ -87,12 +87,14 @@ VARIANTS["split-3"] = {
     description: "the small files as 3 PVCs of one namespace (one per top-level directory), copied one after the other as rsync-client.sh does",
     split: true,
 };
-VARIANTS["parallel-3"] = {
-    name: "parallel-3",
-    description: "the same 3 PVCs, their rsyncs at the same time (a bench wrapper runs one unmodified rsync-client.sh per PVC): what parallel rsync across the PVCs of a namespace would buy",
-    split: true,
-    parallel: true,
-};
+for (const n of [2, 3]) {
+    VARIANTS[`parallel-${n}`] = {
+        name: `parallel-${n}`,
+        description: `the same 3 PVCs with dvm:rsync.parallel ${n}: ${n} of them copied at the same time by rsync-client.sh`,
+        rsync: () => ({ ...DEFAULT_RSYNC, parallel: n }),
+        split: true,
+    };
+}
 
 for (const n of [2, 3]) {
     VARIANTS[`streams-${n}`] = {
@@ -126,7 +128,6 @@ export function combine(name: string, parts: string[]): Variant {
         tweakConfig: (dir) => vs.forEach((v) => v.tweakConfig?.(dir)),
         tweakScripts: (dir) => vs.forEach((v) => v.tweakScripts?.(dir)),
         split: vs.some((v) => v.split),
-        parallel: vs.some((v) => v.parallel),
     };
 }
 

@@ -8,8 +8,10 @@ import { Problems } from "./errors";
 import { autoBool, bool, describe, int } from "./readers";
 import type { InplaceMode, RsyncOptions, SparseMode } from "./plan";
 
-/** dvm:rsync.parallel's default (bench/: the PVCs of a namespace at the same time against one after the other). */
-export const PARALLEL_DEFAULT = 1;
+/** dvm:rsync.parallel's default: 3 PVCs of 9,000 small files took 1.83 s at 3, 2.22 s at 2 and 4.13 s one after the
+ * other (bench/ variants parallel-3, parallel-2, split-3; 2 cores, medians of 2): one copy at a time leaves the cores
+ * idle between and inside the copies. */
+export const PARALLEL_DEFAULT = 3;
 
 /** MTC's default --info value: per-file copy/delete/skip lines plus whole-transfer progress and stats. */
 export const DEFAULT_RSYNC_INFO = "COPY2,DEL2,REMOVE2,SKIP2,FLIST2,PROGRESS2,STATS2";
