@@ -225,7 +225,7 @@ describe("bench: end-to-end step", () => {
         assert.deepEqual(enginePoints(out), { prelude: 100000, destinationDone: 107000, progressDone: 125000 });
     });
 
-    const transfer = (namespace: string, pvc: string, seconds: number) => ({ namespace, pvc, seconds, attempts: 1, start: 0, end: 0, result: "ok" });
+    const transfer = (namespace: string, pvc: string, seconds: number, start = 0) => ({ namespace, pvc, seconds, attempts: 1, start, end: start + seconds * 1000, result: "ok" });
     const sample = (namespaces: number, rep: number, upSeconds: number, transfers: E2ESample["transfers"]): E2ESample => ({
         namespaces, pvcs: transfers.length, rep, bytes: transfers.length * 100 * 2 ** 20, files: transfers.length * 10, upSeconds, destroySeconds: 3,
         transfers, verified: { files: transfers.length * 10, bytes: transfers.length * 100 * 2 ** 20 }, transferredBytes: 0, loadavg: "1 1 1",
@@ -235,12 +235,12 @@ describe("bench: end-to-end step", () => {
         },
     });
     const samples = [
-        sample(1, 1, 30, [transfer("a", "v1", 1), transfer("a", "v2", 2)]),
-        sample(1, 2, 40, [transfer("a", "v1", 3), transfer("a", "v2", 2)]),
-        sample(4, 1, 50, [transfer("a", "v1", 4), transfer("a", "v2", 1), transfer("b", "v1", 2), transfer("c", "v1", 3), transfer("d", "v1", 6)]),
+        sample(1, 1, 30, [transfer("a", "v1", 1), transfer("a", "v2", 2, 1000)]),
+        sample(1, 2, 40, [transfer("a", "v1", 3), transfer("a", "v2", 2, 3000)]),
+        sample(4, 1, 50, [transfer("a", "v1", 4), transfer("a", "v2", 1, 4000), transfer("b", "v1", 2), transfer("c", "v1", 3), transfer("d", "v1", 6)]),
     ];
 
-    it("overhead against the sum of the transfers and against the longest namespace (a namespace's PVCs run one after the other)", () => {
+    it("overhead against the sum of the transfers and against the longest namespace (first pvc-start to last pvc-end)", () => {
         const [one, four] = summarizeE2E(samples);
         assert.equal(one.namespaces, 1);
         assert.equal(one.reps, 2);
@@ -252,6 +252,10 @@ describe("bench: end-to-end step", () => {
         assert.equal(four.overheadSeconds, 34);
         assert.equal(four.overheadVsLongestSeconds, 44);
         assert.equal(four.ratio, 50 / 16);
+        // PVCs of a namespace at the same time: the span, not the sum
+        const [par] = summarizeE2E([sample(1, 1, 30, [transfer("a", "v1", 3), transfer("a", "v2", 2, 500)])]);
+        assert.equal(par.sumSeconds, 5);
+        assert.equal(par.longestSeconds, 3);
     });
 
     it("time to first byte: each step from the previous point, summing to the first byte; the tail to the exit", () => {

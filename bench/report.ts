@@ -267,7 +267,7 @@ export function e2eMarkdown(e: E2EResult | undefined): string[] {
         + `transfers as root): each namespace ${p.pvcsPerNamespace} PVC(s) of ${p.largeMiB} MiB of large files + ${p.smallFiles} files of ${p.smallKiB} KiB; `
         + `medians of ${p.reps} repetition(s), wave sizes interleaved, \`pulumi destroy\` between; every destination volume compared file by file `
         + `(sha256, size, mode, owner, mtime) with its source. Transfers: \`dvm: pvc-start\` to \`pvc-end\` of the source pod's rsync log; `
-        + `the PVCs of a namespace are copied one after the other, namespaces at the same time. Step started ${e.startedAt}, ${f(e.seconds / 60, 1)} min`
+        + `a namespace's PVCs are copied \`dvm:rsync.parallel\` at a time (its longest: first pvc-start to last pvc-end), namespaces at the same time. Step started ${e.startedAt}, ${f(e.seconds / 60, 1)} min`
         + `${e.broughtUp ? ` plus ${e.clustersUpSeconds} s to bring the clusters up` : " (clusters were up)"}; seeding ${f(e.seedSeconds, 1)} s.`);
     out.push("");
     out.push("| namespaces | PVCs | MiB | `pulumi up` s (min-max) | sum of transfers s | longest namespace s | overhead s (up / sum) | overhead vs longest namespace s | first byte after s | last byte to exit s | destroy s |");
