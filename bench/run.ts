@@ -165,7 +165,8 @@ async function dataplane(p: Params, variants: Variant[]): Promise<{ runs: RunSam
     const smallMiB = (p.smallFiles * (p.smallKiB + 1)) / 1024;
     const mixMiB = p.mix.tables * p.mix.tableMiB + (p.mix.files * 18) / 1024 + 8;
     const largeMiB = p.datasets.includes("large") ? p.largeMiB : 1;
-    const sizeMiB = Math.ceil(largeMiB + smallMiB + mixMiB + Math.max(largeMiB, smallMiB, mixMiB)) + 512;
+    // a copy without --sparse (MTC's) writes the mix's sparse image in full
+    const sizeMiB = Math.ceil(largeMiB + smallMiB + mixMiB + Math.max(largeMiB, smallMiB, mixMiB + p.mix.sparseMiB)) + 512;
     sh("mount", ["-t", "tmpfs", "-o", `size=${sizeMiB}m,mode=0755`, "dvm-bench", p.tmp]);
     const env: Env = { work: p.tmp, logs: path.join(p.tmp, "logs") };
     const runs: RunSample[] = [];
