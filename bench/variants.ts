@@ -84,7 +84,8 @@ export const VARIANTS: Record<string, Variant> = {
 
 VARIANTS["split-3"] = {
     name: "split-3",
-    description: "the small files as 3 PVCs of one namespace (one per top-level directory), copied one after the other as rsync-client.sh does",
+    description: "the small files as 3 PVCs of one namespace (one per top-level directory), copied one after the other (dvm:rsync.parallel 1)",
+    rsync: () => ({ ...DEFAULT_RSYNC, parallel: 1 }),
     split: true,
 };
 for (const n of [2, 3]) {
