@@ -67,8 +67,8 @@ test: unit dataplane engine e2e
 dataplane: deps
 	bash hack/dataplane.sh
 
-## bench: throughput vs raw tar|nc and MTC's defaults, CPU, program scale, end-to-end waves (root; ~10-14 min)
-# (hack/bench.sh, bench/) the generated data plane vs raw tar|nc vs MTC's default configuration on the data-plane host
+## bench: throughput and CPU vs the limits and MTC's defaults, program scale, end-to-end waves (root; < 20 min)
+# (hack/bench.sh, bench/) the generated data plane vs iperf3, a tar|socat pipe and MTC's default configuration on the host
 # pair, waiting-loop and stunnel CPU, program scale under mocks, then the end-to-end step (bench-e2e below) when the
 # toolchain and the cluster binaries are built - DVM_BENCH_E2E=0/1/auto. Not in make test. Writes bench/results.json,
 # bench/results.md, bench/throughput.png. Sizes: see bench/run.ts and bench/e2e.ts

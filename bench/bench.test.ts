@@ -7,7 +7,7 @@ import * as path from "node:path";
 import type { RunSample } from "./dataplane";
 import type { E2EMeasured } from "./e2e";
 import { E2ESample, enginePoints, podTimeline } from "./e2e-timeline";
-import { BENCH_DOC, BENCH_DOC_BEGIN, BENCH_DOC_END, e2eMarkdown, markdown, median, summarize, summarizeE2E, updateBenchDoc } from "./report";
+import { BENCH_DOC, BENCH_DOC_BEGIN, BENCH_DOC_END, e2eMarkdown, markdown, median, streamProjection, summarize, summarizeE2E, updateBenchDoc } from "./report";
 import type { Results } from "./run";
 import { growthExponent, scaleWave } from "./scale";
 
@@ -50,45 +50,99 @@ describe("bench: arithmetic", () => {
 });
 
 describe("bench: summary", () => {
+    const link = (config: string, rep: number, mbps: number, cpuTotal: number): RunSample => ({
+        dataset: "link", config, rep, pass: "full", seconds: 10, bytes: mbps * 1e6 * 10, files: 0, cpu: { total: cpuTotal }, loadavg: "0 0 0",
+    });
     const runs = [
-        ...[1, 2, 3].map((rep) => run("raw", "large", rep, [4, 5, 100][rep - 1], "full", 2)),
+        ...[1, 2, 3].map((rep) => link("iperf", rep, 2000, 10)),
+        ...[1, 2, 3].map((rep) => link("iperf-stunnel", rep, 500, 40)),
+        ...[1, 2, 3].map((rep) => run("pipe", "large", rep, [4, 5, 100][rep - 1], "full", 2)),
+        ...[1, 2, 3].map((rep) => run("read", "large", rep, 1, "full", 0.5)),
         ...[1, 2, 3].map((rep) => run("generated", "large", rep, 5, "full", 3)),
         ...[1, 2, 3].map((rep) => run("mtc", "large", rep, 10)),
-        ...[1, 2, 3].map((rep) => run("raw", "small", rep, 1)),
+        ...[1, 2, 3].map((rep) => run("pipe", "small", rep, 1)),
         ...[1, 2, 3].map((rep) => run("generated", "small", rep, 2)),
         ...[1, 2, 3].map((rep) => run("mtc", "small", rep, 4)),
         ...[1, 2, 3].map((rep) => run("generated", "small", rep, 0.1 * rep, "incremental")),
         ...[1, 2, 3].map((rep) => run("generated", "small", rep, 0.05, "unchanged")),
+        ...[1, 2, 3].map((rep) => run("generated", "mix", rep, 20)),
+        ...[1, 2, 3].map((rep) => run("generated", "mix", rep, 1 + rep, "incremental")),
+        ...[1, 2, 3].map((rep) => run("split-3", "small", rep, 3)),
+        ...[1, 2, 3].map((rep) => run("parallel-3", "small", rep, 1.5)),
     ];
     const s = summarize(results(runs));
     const row = (ds: string, c: string) => s.rows.find((r) => r.dataset === ds && r.config === c)!;
 
     it("throughput and ratios come from the medians (one outlier does not move them)", () => {
-        assert.equal(row("large", "raw").seconds, 5);
+        assert.equal(row("large", "pipe").seconds, 5);
         assert.equal(row("large", "generated").mbps, 2e9 / 1e6 / 5);
-        assert.equal(row("large", "generated").vsRaw, 1);
+        assert.equal(row("large", "generated").vs.pipe, 1);
+        assert.equal(row("large", "generated").vs.read, 0.2);
         assert.equal(row("large", "generated").vsMtc, 2);
-        assert.equal(row("small", "generated").vsRaw, 0.5);
+        assert.equal(row("small", "generated").vs.pipe, 0.5);
         assert.equal(row("small", "generated").filesPerSecond, 500);
         assert.equal(row("large", "generated").cpuPerGB, 1.5);
-        assert.equal(row("large", "generated").cpuVsRaw, 1.5);
+        assert.equal(row("large", "generated").cpuVs.pipe, 1.5);
         assert.equal(row("large", "generated").stunnelCpuPerGB, 0.375);
     });
 
-    it("incremental fraction pairs each pass with the full pass of the same repetition", () => {
-        const g = s.incremental.find((x) => x.config === "generated")!;
-        assert.equal(g.fraction, 0.1); // 0.1/2, 0.2/2, 0.3/2 -> median 0.1
-        assert.equal(g.unchangedFraction, 0.025);
+    it("the link's limits (iperf3, bare and through stunnel) are set against every data set's MB/s and CPU per GB", () => {
+        assert.equal(row("link", "iperf").mbps, 2000);
+        assert.equal(row("link", "iperf-stunnel").vs.iperf, 0.25, "stunnel's share of the link");
+        assert.equal(row("link", "iperf").vs.pipe, undefined, "the link is not compared with a data set's pipe");
+        assert.equal(row("large", "generated").vs["iperf-stunnel"], 400 / 500);
+        assert.equal(row("large", "generated").vs.iperf, 400 / 2000);
+        assert.equal(row("large", "generated").cpuVs["iperf-stunnel"], 1.5 / 8);
+        assert.equal(row("large", "pipe").vs.pipe, undefined, "a limit is not compared with itself");
     });
 
-    it("targets: met, missed, and not measured", () => {
+    it("incremental fraction pairs each pass with the full pass of the same repetition, per data set", () => {
+        const g = s.incremental.find((x) => x.config === "generated" && x.dataset === "small")!;
+        assert.equal(g.fraction, 0.1); // 0.1/2, 0.2/2, 0.3/2 -> median 0.1
+        assert.equal(g.unchangedFraction, 0.025);
+        assert.equal(s.incremental.find((x) => x.config === "generated" && x.dataset === "mix")!.fraction, 0.15);
+    });
+
+    it("targets: met, missed, and not measured (with the reason where one is known)", () => {
         const t = (name: string) => s.targets.find((x) => x.target.startsWith(name))!;
-        assert.equal(t("generated/raw, large").met, true);
-        assert.equal(t("generated/raw, small").met, false);
-        assert.equal(t("generated vs MTC default, small").met, true);
-        assert.equal(t("incremental").met, true);
+        assert.equal(t("large files: dvm / iperf3 through").met, false); // 0.80
+        assert.equal(t("large files: dvm / iperf3 through").shown, "0.80");
+        assert.equal(t("small files: dvm / the `tar").met, false);
+        assert.equal(t("small files: dvm vs MTC").met, true);
+        assert.equal(t("large files: dvm's CPU").met, false); // 1.5x
+        assert.equal(t("incremental pass on the mix").met, false); // 0.15
+        assert.equal(t("3 PVCs in parallel").met, true);
+        assert.equal(t("3 PVCs in parallel").shown, "2.00x");
         assert.equal(t("waiting loops").met, null);
         assert.equal(t("waiting loops").shown, "not measured");
+        assert.equal(t("first byte").shown, "not measured: none");
+        assert.equal(t("cutover window").met, null);
+        assert.equal(t("cutover window").shown, "not measured: cutover has not landed");
+    });
+
+    it("the report marks runs under 10 s and lists dvm against every limit", () => {
+        const r = { ...results(runs), datasets: { large: { files: 8, bytes: 2e9 }, small: { files: 1000, bytes: 1e8 }, mix: { files: 1000, bytes: 1e8 } } };
+        const md = markdown(r, s);
+        assert.match(md, /\| large \| \*\*dvm generated\*\* \| 5\.00 † \(5\.00-5\.00\)/);
+        assert.match(md, /\| mix \| \*\*dvm generated\*\* \| 20\.00 \(/, "a 20 s run is not marked");
+        assert.match(md, /† median under 10 s/);
+        assert.match(md, /\| large \| 0\.20 \/ 3\.00x \| 0\.80 \/ 0\.19x \| 1\.00 \/ 1\.50x \| 0\.20 \/ 6\.00x \|/);
+    });
+});
+
+describe("bench: streams projection", () => {
+    it("one stream's floor is its busiest process; k streams on c cores: the final pass plus their CPU over c", () => {
+        const cpu = (total: number, parts: Record<string, number> = {}) => ({ total, ...parts });
+        const runs: RunSample[] = [1, 2, 3].flatMap((rep) => [
+            { ...run("generated", "small", rep, 4), cpu: cpu(6, { rsyncClient: 2, stunnelClient: 1, stunnelServer: 1, rsyncd: 2 }) },
+            { ...run("generated", "small", rep, 1, "unchanged"), cpu: cpu(1) },
+            { ...run("streams-3", "small", rep, 5), cpu: cpu(9) },
+        ]);
+        const [p] = streamProjection(results(runs), [2, 8]);
+        assert.equal(p.streams, 3);
+        assert.equal(p.singleStream.floorSeconds, 2);
+        assert.equal(p.cpuPerStream, 8 / 3);
+        assert.deepEqual(p.projected, [{ cores: 2, seconds: 1 + 8 / 2 }, { cores: 8, seconds: 1 + 8 / 8 }]);
     });
 });
 
@@ -171,7 +225,7 @@ describe("bench: end-to-end step", () => {
         assert.deepEqual(enginePoints(out), { prelude: 100000, destinationDone: 107000, progressDone: 125000 });
     });
 
-    const transfer = (namespace: string, pvc: string, seconds: number) => ({ namespace, pvc, seconds, attempts: 1, start: 0, end: 0, result: "ok" });
+    const transfer = (namespace: string, pvc: string, seconds: number, start = 0) => ({ namespace, pvc, seconds, attempts: 1, start, end: start + seconds * 1000, result: "ok" });
     const sample = (namespaces: number, rep: number, upSeconds: number, transfers: E2ESample["transfers"]): E2ESample => ({
         namespaces, pvcs: transfers.length, rep, bytes: transfers.length * 100 * 2 ** 20, files: transfers.length * 10, upSeconds, destroySeconds: 3,
         transfers, verified: { files: transfers.length * 10, bytes: transfers.length * 100 * 2 ** 20 }, transferredBytes: 0, loadavg: "1 1 1",
@@ -181,12 +235,12 @@ describe("bench: end-to-end step", () => {
         },
     });
     const samples = [
-        sample(1, 1, 30, [transfer("a", "v1", 1), transfer("a", "v2", 2)]),
-        sample(1, 2, 40, [transfer("a", "v1", 3), transfer("a", "v2", 2)]),
-        sample(4, 1, 50, [transfer("a", "v1", 4), transfer("a", "v2", 1), transfer("b", "v1", 2), transfer("c", "v1", 3), transfer("d", "v1", 6)]),
+        sample(1, 1, 30, [transfer("a", "v1", 1), transfer("a", "v2", 2, 1000)]),
+        sample(1, 2, 40, [transfer("a", "v1", 3), transfer("a", "v2", 2, 3000)]),
+        sample(4, 1, 50, [transfer("a", "v1", 4), transfer("a", "v2", 1, 4000), transfer("b", "v1", 2), transfer("c", "v1", 3), transfer("d", "v1", 6)]),
     ];
 
-    it("overhead against the sum of the transfers and against the longest namespace (a namespace's PVCs run one after the other)", () => {
+    it("overhead against the sum of the transfers and against the longest namespace (first pvc-start to last pvc-end)", () => {
         const [one, four] = summarizeE2E(samples);
         assert.equal(one.namespaces, 1);
         assert.equal(one.reps, 2);
@@ -198,6 +252,10 @@ describe("bench: end-to-end step", () => {
         assert.equal(four.overheadSeconds, 34);
         assert.equal(four.overheadVsLongestSeconds, 44);
         assert.equal(four.ratio, 50 / 16);
+        // PVCs of a namespace at the same time: the span, not the sum
+        const [par] = summarizeE2E([sample(1, 1, 30, [transfer("a", "v1", 3), transfer("a", "v2", 2, 500)])]);
+        assert.equal(par.sumSeconds, 5);
+        assert.equal(par.longestSeconds, 3);
     });
 
     it("time to first byte: each step from the previous point, summing to the first byte; the tail to the exit", () => {

@@ -1,8 +1,9 @@
 // Data-plane throughput on the data-plane tier's network-namespace host pair
 // (test/support/dataplane.ts: the veth link, "containers", the destination and source transfer pods running the real
-// container scripts and rendered configs). Three configurations over the same link, timed the same way:
+// container scripts and rendered configs). Over the same link, timed the same way:
 //
-// - raw:       `tar | nc` - no TLS, no rsync: the limit of this link and these disks;
+// - the limits of bench/limits.ts: iperf3 over the link and through a stunnel pair with dvm's TLS settings, the data
+//   set through `tar | socat` with 1 MiB buffers, and reading the source tree alone;
 // - generated: dvm exactly as the program generates it: rsyncClientArgs(DEFAULT_RSYNC) + rsync-client.sh in the
 //              source pod, renderRsyncdConf/renderStunnel*Conf + the scripts in the destination pod (harness pods);
 // - mtc:       MTC's default configuration (bench/mtc/: its rsync flags, TLS 1.2 stunnel with its socket options,
@@ -10,7 +11,6 @@
 //
 // rsync-based runs are timed from the `dvm: pvc-start` to the `dvm: pvc-end` line of the rsync container's log (seen
 // through inotify), so pod start-up and the tunnel probe are not counted as transfer time; they are reported apart.
-import { ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -21,14 +21,14 @@ import { rsyncClientArgs } from "../components/transfer/rsync";
 import {
     container, DestinationPod, findProcess, generateCredentials, listening, NET, Proc, Rendered, sh, sleep, SourcePod, waitFor,
 } from "../test/support/dataplane";
-import { changeFraction } from "../test/support/dataset";
 
-export type ConfigName = "raw" | "generated" | "mtc" | string;
+export type ConfigName = "iperf" | "iperf-stunnel" | "pipe" | "read" | "generated" | "mtc" | string;
 
 export interface Dataset {
-    name: "large" | "small";
+    name: "large" | "small" | "mix";
     dir: string;
     files: number;
+    /** payload: file data read from the source (a hard-linked file once, a sparse file's data without its holes) */
     bytes: number;
 }
 
@@ -43,6 +43,8 @@ export interface RunSample {
     files: number;
     /** pod start until the transfer began (tunnel probe, container start); rsync configurations only */
     startupSeconds?: number;
+    /** from the rsync container's exit to the stunnel container's (the done-file, the wake FIFO); dvm's pods only */
+    sidecarStopSeconds?: number;
     /** CPU seconds over the transfer window, from /proc (utime+stime; scripts include their reaped children) */
     cpu: Record<string, number>;
     loadavg: string;
@@ -102,32 +104,114 @@ export function makeLarge(dir: string, mib: number): Dataset {
     return { name: "large", dir, files, bytes: mib * 1048576 };
 }
 
-/** `count` files of `kib` KiB, 100 per directory, content cut from a random pool (no two files alike). */
+/** `count` files of `kib` KiB, 100 per directory under 3 top-level directories (the PVCs of the split variants),
+ * content cut from a random pool (no two files alike). */
 export function makeSmall(dir: string, count: number, kib: number): Dataset {
     const pool = randomBytes(8 << 20);
     const size = kib * 1024;
+    let made = "";
     for (let i = 0; i < count; i++) {
-        const d = path.join(dir, `d${Math.floor(i / 10000)}`, `e${Math.floor(i / 100) % 100}`);
-        if (i % 100 === 0) fs.mkdirSync(d, { recursive: true });
+        const d = path.join(dir, `d${Math.floor((i * 3) / count)}`, `e${Math.floor(i / 100)}`);
+        if (d !== made) { fs.mkdirSync(d, { recursive: true }); made = d; }
         const off = (i * 7919 * 16) % (pool.length - size);
         fs.writeFileSync(path.join(d, `f${i}.dat`), pool.subarray(off, off + size));
     }
     return { name: "small", dir, files: count, bytes: count * size };
 }
 
-/** Regular files and their total size under `dir` (the check that a run really copied everything). */
-export function tally(dir: string): { files: number; bytes: number } {
+/**
+ * A database-like volume: `tables` large files of `tableMiB` MiB (db/), `files` small files of 512 B to 32 KiB, 100
+ * per directory (files/), one in 100 of them with a second name (links/: hard links), and a sparse disk image of
+ * `sparseMiB` MiB apparent size holding 4 MiB of data (db/sparse.img: dvm's sparse scan finds it, so the PVC is
+ * copied with --sparse).
+ */
+export function makeMix(dir: string, o: { tables: number; tableMiB: number; files: number; sparseMiB: number }): Dataset {
+    const db = path.join(dir, "db");
+    fs.mkdirSync(db, { recursive: true });
+    let bytes = 0;
+    for (let t = 0; t < o.tables; t++) {
+        const fd = fs.openSync(path.join(db, `table-${t}.dat`), "w");
+        for (let j = 0; j < o.tableMiB; j += 4) {
+            const len = Math.min(4, o.tableMiB - j) << 20;
+            fs.writeSync(fd, randomBytes(len), 0, len);
+        }
+        fs.closeSync(fd);
+        bytes += o.tableMiB << 20;
+    }
+    const sparse = fs.openSync(path.join(db, "sparse.img"), "w");
+    for (let k = 0; k < 4; k++) fs.writeSync(sparse, randomBytes(1 << 20), 0, 1 << 20, Math.floor((k * o.sparseMiB) / 4) << 20);
+    fs.ftruncateSync(sparse, o.sparseMiB << 20);
+    fs.closeSync(sparse);
+    bytes += 4 << 20;
+    const pool = randomBytes(8 << 20);
+    fs.mkdirSync(path.join(dir, "links"));
+    let names = o.tables + 1;
+    for (let i = 0; i < o.files; i++) {
+        const d = path.join(dir, "files", `g${Math.floor(i / 100)}`);
+        if (i % 100 === 0) fs.mkdirSync(d, { recursive: true });
+        const size = 512 + ((i * 2654435761) % (32 * 1024 - 512));
+        const off = (i * 7919 * 16) % (pool.length - size);
+        const f = path.join(d, `r${i}.dat`);
+        fs.writeFileSync(f, pool.subarray(off, off + size));
+        bytes += size;
+        names++;
+        if (i % 100 === 50) { fs.linkSync(f, path.join(dir, "links", `r${i}.dat`)); names++; }
+    }
+    return { name: "mix", dir, files: names, bytes };
+}
+
+/** Regular files (names), their total size and their distinct inodes under `dir` (the check that a run really copied
+ * everything, hard links included). */
+export function tally(dir: string): { files: number; bytes: number; inodes: number } {
     let files = 0;
     let bytes = 0;
+    const inodes = new Set<number>();
     const walk = (d: string) => {
         for (const e of fs.readdirSync(d, { withFileTypes: true })) {
             const p = path.join(d, e.name);
             if (e.isDirectory()) walk(p);
-            else if (e.isFile()) { files++; bytes += fs.statSync(p).size; }
+            else if (e.isFile()) {
+                const st = fs.statSync(p);
+                files++;
+                bytes += st.size;
+                inodes.add(st.ino);
+            }
         }
     };
     walk(dir);
-    return { files, bytes };
+    return { files, bytes, inodes: inodes.size };
+}
+
+/** Changes `fraction` of the files under `dir` (every n-th in sorted order: 64 bytes appended, a new mtime) and
+ * returns how to undo it (the original size and times), so every configuration's incremental pass meets the same
+ * change against its own full copy. */
+export function changeFiles(dir: string, fraction: number): { files: string[]; revert: () => void } {
+    const all: string[] = [];
+    const walk = (d: string) => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((x, y) => x.name.localeCompare(y.name))) {
+            const p = path.join(d, e.name);
+            if (e.isDirectory()) walk(p);
+            else if (e.isFile()) all.push(p);
+        }
+    };
+    walk(dir);
+    const n = Math.max(1, Math.round(all.length * fraction));
+    const step = Math.floor(all.length / n);
+    // from the middle of the first step: the few large files at the start of the sorted list are not always hit
+    const files = Array.from({ length: n }, (_, i) => all[Math.floor(step / 2) + i * step]);
+    const before = files.map((f) => fs.statSync(f));
+    files.forEach((f, i) => {
+        fs.appendFileSync(f, randomBytes(64));
+        const t = new Date(Date.UTC(2024, 5, 1) + i * 1000);
+        fs.utimesSync(f, t, t);
+    });
+    return {
+        files,
+        revert: () => files.forEach((f, i) => {
+            fs.truncateSync(f, before[i].size);
+            fs.utimesSync(f, before[i].atime, before[i].mtime);
+        }),
+    };
 }
 
 export function clearDir(dir: string): void {
@@ -138,8 +222,8 @@ export function clearDir(dir: string): void {
 function expectCopy(src: string, dst: string, what: string): void {
     const a = tally(src);
     const b = tally(dst);
-    if (a.files !== b.files || a.bytes !== b.bytes) {
-        throw new Error(`${what}: destination has ${b.files} files / ${b.bytes} bytes, source ${a.files} / ${a.bytes}: the run did not copy everything`);
+    if (a.files !== b.files || a.bytes !== b.bytes || a.inodes !== b.inodes) {
+        throw new Error(`${what}: destination has ${b.files} files / ${b.bytes} bytes / ${b.inodes} inodes, source ${a.files} / ${a.bytes} / ${a.inodes}: the run did not copy everything (or lost hard links)`);
     }
 }
 
@@ -210,31 +294,6 @@ export interface Env {
     logs: string;
 }
 
-/** `tar | nc` over the veth link: the link's limit without TLS and rsync. */
-export async function runRaw(env: Env, ds: Dataset, dst: string): Promise<{ seconds: number; cpu: Record<string, number> }> {
-    clearDir(dst);
-    const port = 9000;
-    const spawnIn = (ns: string, script: string, log: string): ChildProcess => {
-        const fd = fs.openSync(path.join(env.logs, log), "a");
-        const p = spawn("ip", ["netns", "exec", ns, "bash", "-c", script], { stdio: ["ignore", fd, fd] });
-        fs.closeSync(fd);
-        return p;
-    };
-    const exited = (p: ChildProcess) => new Promise<number>((r) => p.on("exit", (c) => r(c ?? 128)));
-    // `times` (the shell's and its reaped children's user and system CPU) after the pipeline, into a file of its own
-    const times = { send: path.join(env.logs, "raw-send.times"), recv: path.join(env.logs, "raw-recv.times") };
-    const recv = spawnIn(NET.dst, `set -o pipefail; nc -l ${NET.dstIp} ${port} | tar -xf - -C '${dst}'; rc=$?; times >'${times.recv}'; exit $rc`, "raw-recv.log");
-    const recvExit = exited(recv);
-    await waitFor("nc listening", () => listening(NET.dst, port).length > 0, 10000, 20);
-    const t0 = performance.now();
-    const send = spawnIn(NET.src, `set -o pipefail; tar -cf - -C '${ds.dir}' . | nc -N ${NET.dstIp} ${port}; rc=$?; times >'${times.send}'; exit $rc`, "raw-send.log");
-    const [sc, rc] = await Promise.all([exited(send), recvExit]);
-    const seconds = (performance.now() - t0) / 1000;
-    if (sc !== 0 || rc !== 0) throw new Error(`raw tar|nc failed: sender ${sc}, receiver ${rc}; see ${env.logs}/raw-*.log`);
-    expectCopy(ds.dir, dst, "raw");
-    return { seconds, cpu: withTotal({ sender: shellTimes(times.send), receiver: shellTimes(times.recv) }) };
-}
-
 /** What a variant of the generated configuration changes (bench/variants.ts); nothing for the generated one. */
 export interface Tweaks {
     /** `dvm:rsync` (the program's default when absent) */
@@ -248,30 +307,48 @@ export interface Tweaks {
     /** one PVC per top-level directory of the data set (a namespace with several PVCs); data sets without
      * subdirectories are skipped */
     split?: boolean;
-    /** with split: every PVC's rsync at once (a wrapper runs one rsync-client.sh per pair), not one after the other */
-    parallel?: boolean;
+    /** one PVC as this many rsync streams over the same tunnel (a partition of its file list), then one final pass
+     * with the generated options (--delete, hard links, directory times): what fpsync / msrsync do */
+    streams?: number;
 }
 
-/** The wrapper of the `parallel` experiment: one unmodified rsync-client.sh per PVC pair, all at once, each with its
- * own scratch IPC directory; the pod's done-file is written when every one has ended. */
-const PARALLEL_WRAPPER = `#!/usr/bin/env bash
-# dvm bench (experiment "parallel", not part of dvm): one rsync-client.sh per PVC pair, all at once
+/** The wrapper of the `streams-<n>` experiment (fpsync-like): waits for the tunnel as rsync-client.sh does, splits the
+ * PVC's regular files round-robin into n lists, copies each with its own rsync (no --delete: nothing
+ * to delete in a file list; hard links across lists come apart), then the final pass restores what the lists could
+ * not (hard links, directories, deletions) and is timed with them. */
+const STREAMS_WRAPPER = `#!/usr/bin/env bash
+# dvm bench (experiment "streams", not part of dvm): one PVC as N rsync streams over one tunnel, then a final pass
 set -uo pipefail
-dir=$(dirname "$0")
+ipc=\${DVM_IPC_DIR:-/rsync-stunnel-ipc}
+n=__STREAMS__
 opts=()
-while [ $# -gt 0 ] && [ "$1" != "--" ]; do opts+=("$1"); shift; done
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do case $1 in --dvm-*) ;; *) opts+=("$1") ;; esac; shift; done
 shift
+IFS=: read -r src target _ <<<"$1"
+root=/mnt/source/$src
+url="rsync://dvm@127.0.0.1:\${DVM_TUNNEL_PORT:-2222}/$target/"
+probe() { local l=""; { exec 3<>"/dev/tcp/127.0.0.1/\${DVM_TUNNEL_PORT:-2222}"; } 2>/dev/null || return 1; IFS= read -r -t 5 l <&3; exec 3<&- 3>&-; [[ $l == "@RSYNCD:"* ]]; }
+until probe; do sleep 0.2; done
+pw=$(umask 077 && mktemp) && cat /etc/dvm/secret/rsync.password >"$pw"
+parts=$(mktemp -d)
+part_opts=()
+for o in "\${opts[@]}"; do [ "$o" = --delete ] || part_opts+=("$o"); done
+printf 'dvm: pvc-start pvc=%s target=%s attempt=1 max=1 streams=%s\n' "$src" "$target" "$n"
+(cd "$root" && find . -path ./lost+found -prune -o -type f -print0) >"$parts/all"
+(cd "$parts" && split -n "r/$n" -t '\\0' all part-)
 pids=()
-n=0
-for pair in "$@"; do
-    DVM_IPC_DIR="/tmp/ipc-$n" "$dir/rsync-client-one.sh" "\${opts[@]}" -- "$pair" &
+for p in "$parts"/part-*; do
+    rsync "\${part_opts[@]}" --files-from="$p" --from0 --password-file="$pw" "$root/" "$url" &
     pids+=("$!")
-    n=$((n + 1))
 done
 rc=0
 for p in "\${pids[@]}"; do wait "$p" || rc=$?; done
-ipc=\${DVM_IPC_DIR:-/rsync-stunnel-ipc}
+printf 'dvm: streams-done exit=%s\n' "$rc"
+[ "$rc" -eq 0 ] && { rsync "\${opts[@]}" --exclude=/lost+found --password-file="$pw" "$root/" "$url"; rc=$?; }
+printf 'dvm: pvc-end pvc=%s attempt=1 exit=%s result=%s\n' "$src" "$rc" "$([ "$rc" -eq 0 ] && echo ok || echo fatal)"
+rm -rf "$pw" "$parts"
 : >"$ipc/rsync-client-container-done"
+[ -p "$ipc/rsync-client-container-wake" ] && { printf 'done\n' 1<>"$ipc/rsync-client-container-wake"; } 2>/dev/null
 exit "$rc"
 `;
 
@@ -306,16 +383,14 @@ export class Generated {
         this.rendered = new Rendered(path.join(this.env.work, `rendered-${this.name}`), { creds: generateCredentials(), modules: this.modules, runAsRoot: true });
         this.change.tweakConfig?.(this.rendered.config);
         this.change.tweakScripts?.(this.rendered.scripts);
-        if (this.change.parallel) {
-            const one = path.join(this.rendered.scripts, L.SCRIPT_FILES.rsyncClient);
-            fs.renameSync(one, path.join(this.rendered.scripts, "rsync-client-one.sh"));
-            fs.writeFileSync(one, PARALLEL_WRAPPER, { mode: 0o555 });
+        if (this.change.streams) {
+            fs.writeFileSync(path.join(this.rendered.scripts, L.SCRIPT_FILES.rsyncClient), STREAMS_WRAPPER.replace("__STREAMS__", String(this.change.streams)), { mode: 0o555 });
         }
         return this;
     }
     /** One transfer: the destination pod is started for it and stopped after it (the variants share the destination
      * host's ports; the destination directory, and so an earlier pass's copy, stays). */
-    async run(label: string, srcDir = this.srcDir): Promise<{ seconds: number; startupSeconds: number; cpu: Record<string, number> }> {
+    async run(label: string, srcDir = this.srcDir): Promise<{ seconds: number; startupSeconds: number; sidecarStopSeconds?: number; cpu: Record<string, number> }> {
         const sources = this.change.split ? splitSources(srcDir) : { data: srcDir };
         if (Object.keys(sources).join() !== this.modules.join()) {
             throw new Error(`${this.name}: the data set ${srcDir} splits into ${Object.keys(sources).join(", ") || "no PVCs"}, the destination has ${this.modules.join(", ")}`);
@@ -336,7 +411,7 @@ export class Generated {
     fits(dir: string): boolean {
         return !this.change.split || Object.keys(splitSources(dir)).join() === this.modules.join();
     }
-    private async transfer(label: string, sources: Record<string, string>): Promise<{ seconds: number; startupSeconds: number; cpu: Record<string, number> }> {
+    private async transfer(label: string, sources: Record<string, string>): Promise<{ seconds: number; startupSeconds: number; sidecarStopSeconds?: number; cpu: Record<string, number> }> {
         const pod = new SourcePod(this.rendered, sources, this.args(sources), { runAsRoot: true, logDir: this.env.logs, name: `${this.name}-${label}` });
         const logFile = path.join(this.env.logs, `${this.name}-${label}-rsync.log`);
         // CPU from /proc: at pvc-start, at pvc-end (the rsync client has been reaped by its script, the stunnel client
@@ -358,6 +433,9 @@ export class Generated {
         const t0 = performance.now();
         pod.start();
         timer.begin();
+        const exits: number[] = [];
+        void pod.rsync.exited.then(() => { exits[0] = performance.now(); });
+        void pod.stunnel.exited.then(() => { exits[1] = performance.now(); });
         const res = await pod.wait(20 * 60 * 1000);
         timer.stop();
         const s2 = { stunnelServer: procCpu(this.dest.stunnel.pid), rsyncd: procCpu(this.dest.rsyncd.pid, true) };
@@ -368,7 +446,7 @@ export class Generated {
             stunnelServer: s2.stunnelServer - s0.stunnelServer, rsyncd: s2.rsyncd - s0.rsyncd,
         });
         cpu.sidecarLoop = s1.sidecarLoop - s0.sidecarLoop;
-        return { seconds, startupSeconds: (timer.start! - t0) / 1000, cpu };
+        return { seconds, startupSeconds: (timer.start! - t0) / 1000, sidecarStopSeconds: (exits[1] - exits[0]) / 1000, cpu };
     }
 }
 
@@ -460,7 +538,7 @@ export async function measureIdle(env: Env, seconds: number): Promise<IdleSample
     const r = new Rendered(path.join(env.work, "rendered-idle"), { creds: generateCredentials(), modules: ["data"], runAsRoot: true, connectPort: 9 });
     const pod = new SourcePod(r, { data: src }, rsyncClientArgs(DEFAULT_RSYNC, [{ source: "data", target: "data", capacity: "1Gi", accessModes: ["ReadWriteOnce"], verify: false }]),
         { runAsRoot: true, logDir: env.logs, name: "idle", env: { DVM_STUNNEL_WAIT_SECONDS: seconds + 60 } }).start();
-    await sleep(3000); // past start-up
+    await sleep(12000); // past start-up and the first 10 s of quick probes: the cost of a long wait
     const stunnelPid = findProcess(pod.stunnel.pid, (c) => c.startsWith("stunnel "));
     const a = { rsync: procCpu(pod.rsync.pid, true), loop: procCpu(pod.stunnel.pid, true), stunnel: procCpu(stunnelPid), t: performance.now() };
     await sleep(seconds * 1000);
@@ -477,4 +555,4 @@ export async function measureIdle(env: Env, seconds: number): Promise<IdleSample
     };
 }
 
-export { changeFraction, loadavg };
+export { loadavg };

@@ -11,7 +11,8 @@
 // Sizes (environment): DVM_BENCH_E2E_NAMESPACES ("1,4": one wave per count)  DVM_BENCH_E2E_PVCS (2 per namespace)
 //   DVM_BENCH_E2E_LARGE_MIB (64 per PVC)  DVM_BENCH_E2E_SMALL_FILES (2000 per PVC)  DVM_BENCH_E2E_SMALL_KIB (4)
 //   DVM_BENCH_E2E_REPS (2: each wave size this often, sizes interleaved, `pulumi destroy` between)
-//   DVM_BENCH_E2E_EXPERIMENTS ("": comma-separated E2E_EXPERIMENTS below, each run side by side with the program)
+//   DVM_BENCH_E2E_EXPERIMENTS ("destination-ready,budget-2": comma-separated E2E_EXPERIMENTS below, each run side by
+//   side with the program; "" for none)
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LABELS, ROLE_DESTINATION, ROLE_SOURCE } from "../contract";
@@ -30,7 +31,25 @@ const policyPack = path.join(__dirname, "..", "policies");
 
 /** Changes to the program measured side by side with it (opt-in): applied to the throw-away copy of the project, never
  * to the repository's code. Each throws when its anchor is gone (the code changed: the experiment must follow). */
-export const E2E_EXPERIMENTS: Record<string, { description: string; apply?: (project: string) => void; policyPack?: false }> = {
+export const E2E_EXPERIMENTS: Record<string, { description: string; apply?: (project: string) => void; policyPack?: false; stack?: Record<string, string> }> = {
+    "destination-ready": {
+        description: "the source Job created only once the destination side is done (its pod ready, the Deployment awaited): what creating it at once, the source pod's tunnel probe waiting for the rsync daemon, saves",
+        apply: (project) => {
+            const file = path.join(project, "components", "namespace.ts");
+            const anchor = "after: args.waitFor ? [args.waitFor] : [],";
+            const text = fs.readFileSync(file, "utf8");
+            if (!text.includes(anchor)) throw new Error(`experiment destination-ready: ${file} no longer has the line it changes; update bench/e2e.ts`);
+            fs.writeFileSync(file, text.replace(anchor, "after: [destination, ...(args.waitFor ? [args.waitFor] : [])],"));
+        },
+    },
+    "budget-1": {
+        description: "dvm:maxConcurrentNamespaces 1: one namespace's source pod at a time",
+        stack: { "dvm:maxConcurrentNamespaces": "1" },
+    },
+    "budget-2": {
+        description: "dvm:maxConcurrentNamespaces 2: two namespaces' source pods at a time",
+        stack: { "dvm:maxConcurrentNamespaces": "2" },
+    },
     "service-await": {
         description: "the destination Service awaited by pulumi-kubernetes, as before 8008b39 (dvm now annotates it `pulumi.com/skipAwait: \"true\"` unless the endpoint is a load balancer): the provider's Service await waits 10 s after an Endpoints update for them to \"settle\" (provider pkg/await/service.go), while the source pod's tunnel probe already waits for the rsync daemon's greeting",
         apply: (project) => {
@@ -70,8 +89,8 @@ export function e2eParams() {
         smallFiles: num("DVM_BENCH_E2E_SMALL_FILES", 2000, 0),
         smallKiB: num("DVM_BENCH_E2E_SMALL_KIB", 4, 1),
         reps: num("DVM_BENCH_E2E_REPS", 2, 1),
-        experiments: (process.env.DVM_BENCH_E2E_EXPERIMENTS ?? "").split(",").map((x) => x.trim()).filter((x) => x !== "").map((x) => {
-            if (!(x in E2E_EXPERIMENTS)) throw new Error(`DVM_BENCH_E2E_EXPERIMENTS: ${JSON.stringify(x)} is not one of ${Object.keys(E2E_EXPERIMENTS).join(", ")}; example: DVM_BENCH_E2E_EXPERIMENTS=service-await,no-policy-pack`);
+        experiments: (process.env.DVM_BENCH_E2E_EXPERIMENTS ?? "destination-ready,budget-2").split(",").map((x) => x.trim()).filter((x) => x !== "").map((x) => {
+            if (!(x in E2E_EXPERIMENTS)) throw new Error(`DVM_BENCH_E2E_EXPERIMENTS: ${JSON.stringify(x)} is not one of ${Object.keys(E2E_EXPERIMENTS).join(", ")}; example: DVM_BENCH_E2E_EXPERIMENTS=destination-ready,budget-2`);
             return x;
         }),
     };
@@ -220,7 +239,7 @@ async function main(): Promise<void> {
                 const stack = experiment ? `${w.stack}-${experiment}` : w.stack;
                 fs.writeFileSync(path.join(project, "waves", `${w.name}.yaml`), waveYaml(w.name, w.pvcs, [], capacity));
                 // the default stunnel wait (600 s): a tunnel that never comes up fails the step, it is not timed
-                fs.writeFileSync(path.join(project, "stacks", `Pulumi.${stack}.yaml`), stackYaml(`waves/${w.name}.yaml`, DST_NODE_ADDRESS, 600));
+                fs.writeFileSync(path.join(project, "stacks", `Pulumi.${stack}.yaml`), stackYaml(`waves/${w.name}.yaml`, DST_NODE_ADDRESS, 600, experiment ? E2E_EXPERIMENTS[experiment].stack : {}));
                 pulumiOk(work, project, ["stack", "init", stack]);
                 runs.push({ w, experiment, project, stack });
             }

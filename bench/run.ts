@@ -3,14 +3,18 @@
 // the table.
 //
 // Sizes and repetitions (environment):
-//   DVM_BENCH_LARGE_MIB (1024)  DVM_BENCH_SMALL_FILES (30000)  DVM_BENCH_SMALL_KIB (4)  DVM_BENCH_REPS (5)
-//   DVM_BENCH_SCALE ("10,100,1000")  DVM_BENCH_SCALE_REPS (3)  DVM_BENCH_SCALE_EXPERIMENTS ("each": bench/scale.ts;
-//   "" for none; at the largest size)  DVM_BENCH_SCALE_EXPERIMENT_REPS (1)  DVM_BENCH_IDLE_SECONDS (20)
+//   DVM_BENCH_LARGE_MIB (4096)  DVM_BENCH_SMALL_FILES (100000)  DVM_BENCH_SMALL_KIB (4)  DVM_BENCH_REPS (3)
+//   the mix (bench/dataplane.ts makeMix): DVM_BENCH_MIX_TABLES (4) of DVM_BENCH_MIX_TABLE_MIB (256),
+//   DVM_BENCH_MIX_FILES (50000) small files, a sparse image of DVM_BENCH_MIX_SPARSE_MIB (1024)
+//   DVM_BENCH_DATASETS ("large,small,mix")  DVM_BENCH_LIMITS ("iperf,iperf-stunnel,pipe,read": bench/limits.ts)
+//   DVM_BENCH_IPERF_SECONDS (10)
+//   DVM_BENCH_SCALE ("50,500,5000")  DVM_BENCH_SCALE_REPS (3)  DVM_BENCH_SCALE_EXPERIMENTS ("": bench/scale.ts; "each"
+//   for every experiment alone; at the largest size)  DVM_BENCH_SCALE_EXPERIMENT_REPS (1)  DVM_BENCH_IDLE_SECONDS (20)
 //   DVM_BENCH_ONLY ("dataplane,scale,e2e": run a subset)  DVM_BENCH_E2E ("auto": the end-to-end step of bench/e2e.ts
 //   runs when the engine toolchain, the Kubernetes binaries and the cluster images are built; "1" always, building
-//   what is missing; "0" never; its sizes: DVM_BENCH_E2E_* in bench/e2e.ts)  DVM_BENCH_DATASETS ("large,small")
-//   DVM_BENCH_VARIANTS ("sparse-always,no-inplace,chacha20,previous,split-3,parallel-3": variants of the generated configuration from bench/variants.ts
-//   run side by side with it; "all", or "" for none)  DVM_BENCH_OUT (bench/: where results go)
+//   what is missing; "0" never; its sizes: DVM_BENCH_E2E_* in bench/e2e.ts)
+//   DVM_BENCH_VARIANTS ("split-3,parallel-2,parallel-3,streams-3": variants of the generated configuration from
+//   bench/variants.ts run side by side with it; "all", or "" for none)  DVM_BENCH_OUT (bench/: where results go)
 //   DVM_BENCH_DOCS ("auto": replace the generated block of docs/benchmarks.md when the results go to bench/, the
 //   reference run the page reports; "1" always, "0" never)
 //   DVM_BENCH_TMP (/var/tmp/dvm-bench: a tmpfs is mounted there for the data sets, so the disks of a shared
@@ -21,8 +25,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { NET, netDown, netUp, sh, stopAll } from "../test/support/dataplane";
 import {
-    changeFraction, clearDir, Dataset, Env, Generated, IdleSample, loadavg, makeLarge, makeSmall, measureIdle, Mtc, RunSample, runRaw,
+    changeFiles, clearDir, Dataset, Env, Generated, IdleSample, loadavg, makeLarge, makeMix, makeSmall, measureIdle, Mtc, RunSample,
 } from "./dataplane";
+import { runIperf, runPipe, runRead } from "./limits";
 import type { E2EResult } from "./e2e";
 import { BENCH_DOC, updateBenchDoc, writeReports } from "./report";
 import { COMPILED_JS, growthExponent, runScale, SCALE_EXPERIMENTS, ScaleSample } from "./scale";
@@ -54,7 +59,7 @@ function list(name: string, def: string, allowed?: string[]): string[] {
 
 function scaleExperiments(): string[][] {
     const names = [...Object.keys(SCALE_EXPERIMENTS), COMPILED_JS];
-    const items = list("DVM_BENCH_SCALE_EXPERIMENTS", "each");
+    const items = list("DVM_BENCH_SCALE_EXPERIMENTS", "");
     const out: string[][] = [];
     for (const i of items) {
         if (i === "each") { out.push(...names.map((n) => [n])); continue; }
@@ -81,15 +86,24 @@ function docsMode(): "0" | "1" | "auto" {
 
 export const params = () => {
     const variantNames = Object.keys(VARIANTS);
-    // by default the variants that each measure a proposal of the report (see bench/variants.ts)
-    const variants = list("DVM_BENCH_VARIANTS", "sparse-always,no-inplace,chacha20,previous,split-3,parallel-3", ["all", ...variantNames]);
+    // by default the variants that measure a proposal of the report (see bench/variants.ts); the ones that chose the
+    // generated configuration's defaults are kept with their runs in bench/experiments/
+    const variants = list("DVM_BENCH_VARIANTS", "split-3,parallel-2,parallel-3,streams-3", ["all", ...variantNames]);
     return {
-        largeMiB: num("DVM_BENCH_LARGE_MIB", 1024, 1),
-        smallFiles: num("DVM_BENCH_SMALL_FILES", 30000, 100),
+        largeMiB: num("DVM_BENCH_LARGE_MIB", 4096, 1),
+        smallFiles: num("DVM_BENCH_SMALL_FILES", 100000, 300),
         smallKiB: num("DVM_BENCH_SMALL_KIB", 4, 1),
-        reps: num("DVM_BENCH_REPS", 5, 1),
-        scale: list("DVM_BENCH_SCALE", "10,100,1000").map((s) => {
-            if (!/^[0-9]+$/.test(s) || Number(s) < 1) throw new Error(`DVM_BENCH_SCALE: ${JSON.stringify(s)} is not a PVC count; example: DVM_BENCH_SCALE=10,100,1000`);
+        mix: {
+            tables: num("DVM_BENCH_MIX_TABLES", 4, 1),
+            tableMiB: num("DVM_BENCH_MIX_TABLE_MIB", 256, 1),
+            files: num("DVM_BENCH_MIX_FILES", 50000, 100),
+            sparseMiB: num("DVM_BENCH_MIX_SPARSE_MIB", 1024, 8),
+        },
+        reps: num("DVM_BENCH_REPS", 3, 1),
+        iperfSeconds: num("DVM_BENCH_IPERF_SECONDS", 10, 1),
+        limits: list("DVM_BENCH_LIMITS", "iperf,iperf-stunnel,pipe,read", ["iperf", "iperf-stunnel", "pipe", "read"]),
+        scale: list("DVM_BENCH_SCALE", "50,500,5000").map((s) => {
+            if (!/^[0-9]+$/.test(s) || Number(s) < 1) throw new Error(`DVM_BENCH_SCALE: ${JSON.stringify(s)} is not a PVC count; example: DVM_BENCH_SCALE=50,500,5000`);
             return Number(s);
         }),
         scaleReps: num("DVM_BENCH_SCALE_REPS", 3, 1),
@@ -99,7 +113,7 @@ export const params = () => {
         idleSeconds: num("DVM_BENCH_IDLE_SECONDS", 20, 5),
         only: list("DVM_BENCH_ONLY", "dataplane,scale,e2e", ["dataplane", "scale", "e2e"]),
         e2e: e2eMode(),
-        datasets: list("DVM_BENCH_DATASETS", "large,small", ["large", "small"]),
+        datasets: list("DVM_BENCH_DATASETS", "large,small,mix", ["large", "small", "mix"]),
         variants: variants.includes("all") ? variantNames : variants,
         out: process.env.DVM_BENCH_OUT || __dirname,
         tmp: process.env.DVM_BENCH_TMP || "/var/tmp/dvm-bench",
@@ -141,13 +155,18 @@ function log(s: string): void {
     process.stderr.write(`bench: ${s}\n`);
 }
 
+/** The default data sets' sizes: each timed dvm run should last >= 10 s on a quiet 2-core machine (the report marks
+ * the rows that did not). */
 async function dataplane(p: Params, variants: Variant[]): Promise<{ runs: RunSample[]; idle: IdleSample; generatedArgs: string[]; datasets: Record<string, { files: number; bytes: number }> }> {
     if (process.getuid?.() !== 0) throw new Error("the data-plane benchmark needs root (network and mount namespaces, tmpfs); run `sudo make bench` or DVM_BENCH_ONLY=scale");
     fs.mkdirSync(p.tmp, { recursive: true });
-    // source + one large copy at a time (cleared after each run) + every configuration's small copy (kept for the
-    // incremental pass) + logs; tmpfs takes memory only for what is written
+    // every source + one copy at a time (each configuration's copy is cleared after its passes) + logs; tmpfs takes
+    // memory only for what is written
     const smallMiB = (p.smallFiles * (p.smallKiB + 1)) / 1024;
-    const sizeMiB = Math.ceil(2 * p.largeMiB + (p.variants.length + 4) * smallMiB) + 512;
+    const mixMiB = p.mix.tables * p.mix.tableMiB + (p.mix.files * 18) / 1024 + 8;
+    const largeMiB = p.datasets.includes("large") ? p.largeMiB : 1;
+    // a copy without --sparse (MTC's) writes the mix's sparse image in full
+    const sizeMiB = Math.ceil(largeMiB + smallMiB + mixMiB + Math.max(largeMiB, smallMiB, mixMiB + p.mix.sparseMiB)) + 512;
     sh("mount", ["-t", "tmpfs", "-o", `size=${sizeMiB}m,mode=0755`, "dvm-bench", p.tmp]);
     const env: Env = { work: p.tmp, logs: path.join(p.tmp, "logs") };
     const runs: RunSample[] = [];
@@ -158,9 +177,13 @@ async function dataplane(p: Params, variants: Variant[]): Promise<{ runs: RunSam
         fs.mkdirSync(env.logs);
         netUp();
         let t = Date.now();
-        const large = makeLarge(path.join(p.tmp, "src", "large"), p.datasets.includes("large") ? p.largeMiB : 1);
+        const sets: Dataset[] = [];
+        const large = makeLarge(path.join(p.tmp, "src", "large"), largeMiB);
+        if (p.datasets.includes("large")) sets.push(large);
         const small = makeSmall(path.join(p.tmp, "src", "small"), p.smallFiles, p.smallKiB);
-        log(`data sets: ${large.files} large files (${p.largeMiB} MiB), ${small.files} small files of ${p.smallKiB} KiB, on tmpfs ${p.tmp} (${Date.now() - t} ms)`);
+        if (p.datasets.includes("small")) sets.push(small);
+        if (p.datasets.includes("mix")) sets.push(makeMix(path.join(p.tmp, "src", "mix"), p.mix));
+        log(`data sets on tmpfs ${p.tmp} (${Date.now() - t} ms): ${sets.map((d) => `${d.name} ${d.files} files, ${(d.bytes / 2 ** 20).toFixed(0)} MiB`).join("; ")}`);
 
         const dst = (c: string) => path.join(p.tmp, "dst", c);
         generated = new Generated(env, "generated", large.dir, dst("generated"));
@@ -170,66 +193,64 @@ async function dataplane(p: Params, variants: Variant[]): Promise<{ runs: RunSam
         for (const v of variants) others.push(new Generated(env, v.name, large.dir, dst(v.name), v).prepare(small.dir));
         log(`rsync args as generated: ${generated.args().join(" ")}`);
 
-        type Runner = { name: string; fits: (dir: string) => boolean; full: (ds: Dataset, rep: number) => Promise<Omit<RunSample, "dataset" | "config" | "rep" | "pass" | "bytes" | "files" | "loadavg">>; incr?: (ds: Dataset, label: string) => ReturnType<Generated["run"]> };
+        type Result = Omit<RunSample, "dataset" | "config" | "rep" | "pass" | "bytes" | "files" | "loadavg">;
+        type Runner = { name: string; fits: (ds: Dataset) => boolean; full: (ds: Dataset, rep: number) => Promise<Result>; incr?: (ds: Dataset, label: string) => Promise<Result> };
+        const rsyncRunner = (name: string, g: { run: (label: string, dir: string) => Promise<Result> }, dir: string, fits: (ds: Dataset) => boolean = () => true): Runner => ({
+            name, fits,
+            full: async (ds, rep) => { clearDir(dir); return g.run(`${ds.name}-${rep}`, ds.dir); },
+            incr: async (ds, label) => g.run(label, ds.dir),
+        });
         const runners: Runner[] = [
-            { name: "raw", fits: () => true, full: async (ds) => runRaw(env, ds, dst("raw")) },
-            {
-                name: "generated",
-                fits: () => true,
-                full: async (ds, rep) => { clearDir(dst("generated")); return generated!.run(`${ds.name}-${rep}`, ds.dir); },
-                incr: async (ds, label) => generated!.run(label, ds.dir),
-            },
-            {
-                name: "mtc",
-                fits: () => true,
-                full: async (ds, rep) => { clearDir(dst("mtc")); return mtc!.run(`${ds.name}-${rep}`, ds.dir); },
-                incr: async (ds, label) => mtc!.run(label, ds.dir),
-            },
-            ...others.map((g): Runner => ({
-                name: g.name,
-                fits: (dir) => g.fits(dir),
-                full: async (ds, rep) => { clearDir(g.dstDir); return g.run(`${ds.name}-${rep}`, ds.dir); },
-                incr: async (ds, label) => g.run(label, ds.dir),
-            })),
+            ...(p.limits.includes("pipe") ? [{ name: "pipe", fits: () => true, full: async (ds: Dataset) => runPipe(env, ds.dir, dst("pipe"), ds.bytes) }] : []),
+            ...(p.limits.includes("read") ? [{ name: "read", fits: () => true, full: async (ds: Dataset) => runRead(env, ds.dir, ds.bytes) }] : []),
+            rsyncRunner("generated", generated, dst("generated")),
+            rsyncRunner("mtc", mtc, dst("mtc")),
+            // a split variant's PVCs are the top-level directories of the small files (others would split hard links)
+            ...others.map((g) => rsyncRunner(g.name, g, g.dstDir, (ds) => (!g.change.split || ds.name === "small") && g.fits(ds.dir))),
         ];
 
         // warm-up (not recorded): every configuration once on a tiny tree
-        const tiny = makeSmall(path.join(p.tmp, "src", "tiny"), 200, 4);
-        for (const r of runners.filter((x) => x.fits(tiny.dir))) await r.full({ ...tiny, name: "small" }, 0);
+        const tiny = makeSmall(path.join(p.tmp, "src", "tiny"), 300, 4);
+        for (const r of runners.filter((x) => x.fits({ ...tiny, name: "small" }))) await r.full({ ...tiny, name: "small" }, 0);
         for (const r of runners) clearDir(dst(r.name));
 
         for (let rep = 1; rep <= p.reps; rep++) {
-            for (const ds of [large, small].filter((d) => p.datasets.includes(d.name))) {
+            // the link's limits: one stream of DVM_BENCH_IPERF_SECONDS each, bare and through dvm's stunnel settings
+            for (const [name, rendered] of [["iperf", undefined], ["iperf-stunnel", generated.rendered]] as const) {
+                if (!p.limits.includes(name)) continue;
+                const res = await runIperf(env, p.iperfSeconds, rendered);
+                runs.push({ dataset: "link", config: name, rep, pass: "full", files: 0, loadavg: loadavg(), ...res });
+                log(`rep ${rep} link ${name}: ${res.seconds.toFixed(2)} s, ${(res.bytes / 1e6 / res.seconds).toFixed(1)} MB/s, ${(res.cpu.total / (res.bytes / 1e9)).toFixed(2)} CPU-s/GB`);
+            }
+            for (const ds of sets) {
                 // rotate the order each repetition, so that drift in the machine's load does not favour one configuration
-                const order = runners.map((_, i) => runners[(i + rep - 1) % runners.length]).filter((r) => r.fits(ds.dir));
+                const order = runners.map((_, i) => runners[(i + rep - 1) % runners.length]).filter((r) => r.fits(ds));
                 for (const r of order) {
                     t = Date.now();
                     const res = await r.full(ds, rep);
                     runs.push({ dataset: ds.name, config: r.name, rep, pass: "full", bytes: ds.bytes, files: ds.files, loadavg: loadavg(), ...res });
                     log(`rep ${rep} ${ds.name} ${r.name}: ${res.seconds.toFixed(2)} s, ${(ds.bytes / 1e6 / res.seconds).toFixed(1)} MB/s, ${(ds.files / res.seconds).toFixed(0)} files/s`);
-                    if (ds.name === "large") clearDir(dst(r.name)); // room for the next configuration's copy
-                }
-                if (ds.name === "small") {
-                    // 1% of the files change; every rsync configuration still holds its copy of the full pass
-                    const changed = changeFraction(ds.dir, ".", 0.01);
-                    for (const r of order.filter((x) => x.incr)) {
-                        const res = await r.incr!(ds, `${ds.name}-${rep}-incremental`);
-                        runs.push({ dataset: ds.name, config: r.name, rep, pass: "incremental", bytes: ds.bytes, files: changed.length, loadavg: loadavg(), ...res });
-                        log(`rep ${rep} ${ds.name} ${r.name} incremental (${changed.length} changed files): ${res.seconds.toFixed(2)} s`);
+                    if (r.incr && ds.name !== "large") {
+                        // 1% of the files change against this configuration's full copy, then nothing (the floor of any
+                        // incremental pass: file lists, a stat of every file); the source is put back afterwards
+                        const change = changeFiles(ds.dir, 0.01);
+                        try {
+                            const inc = await r.incr(ds, `${ds.name}-${rep}-incremental`);
+                            runs.push({ dataset: ds.name, config: r.name, rep, pass: "incremental", bytes: ds.bytes, files: change.files.length, loadavg: loadavg(), ...inc });
+                            const same = await r.incr(ds, `${ds.name}-${rep}-unchanged`);
+                            runs.push({ dataset: ds.name, config: r.name, rep, pass: "unchanged", bytes: ds.bytes, files: 0, loadavg: loadavg(), ...same });
+                            log(`rep ${rep} ${ds.name} ${r.name}: incremental (${change.files.length} changed files) ${inc.seconds.toFixed(2)} s, unchanged ${same.seconds.toFixed(2)} s`);
+                        } finally {
+                            change.revert();
+                        }
                     }
-                    // and once more with nothing changed: the floor of any incremental pass (file lists, stat of every file)
-                    for (const r of order.filter((x) => x.incr)) {
-                        const res = await r.incr!(ds, `${ds.name}-${rep}-unchanged`);
-                        runs.push({ dataset: ds.name, config: r.name, rep, pass: "unchanged", bytes: ds.bytes, files: 0, loadavg: loadavg(), ...res });
-                        log(`rep ${rep} ${ds.name} ${r.name} unchanged: ${res.seconds.toFixed(2)} s`);
-                    }
+                    clearDir(dst(r.name)); // room for the next configuration's copy
                 }
-                for (const r of runners) clearDir(dst(r.name)); // free the tmpfs before the next data set
             }
         }
         const idle = await measureIdle(env, p.idleSeconds);
         log(`waiting loops over ${idle.seconds.toFixed(0)} s: rsync-client.sh ${(idle.rsyncWaitLoop * 100).toFixed(3)}% of a core, stunnel-client.sh ${(idle.sidecarLoop * 100).toFixed(3)}%`);
-        return { runs, idle, generatedArgs: generated.args(), datasets: { large: { files: large.files, bytes: large.bytes }, small: { files: small.files, bytes: small.bytes } } };
+        return { runs, idle, generatedArgs: generated.args(), datasets: Object.fromEntries(sets.map((d) => [d.name, { files: d.files, bytes: d.bytes }])) };
     } finally {
         await mtc?.stop().catch(() => undefined);
         await stopAll();

@@ -52,6 +52,11 @@ export function scaleWave(pvcs: number): unknown {
  * child process, never the repository's code. (The experiment "shared-progress-provider" found that every namespace
  * re-serialized the progress provider; progress/resource.ts shares one provider since commit 6cdf96f.) */
 export const SCALE_EXPERIMENTS: Record<string, { description: string; apply: () => void }> = {
+    "promise-stacks": {
+        description: "every promise's stack recorded while the wave is declared (PULUMI_DEBUG_PROMISE_LEAKS=1 switches off "
+            + "components/wave.ts withoutPromiseStacks): what recording them costs",
+        apply: () => { process.env.PULUMI_DEBUG_PROMISE_LEAKS = "1"; },
+    },
     "plain-stack-traces": {
         description: "V8's own stack formatting instead of source-map-support's (an upper bound: Pulumi's runner installs "
             + "source-map-support for every program, and captures `new Error().stack` for every promise and a full stack per resource)",

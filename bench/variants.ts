@@ -84,15 +84,26 @@ export const VARIANTS: Record<string, Variant> = {
 
 VARIANTS["split-3"] = {
     name: "split-3",
-    description: "the small files as 3 PVCs of one namespace (one per top-level directory), copied one after the other as rsync-client.sh does",
+    description: "the small files as 3 PVCs of one namespace (one per top-level directory), copied one after the other (dvm:rsync.parallel 1)",
+    rsync: () => ({ ...DEFAULT_RSYNC, parallel: 1 }),
     split: true,
 };
-VARIANTS["parallel-3"] = {
-    name: "parallel-3",
-    description: "the same 3 PVCs, their rsyncs at the same time (a bench wrapper runs one unmodified rsync-client.sh per PVC): what parallel rsync across the PVCs of a namespace would buy",
-    split: true,
-    parallel: true,
-};
+for (const n of [2, 3]) {
+    VARIANTS[`parallel-${n}`] = {
+        name: `parallel-${n}`,
+        description: `the same 3 PVCs with dvm:rsync.parallel ${n}: ${n} of them copied at the same time by rsync-client.sh`,
+        rsync: () => ({ ...DEFAULT_RSYNC, parallel: n }),
+        split: true,
+    };
+}
+
+for (const n of [2, 3]) {
+    VARIANTS[`streams-${n}`] = {
+        name: `streams-${n}`,
+        description: `the small files as one PVC copied by ${n} rsync streams over the same tunnel (its file list split round-robin, fpsync-like; a bench wrapper), then one final pass with the generated options for hard links, directories and deletions`,
+        streams: n,
+    };
+}
 
 /** Several variants at once: their rsync options, arg edits, config and script edits applied in order. */
 export function combine(name: string, parts: string[]): Variant {
@@ -118,7 +129,6 @@ export function combine(name: string, parts: string[]): Variant {
         tweakConfig: (dir) => vs.forEach((v) => v.tweakConfig?.(dir)),
         tweakScripts: (dir) => vs.forEach((v) => v.tweakScripts?.(dir)),
         split: vs.some((v) => v.split),
-        parallel: vs.some((v) => v.parallel),
     };
 }
 

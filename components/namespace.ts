@@ -17,6 +17,8 @@ export interface NamespaceMigrationArgs {
     /** Source cluster kubeconfig content (a Pulumi secret) for the progress reader; empty in render mode. */
     sourceKubeconfig: pulumi.Output<string>;
     sourceContext?: string;
+    /** The transfer of an earlier namespace this one's source Job waits for (dvm:maxConcurrentNamespaces). */
+    waitFor?: pulumi.Resource;
 }
 
 export interface NamespaceResult {
@@ -27,6 +29,8 @@ export interface NamespaceResult {
 
 export class NamespaceMigration extends pulumi.ComponentResource {
     public readonly result: pulumi.Output<NamespaceResult>;
+    /** Done when this namespace's transfer is (the completion gate a later namespace of the same lane waits for). */
+    public readonly progress: TransferProgress;
 
     constructor(name: string, args: NamespaceMigrationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dvm:index:NamespaceMigration", name, {}, opts);
@@ -47,11 +51,12 @@ export class NamespaceMigration extends pulumi.ComponentResource {
         }, { parent: this });
 
         const source = new SourceTransfer(`${name}-src`, {
-            plan, wave: plan.wave.name, namespace: ns, names, address: destination.address, after: [destination],
+            plan, wave: plan.wave.name, namespace: ns, names, address: destination.address,
+            after: args.waitFor ? [args.waitFor] : [],
             credentials, provider: args.sourceProvider, stackId,
         }, { parent: this });
 
-        const progress = new TransferProgress(`${name}-progress`, {
+        const progress = this.progress = new TransferProgress(`${name}-progress`, {
             kubeconfig: args.sourceKubeconfig,
             context: args.sourceContext,
             namespace: ns.source,

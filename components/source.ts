@@ -31,9 +31,10 @@ export interface SourceTransferArgs {
     wave: string;
     namespace: NamespacePlan;
     names: TransferNames;
-    /** The destination endpoint; the Job is created only once it is known (and the destination pod is ready). */
+    /** The destination endpoint; the Job is created once it is known. It does not wait for the destination pod to be
+     * ready: the rsync container's tunnel probe waits for the rsync daemon's greeting, so both pods start together. */
     address: pulumi.Output<EndpointAddress>;
-    /** The Job starts only after these (the destination side, so its transfer pod is ready to receive). */
+    /** The Job is created only after these (an earlier namespace's transfer: dvm:maxConcurrentNamespaces). */
     after: pulumi.Resource[];
     credentials: GeneratedCredentials;
     provider: k8s.Provider;

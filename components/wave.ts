@@ -4,6 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { Plan } from "../config/plan";
+import { transferTurns } from "./budget";
 import { NamespaceMigration, NamespaceResult } from "./namespace";
 
 export interface MigrationWaveArgs {
@@ -24,6 +25,11 @@ export class MigrationWave extends pulumi.ComponentResource {
 
     constructor(name: string, args: MigrationWaveArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dvm:index:MigrationWave", name, {}, opts);
+        this.migration = withoutPromiseStacks(() => this.build(args));
+        this.registerOutputs({ migration: this.migration });
+    }
+
+    private build(args: MigrationWaveArgs): pulumi.Output<MigrationOutput> {
         const { plan } = args;
         const provider = (side: "source" | "destination", kubeconfig: string | undefined, context: string | undefined) =>
             new k8s.Provider(`${side}`, plan.render !== undefined
@@ -37,17 +43,42 @@ export class MigrationWave extends pulumi.ComponentResource {
         const sourceProvider = provider("source", args.sourceKubeconfig, plan.source.context);
         const destinationProvider = provider("destination", args.destinationKubeconfig, plan.destination.context);
 
-        const namespaces = plan.namespaces.map((ns) => new NamespaceMigration(ns.source, {
+        // dvm:maxConcurrentNamespaces: a namespace's source Job may wait for an earlier namespace's transfer
+        const turns = transferTurns(plan.namespaces, plan.maxConcurrentNamespaces);
+        const namespaces: NamespaceMigration[] = [];
+        plan.namespaces.forEach((ns, i) => namespaces.push(new NamespaceMigration(ns.source, {
             plan, namespace: ns, sourceProvider, destinationProvider,
             sourceKubeconfig: pulumi.secret(args.sourceKubeconfig ?? ""),
             sourceContext: plan.source.context,
-        }, { parent: this }));
+            waitFor: turns[i] === undefined ? undefined : namespaces[turns[i]!].progress,
+        }, { parent: this })));
 
-        this.migration = pulumi.all(namespaces.map((n) => n.result)).apply((results) => ({
+        return pulumi.all(namespaces.map((n) => n.result)).apply((results) => ({
             wave: plan.wave.name,
             pass: plan.pass,
             namespaces: Object.fromEntries(plan.namespaces.map((ns, i) => [ns.source, results[i]])),
         }));
-        this.registerOutputs({ migration: this.migration });
+    }
+}
+
+/**
+ * Runs `build` with V8 recording no stack frames. Pulumi records `new Error().stack` on every promise it makes (read
+ * only by its leak report with PULUMI_DEBUG_PROMISE_LEAKS) and source-map-support formats each one: about half the CPU
+ * of constructing a large wave (bench/scale.ts experiment `stack-limit-0`). Resource source positions keep their
+ * frames (Pulumi lifts the limit for them). An error thrown meanwhile says how to get its frames.
+ */
+export function withoutPromiseStacks<T>(build: () => T): T {
+    if (process.env.PULUMI_DEBUG_PROMISE_LEAKS) return build();
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+        return build();
+    } catch (e) {
+        if (e instanceof Error && !/\n\s+at /.test(e.stack ?? "")) {
+            e.stack = `${e.stack ?? e.message}\n    (no stack frames: dvm records none while it declares the wave; PULUMI_DEBUG_PROMISE_LEAKS=1 records them)`;
+        }
+        throw e;
+    } finally {
+        Error.stackTraceLimit = limit;
     }
 }

@@ -19,4 +19,6 @@ export const DEFAULTS = {
     transferTimeoutMinutes: 1440,
     pass: 1,
     credentialsVersion: 1,
+    /** 0 = no limit: every namespace's source transfer pod starts at once */
+    maxConcurrentNamespaces: 0,
 };

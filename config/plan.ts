@@ -63,6 +63,8 @@ export interface RsyncOptions {
     /** Symlinks a destination daemon without chroot (non-root) rewrites: `warn` (default) = count them per PVC and
      * report them in the record; `fail` = a PVC holding any fails before its copy. Nothing to do as root. */
     unsafeSymlinks?: UnsafeSymlinksMode;
+    /** PVCs of a namespace copied at the same time, each by its own rsync (1 = one after the other). */
+    parallel?: number;
 }
 
 export interface SecurityOptions {
@@ -129,5 +131,7 @@ export interface Plan {
     render?: string;
     /** dvm:debugHold: seconds a failed source transfer pod stays up for `kubectl exec` (0 = none). */
     debugHoldSeconds: number;
+    /** At most this many namespaces' source transfer pods at a time (0 = no limit): the rest wait their turn. */
+    maxConcurrentNamespaces: number;
     namespaces: NamespacePlan[];
 }

@@ -11,7 +11,7 @@ import { cidrError, dns1123SubdomainError, parseQuantity, rsyncExtraError } from
 /** Every `dvm:` key the program reads. Anything else under `dvm:` is a typo and rejected. */
 export const CONFIG_KEYS = [
     "source", "destination", "wave", "transferImage", "rsync", "security", "resources", "stunnelWaitSeconds",
-    "render", "pass", "credentialsVersion", "transferTimeoutMinutes", "debugHold",
+    "render", "pass", "credentialsVersion", "transferTimeoutMinutes", "debugHold", "maxConcurrentNamespaces",
 ] as const;
 
 const EXAMPLES = {
@@ -70,12 +70,14 @@ export function validateStackConfig(raw: Obj): StackConfig {
     const credentialsVersion = int(p, raw.credentialsVersion, "dvm:credentialsVersion", DEFAULTS.credentialsVersion, 1, 1_000_000, "pulumi config set dvm:credentialsVersion 2   # rotate every key and password");
     const render = str(p, raw.render, "dvm:render", "pulumi config set dvm:render ./rendered");
     const debugHoldSeconds = debugHold(p, raw.debugHold, transferTimeoutMinutes);
+    const maxConcurrentNamespaces = int(p, raw.maxConcurrentNamespaces, "dvm:maxConcurrentNamespaces", DEFAULTS.maxConcurrentNamespaces, 0, 100_000,
+        "pulumi config set dvm:maxConcurrentNamespaces 10   # at most 10 source transfer pods at a time; 0 = no limit");
 
     p.throwIfAny();
     return {
         source: source!, destination: { ...destination!, endpoint: endpoint! }, wave: wave!, transferImage, rsync,
         security, resources, stunnelWaitSeconds, transferTimeoutMinutes, pass,
-        credentialsVersion, render, debugHoldSeconds,
+        credentialsVersion, render, debugHoldSeconds, maxConcurrentNamespaces,
     };
 }
 

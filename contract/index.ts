@@ -22,6 +22,9 @@ export const IPC_VOLUME = "rsync-stunnel-ipc";
 export const IPC_DIR = "/rsync-stunnel-ipc";
 /** Written by the rsync client on every exit path; the stunnel client exits when it appears. */
 export const DONE_FILE = "rsync-client-container-done";
+/** A FIFO the stunnel client waits on between its done-file checks; the rsync client writes a line to it after the
+ * done-file, so the stop comes at once. */
+export const WAKE_FIFO = "rsync-client-container-wake";
 /** Writable scratch (root filesystems are read-only). */
 export const TMP_DIR = "/tmp";
 
@@ -125,6 +128,8 @@ export const SCRIPT_OPTIONS = {
     countUnsafeLinks: "--dvm-count-unsafe-links",
     /** The same, but a PVC with such links fails before its copy (dvm:rsync.unsafeSymlinks: fail). */
     refuseUnsafeLinks: "--dvm-refuse-unsafe-links",
+    /** dvm:rsync.parallel: `--dvm-parallel=<n>`, at most n PVCs of the pod copied at the same time (1 when absent). */
+    parallel: "--dvm-parallel",
 } as const;
 /** Separates the options from the `<source-pvc>:<target-module>[:verify]` words in the rsync container's args. */
 export const PVC_PAIRS_SEPARATOR = "--";
@@ -159,6 +164,10 @@ export const STUNNEL_MAX_CLIENTS = Math.floor((STUNNEL_SERVER_FD_LIMIT * 125) / 
 
 /** Every prefix of the scripts' own log lines: `dvm: <event> key=value ...` (one per line, nothing secret). */
 export const LOG_PREFIX = "dvm: ";
+/** With PVCs copied at the same time (dvm:rsync.parallel), every line of rsync's output starts with
+ * `[<source pvc>] `, so the parser knows whose it is; the script's own `dvm: ` lines name their PVC in `pvc=`. */
+export const PVC_OUTPUT_OPEN = "[";
+export const PVC_OUTPUT_CLOSE = "] ";
 /** The events each script prints, by script (PROTOCOL.md documents each one with its keys). */
 export const LOG_EVENTS = {
     [SCRIPT_FILES.rsyncClient]: ["tunnel-wait", "tunnel-up", "tunnel-down", "pvc-start", "pvc-end", "usage-error", "error", "debug-hold", "done", "image-unfit"],

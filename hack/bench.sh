@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make bench (issue 8): throughput of the generated data plane vs raw tar|nc vs MTC's default configuration on the
+# make bench: throughput and CPU of the generated data plane against its limits (iperf3 bare and through stunnel, a
+# big-buffer tar | socat pipe, reading the source) and MTC's default configuration on the
 # data-plane tier's network-namespace host pair, CPU of the waiting loops and stunnel, and the program's scale under
 # Pulumi mocks. Writes bench/results.json, bench/results.md, bench/throughput.png and prints the table.
 # Sizes and repetitions: see bench/run.ts (DVM_BENCH_*). Not part of `make test`.
@@ -10,7 +11,7 @@ if [ "$(id -u)" -ne 0 ] && [ "${DVM_BENCH_ONLY:-}" != scale ]; then
     exit 1
 fi
 if [ "$(id -u)" -eq 0 ]; then
-    bash hack/ensure-packages.sh rsync stunnel4 netcat-openbsd iproute2 openssl util-linux tar gnuplot-nox
+    bash hack/ensure-packages.sh rsync stunnel4 iperf3 socat iproute2 openssl util-linux tar gnuplot-nox
 fi
 echo "bench: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 start=$SECONDS

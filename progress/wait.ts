@@ -178,11 +178,12 @@ export function renderedOutputs(inputs: TransferInputs): TransferOutputs {
 
 /**
  * Seconds to sleep after poll number `poll` (0-based). Often at first: a small wave's transfers end within seconds
- * and a failure should surface at once (every 2 s for the first 30 s); then every 5 s to 1.5 min, 15 s to 8.5 min and
- * 30 s after that, so a wave of many namespaces and long transfers stays light on the API server.
+ * and a failure should surface at once (every second for the first 10 s, then every 2 s to 40 s); then every 5 s to
+ * 1.7 min, 15 s to 8.7 min and 30 s after that, so a wave of many namespaces and long transfers stays light on the API
+ * server.
  */
 export function pollInterval(poll: number): number {
-    return poll < 15 ? 2 : poll < 27 ? 5 : poll < 55 ? 15 : 30;
+    return poll < 10 ? 1 : poll < 25 ? 2 : poll < 37 ? 5 : poll < 65 ? 15 : 30;
 }
 
 /**
@@ -247,7 +248,9 @@ export async function waitForTransfer(source: TransferSource, inputs: TransferIn
             const out = outputsOf(inputs, failAll(records, names, reason, `the Job failed: ${failure.reason}: ${failure.message}${problems.length ? `; ${problems.join("; ")}` : ""}`));
             throw new TransferFailedError(failureMessage(out, "transfer Job failed", undefined, `the Job: ${failure.reason}: ${failure.message}`), id, out);
         }
-        if (job?.complete) {
+        // the Job's pod has Succeeded (every container exited 0, restartPolicy Never): the Job completes with it; the
+        // Job controller's own completion comes a second or two later
+        if (job?.complete || (job && !job.failed && pods.some((p) => p.phase === "Succeeded"))) {
             for (const n of names) {
                 const r = records[n];
                 if (r && r.phase !== "Succeeded") {

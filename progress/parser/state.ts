@@ -129,7 +129,10 @@ export function parseTransferLogs(input: string | LogSegment[], options: ParseOp
             if (tok.text !== undefined) {
                 const text = tok.text;
                 const p = progressLine(text);
-                const a = p && current ? states[current].attempts[states[current].attempts.length - 1] : last;
+                // parallel copies prefix each line with its PVC (one whose pvc-start came first); one copy at a time
+                // needs no name: the open PVC's
+                const owner = tok.pvc !== undefined && states[tok.pvc] ? states[tok.pvc] : p && current ? states[current] : undefined;
+                const a = owner ? owner.attempts[owner.attempts.length - 1] : last;
                 if (a && p) applyProgress(a, p, text);
                 else if (a) applyOutput(a, text, keep);
             }

@@ -3,7 +3,7 @@
 // splits long lines into partial entries (each stamped again); a killed rsync leaves its last progress line without a
 // newline, so the script's next event is appended to it.
 // Pure and serialized by value with the progress provider: imports nothing but the contract.
-import { EVENTS, LOG_PREFIX } from "../../contract";
+import { EVENTS, LOG_PREFIX, PVC_OUTPUT_CLOSE, PVC_OUTPUT_OPEN } from "../../contract";
 
 export interface Token {
     /** ms since epoch of the newest timestamp seen so far, when the log has them. */
@@ -12,7 +12,12 @@ export interface Token {
     text?: string;
     /** A `dvm: <event> ...` line, when the fragment held one. */
     event?: string;
+    /** The PVC whose rsync printed the fragment, when it carried the `[<pvc>] ` prefix of parallel copies. */
+    pvc?: string;
 }
+
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const PVC_PREFIX_RE = new RegExp(`^${esc(PVC_OUTPUT_OPEN)}([a-z0-9](?:[-a-z0-9.]*[a-z0-9])?)${esc(PVC_OUTPUT_CLOSE)}`);
 
 const TIMESTAMP_RE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) /;
 const TIMESTAMP_INNER_RE = /(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z) /g;
@@ -37,6 +42,8 @@ export function forEachToken(text: string, fn: (t: Token) => void): void {
         }
         for (const frag of line.split("\r")) {
             let text = frag.replace(/\s+$/, "");
+            const owner = PVC_PREFIX_RE.exec(text);
+            if (owner) text = text.slice(owner[0].length);
             if (!text.trim()) continue;
             const split = EVENT_IN_LINE_RE.exec(text);
             let event: string | undefined;
@@ -44,7 +51,7 @@ export function forEachToken(text: string, fn: (t: Token) => void): void {
                 text = split[1].replace(/\s+$/, "");
                 event = split[2];
             }
-            fn({ ts, text: text.trim() ? text : undefined, event });
+            fn({ ts, text: text.trim() ? text : undefined, event, ...(owner ? { pvc: owner[1] } : {}) });
         }
     }
 }

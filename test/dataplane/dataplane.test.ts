@@ -20,6 +20,9 @@ function fixture(name: string, text: string): void {
     fs.writeFileSync(path.join(FIXTURES, name), text);
 }
 
+/** Orders [pvc, ...] rows by PVC name. */
+const byPvc = (a: string[], b: string[]) => a[0].localeCompare(b[0]);
+
 function explain(run: SourceRun): string {
     return `rsync exit ${run.rsyncExit}, stunnel exit ${run.stunnelExit}\n--- rsync container ---\n${run.log.slice(-4000)}\n--- stunnel container ---\n${run.stunnelLog.slice(-2000)}`;
 }
@@ -79,11 +82,12 @@ describe("data plane on real rsync + stunnel between two network namespaces", fu
         assert.equal(run.rsyncExit, 0, explain(run));
         assert.equal(run.stunnelExit, 0, explain(run));
         assert.ok(run.doneFile, "done-file written");
-        assert.deepEqual(dvmLines(run.log, "pvc-end").map((r) => [r.pvc, r.result, r.exit]), [["data", "ok", "0"], ["db", "ok", "0"]]);
+        // the PVCs run dvm:rsync.parallel at a time: their lines come in either order
+        assert.deepEqual(dvmLines(run.log, "pvc-end").map((r) => [r.pvc, r.result, r.exit]).sort(byPvc), [["data", "ok", "0"], ["db", "ok", "0"]]);
         assert.deepEqual(dvmLines(run.log, "done"), [{ exit: "0" }]);
         // as generated (dvm:rsync.sparse and .inplace auto): both sources hold a sparse file, so each PVC is copied
         // with --sparse, and then never in place (the destination is not even checked)
-        assert.deepEqual(dvmLines(run.log, "pvc-start").map((r) => [r.pvc, r.sparse, r["sparse-scan"], r.inplace, r.destination]),
+        assert.deepEqual(dvmLines(run.log, "pvc-start").map((r) => [r.pvc, r.sparse, r["sparse-scan"], r.inplace, r.destination]).sort(byPvc),
             [["data", "on", "holes", "off", "unchecked"], ["db", "on", "holes", "off", "unchecked"]]);
         fixture("dataplane-first-pass.log", run.log);
         // the destination pod's rsyncd logs to its container log (stdout)
@@ -470,10 +474,10 @@ describe("data plane on real rsync + stunnel between two network namespaces", fu
             const run = await new SourcePod(r, sources, clientArgs({}, [pvc("plain"), pvc("holes")]), { runAsRoot: true, logDir, name: "sparse-auto" }).start().wait();
             assert.equal(run.rsyncExit, 0, explain(run));
             const starts = dvmLines(run.log, "pvc-start");
-            assert.deepEqual(starts.map((e) => [e.pvc, e.sparse, e["sparse-scan"], e.inplace, e.destination]),
-                [["plain", "off", "no-holes", "on", "empty"], ["holes", "on", "holes", "off", "unchecked"]]);
+            assert.deepEqual(starts.map((e) => [e.pvc, e.sparse, e["sparse-scan"], e.inplace, e.destination]).sort(byPvc),
+                [["holes", "on", "holes", "off", "unchecked"], ["plain", "off", "no-holes", "on", "empty"]]);
             for (const e of starts) assert.match(e["scan-ms"], /^[0-9]+$/);
-            assert.match(starts[0]["check-ms"], /^[0-9]+$/);
+            assert.match(starts.find((e) => e.pvc === "plain")!["check-ms"], /^[0-9]+$/);
             const blocks = (f: string) => fs.statSync(f).blocks * 512;
             // without --sparse the zeros arrive as written data; with it they become a hole
             assert.ok(blocks(path.join(targets.plain, "zeros.bin")) >= 8 << 20, "plain: copied without --sparse");

@@ -18,7 +18,11 @@ export const declared: Declared[] = [];
 
 /** Resource options the engine receives with each registration, by Pulumi name (the mocks' newResource does not
  * get them; the mock monitor's registerResource request does). */
-export const declaredOpts = new Map<string, { type: string; retainOnDelete: boolean; ignoreChanges: string[]; deleteBeforeReplace: boolean; dependsOn: string[] }>();
+export const declaredOpts = new Map<string, {
+    type: string; retainOnDelete: boolean; ignoreChanges: string[]; deleteBeforeReplace: boolean;
+    /** URNs of the resources this one waits for (dependsOn, components expanded to their children, and inputs) */
+    dependencies: string[];
+}>();
 
 export function installMocks(): void {
     pulumi.runtime.setMocks({
@@ -51,7 +55,7 @@ export function installMocks(): void {
     monitor.registerResource = (req: any, cb: unknown) => {
         declaredOpts.set(req.getName(), {
             type: req.getType(), retainOnDelete: !!req.getRetainondelete(), ignoreChanges: req.getIgnorechangesList(), deleteBeforeReplace: !!req.getDeletebeforereplace(),
-            dependsOn: req.getDependenciesList(),
+            dependencies: req.getDependenciesList(),
         });
         return register(req, cb);
     };

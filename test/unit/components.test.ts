@@ -96,6 +96,14 @@ describe("components: a two-namespace wave", function () {
         assert.strictEqual(podSpec(jobs().find((j) => j.inputs.metadata.namespace === "billing")!).nodeName, undefined);
     });
 
+    it("creates the source Job without waiting for the destination pod (its tunnel probe waits for rsyncd), on the destination's address", () => {
+        for (const j of jobs()) {
+            const deps = declaredOpts.get(j.name)!.dependencies;
+            assert.ok(!deps.some((u) => u.includes("apps/v1:Deployment")), `${j.name} waits for a destination Deployment: ${deps.join(", ")}`);
+            assert.ok(deps.some((u) => u.includes("core/v1:ConfigMap") && u.endsWith("-src-config")), `${j.name} waits for its stunnel client config (the address)`);
+        }
+    });
+
     it("passes rsync options and PVC pairs as an argument list, not a shell string", () => {
         const billing = jobs().find((j) => j.inputs.metadata.namespace === "billing")!;
         const rsync = container(podSpec(billing), CONTAINERS.rsync);

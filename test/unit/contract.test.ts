@@ -47,6 +47,9 @@ describe("contract: the container scripts", () => {
             assert.ok(files[name].includes(`config=\${DVM_CONFIG_DIR:-${C.CONFIG_DIR}}/${conf}`), `${name} reads ${C.CONFIG_DIR}/${conf}`);
         }
         assert.ok(files[C.SCRIPT_FILES.stunnelClient].includes(`done_file="$ipc_dir/${C.DONE_FILE}"`));
+        for (const name of [C.SCRIPT_FILES.rsyncClient, C.SCRIPT_FILES.stunnelClient]) {
+            assert.ok(files[name].includes(`wake_fifo="$ipc_dir/${C.WAKE_FIFO}"`), `${name} names the wake FIFO`);
+        }
     });
 
     it("read every DVM_* variable with the contract's default, and every contract variable is read", () => {
@@ -88,8 +91,10 @@ describe("contract: the container scripts", () => {
         assert.ok(c.includes(`trap 'on_signal ${C.EXIT_CODES.interrupted}' INT`));
         assert.ok(pvc.includes(`[ "$rc" -eq ${C.RSYNC_EXIT.vanished} ]`));
         assert.ok(pvc.includes(`[ "$rc" -eq ${C.RSYNC_EXIT.partial} ]`));
-        for (const r of Object.values(C.PVC_RESULTS)) assert.ok(c.includes(`result=${r}`), `rsync-client.sh ends a PVC with result=${r}`);
-        for (const o of Object.values(C.SCRIPT_OPTIONS)) assert.ok(c.includes(`        ${o}) `), `rsync-client.sh handles ${o}`);
+        // a PVC's attempts live in rsync-client-pvc.sh's copy_pvc, which rsync-client.sh sources
+        for (const r of Object.values(C.PVC_RESULTS)) assert.ok(pvc.includes(`result=${r}`), `rsync-client-pvc.sh ends a PVC with result=${r}`);
+        for (const o of Object.values(C.SCRIPT_OPTIONS)) assert.ok(c.includes(`        ${o}) `) || c.includes(`        ${o}=*)`), `rsync-client.sh handles ${o}`);
+        assert.ok(pvc.includes(`prefix_output "${C.PVC_OUTPUT_OPEN}$src${C.PVC_OUTPUT_CLOSE}"`), "parallel copies prefix rsync's lines as the parser reads them");
         assert.ok(c.includes(`${C.SCRIPT_OPTION_PREFIX}*) usage "unknown script option`));
         assert.ok(c.includes(`[ "$1" != "${C.PVC_PAIRS_SEPARATOR}" ]`));
         assert.ok(c.includes(`/${C.SCRIPT_FILES.rsyncClientPvc}"`), "rsync-client.sh sources rsync-client-pvc.sh from its own directory");

@@ -96,6 +96,21 @@ describe("progress provider: waiting for the transfer Job", () => {
         void seen;
     });
 
+    it("a Succeeded pod ends the wait without waiting for the Job controller to mark the Job complete; a failed one does not", async () => {
+        let now = 0;
+        const clock = { sleep: async () => { now += 1000; }, now: () => now };
+        const ok = new FakeCluster([{ name: "p", log: fixture("local-complete.log"), exitCode: 0 }], () => running, 4);
+        const out = await waitForTransfer(ok, { ...inputs(), timeoutSeconds: 30 }, clock);
+        assert.strictEqual(out.phase, "Succeeded");
+        assert.strictEqual(ok.polls, 4, "done at the poll that saw the pod Succeeded");
+        for (const r of Object.values(out.pvcs)) assert.strictEqual(r.phase, "Succeeded");
+        // the same log, but the pod failed (the stunnel container, say): the Job's verdict is awaited
+        now = 0;
+        const bad = new FakeCluster([{ name: "p", log: fixture("local-complete.log"), exitCode: 1 }], () => running, 4);
+        await assert.rejects(waitForTransfer(bad, { ...inputs(), timeoutSeconds: 30 }, clock), /transfer timed out/);
+        assert.ok(bad.polls > 4, "kept polling after the failed pod");
+    });
+
     it("shows Running records while the Job runs (onPoll), with progress growing", async () => {
         const cluster = new FakeCluster([{ name: "p", log: fixture("local-complete.log"), exitCode: 0 }],
             (_n, all) => (all ? { complete: true, active: 0 } : running), 8);
@@ -180,7 +195,7 @@ describe("progress provider: waiting for the transfer Job", () => {
         assert.strictEqual(cluster.polls, 13);
     });
 
-    it("polls every 2 s for the first 30 s, then backs off to 30 s: quick on a small wave, light on an hour-long one", async () => {
+    it("polls every second for the first 10 s and every 2 s to 40 s, then backs off to 30 s: quick on a small wave, light on an hour-long one", async () => {
         let clock = 0;
         const sleeps: number[] = [];
         const cluster = new FakeCluster([{ name: "p", log: "", waiting: { reason: "ContainerCreating" } }], () => running);
@@ -188,7 +203,7 @@ describe("progress provider: waiting for the transfer Job", () => {
         await assert.rejects(waitForTransfer(cluster, defaults, {
             now: () => clock, sleep: async (ms) => { sleeps.push(ms); clock += ms; },
         }), /timed out/);
-        assert.deepStrictEqual(sleeps.slice(0, 15), Array(15).fill(2000), "a transfer that ends early is seen within 2 s");
+        assert.deepStrictEqual(sleeps.slice(0, 25), [...Array(10).fill(1000), ...Array(15).fill(2000)], "a transfer that ends early is seen within 1 s, then within 2 s");
         for (let i = 1; i < sleeps.length - 1; i++) assert.ok(sleeps[i] >= sleeps[i - 1], `poll ${i} sleeps less than poll ${i - 1}`);
         assert.strictEqual(Math.max(...sleeps), 30_000);
         assert.ok(cluster.polls < 200, `${cluster.polls} polls in an hour (a steady 2 s would be 1800)`);

@@ -104,7 +104,7 @@ describe("records: the components", function () {
             assert.ok(opts.retainOnDelete, "removing the wave keeps the marker");
             const ns = p.inputs.metadata.namespace === "inventory-west" ? "inventory" : p.inputs.metadata.namespace;
             const mine = progress.find((r) => r.inputs.namespace === ns)!;
-            assert.ok(opts.dependsOn.some((urn) => urn.endsWith(`::${mine.name}`)), `${p.name} waits for ${mine.name}: ${opts.dependsOn.join(", ")}`);
+            assert.ok(opts.dependencies.some((urn) => urn.endsWith(`::${mine.name}`)), `${p.name} waits for ${mine.name}: ${opts.dependencies.join(", ")}`);
         }
         await build({ ...makePlan(), render: "/tmp/dvm-render-records" });
         assert.strictEqual(ofType("kubernetes:core/v1:PersistentVolumeClaimPatch").length, 0, "render mode copies nothing, marks nothing");

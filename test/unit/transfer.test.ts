@@ -33,12 +33,17 @@ function parseIni(text: string): { global: Record<string, string>; modules: Reco
 describe("rsync client arguments", () => {
     it("renders the MTC defaults as separate option words in a stable order", () => {
         assert.deepEqual(rsyncOptionArgs(defaults()), [
-            "--archive", "--delete", "--hard-links", "--partial", "--numeric-ids", "--dvm-sparse-if-holes", "--dvm-inplace-if-empty", "--dvm-count-unsafe-links", `--info=${MTC_INFO}`,
+            "--archive", "--delete", "--hard-links", "--partial", "--numeric-ids", "--dvm-sparse-if-holes", "--dvm-inplace-if-empty", "--dvm-count-unsafe-links", "--dvm-parallel=3", `--info=${MTC_INFO}`,
         ]);
+    });
+    it("dvm:rsync.parallel: --dvm-parallel=<n> above 1, nothing at 1, an error outside 1-16", () => {
+        assert.ok(!rsyncOptionArgs({ ...defaults(), parallel: 1 }).some((a) => a.startsWith("--dvm-parallel")));
+        assert.ok(rsyncOptionArgs({ ...defaults(), parallel: 16 }).includes("--dvm-parallel=16"));
+        for (const bad of [0, 17, 2.5]) assert.throws(() => rsyncOptionArgs({ ...defaults(), parallel: bad }), /dvm:rsync\.parallel must be a whole number from 1 to 16.*example: parallel: 3/);
     });
     it("leaves out what is switched off and adds bwlimit, checksum and extras", () => {
         const args = rsyncOptionArgs({ ...defaults(), delete: false, hardLinks: false, partial: false, bwlimit: 2048, verify: true, extras: ["--xattrs", "--exclude=my dir"] });
-        assert.deepEqual(args, ["--archive", "--bwlimit=2048", "--checksum", "--numeric-ids", "--dvm-sparse-if-holes", "--dvm-inplace-if-empty", "--dvm-count-unsafe-links", `--info=${MTC_INFO}`, "--xattrs", "--exclude=my dir"]);
+        assert.deepEqual(args, ["--archive", "--bwlimit=2048", "--checksum", "--numeric-ids", "--dvm-sparse-if-holes", "--dvm-inplace-if-empty", "--dvm-count-unsafe-links", "--dvm-parallel=3", `--info=${MTC_INFO}`, "--xattrs", "--exclude=my dir"]);
         assert.ok(!args.includes("--delete"));
     });
     it("rejects values that would not be plain rsync options", () => {

@@ -49,7 +49,7 @@ now_ms() {
 # lost+found (root-only, and rsync excludes it too). Sets scan_result: holes | no-holes | scan-failed.
 scan_for_holes() {
     local dir=$1 hit find_rc
-    hit=$(find -P "$dir" -path "$dir/lost+found" -prune -o -type f -size +0 -printf '%b %s\n' 2>"$ipc_dir/sparse-scan.stderr" \
+    hit=$(find -P "$dir" -path "$dir/lost+found" -prune -o -type f -size +0 -printf '%b %s\n' 2>"$ipc_dir/sparse-scan-${dir##*/}.stderr" \
         | awk '$1 * 512 < $2 { print "hole"; exit }'; exit "${PIPESTATUS[0]}")
     find_rc=$?
     if [ "$hit" = hole ]; then
@@ -71,7 +71,7 @@ check_destination_empty() {
     local src=$1 target=$2 itemized
     if ! itemized=$(rsync --dry-run --dirs --links --specials --devices --delete -ii --exclude=/lost+found --timeout=60 \
         --password-file="$private_password" "$source_root/$src/" "rsync://$rsync_user@127.0.0.1:$tunnel_port/$target/" \
-        2>"$ipc_dir/inplace-check.stderr"); then
+        2>"$ipc_dir/inplace-check-$src.stderr"); then
         check_result=check-failed
         return
     fi
@@ -223,6 +223,65 @@ attempt_outcome() {
     fi
 }
 
+# prefix_output PREFIX: stdin to stdout, PREFIX before every line and every "\r"-ended progress update, each flushed
+# as it comes (awk reads what the pipe has, so the log keeps moving; one write per line, so PVCs never tear a line)
+prefix_output() {
+    awk -v p="$1" 'BEGIN { RS = "[\r\n]" } length($0) { print p $0; fflush() }'
+}
+
+# copy_pvc PAIR: one PVC (<source>:<target>[:verify]) with its attempts, retries and their delay. Sets pvc_rc (0, or
+# the exit code the pod ends with); pvc_src and pvc_attempt while it runs (for stop_pvc). With line_prefix set, every
+# line of rsync's output starts with "[<source>] " (PVCs copied at the same time share the log).
+copy_pvc() {
+    local src target verify errors rc
+    IFS=: read -r src target verify <<<"$1"
+    pvc_src=$src
+    decide_pvc "$src" "$target" "$verify"
+    errors="$ipc_dir/rsync-$src.stderr"
+    attempt=1
+    while :; do
+        log "pvc-start pvc=$src target=$target attempt=$attempt max=$max_attempts$decisions"
+        pvc_attempt=$attempt
+        if [ "$unsafe_links" = refuse ] && (( unsafe_count > 0 )); then
+            log "pvc-end pvc=$src attempt=$attempt exit=$EXIT_UNSAFE_LINKS result=fatal reason=\"$unsafe_count symlinks would be rewritten: the destination's rsync daemon has no chroot (dvm:rsync.unsafeSymlinks fail)\"$links"
+            pvc_rc=$EXIT_UNSAFE_LINKS
+            return 0
+        fi
+        run_rsync "$src" "$target" "$errors"
+        attempt_outcome "$rc" "$errors"
+        if [ "$outcome" = ok ]; then
+            log "pvc-end pvc=$src attempt=$attempt exit=$rc result=ok${outcome_warning:+ warning=\"$outcome_warning\"}$links"
+            pvc_rc=0
+            return 0
+        fi
+        if [ "$outcome" = fatal ]; then
+            log "pvc-end pvc=$src attempt=$attempt exit=$rc result=fatal$links"
+            pvc_rc=$rc
+            return 0
+        fi
+        if (( attempt >= max_attempts )); then
+            log "pvc-end pvc=$src attempt=$attempt exit=$rc result=fatal reason=\"backoff limit reached\"$links"
+            pvc_rc=$rc
+            return 0
+        fi
+        retry_delay "$attempt"
+        log "pvc-end pvc=$src attempt=$attempt exit=$rc result=retry retry-in=$delay$links"
+        sleep "$delay" & child=$!
+        wait "$child"
+        child=""
+        attempt=$(( attempt + 1 ))
+    done
+}
+
+# stop_pvc: the TERM trap of a PVC copied in parallel when another PVC of the pod failed (or the pod is stopped):
+# ends its rsync (or its retry's wait) and says so on a pvc-end line.
+# shellcheck disable=SC2317 # called by the trap
+stop_pvc() {
+    [ -n "$child" ] && kill -TERM "$child" 2>/dev/null
+    (( pvc_attempt > 0 )) && log "pvc-end pvc=$pvc_src attempt=$pvc_attempt exit=143 result=fatal reason=\"stopped: another PVC of this pod failed, or the pod was stopped\""
+    exit 143
+}
+
 # retry_delay ATTEMPT: seconds before the next attempt - retry_base, doubled per attempt, capped at retry_max. Sets
 # delay.
 retry_delay() {
@@ -235,16 +294,25 @@ retry_delay() {
 
 # run_rsync SRC TARGET ERRORS: one rsync attempt, its exit code in rc. rsync ends each --info=progress2 update with
 # "\r" and prints no "\n" before the end of the PVC, while the container runtime cuts log entries at "\n" only: so
-# rsync's stdout goes through a FIFO to progress_lines, which ends every update with "\n" and the log moves while
-# bytes move. stderr is copied to ERRORS as well. Sets child while rsync runs (the signal traps stop it).
+# rsync's stdout goes through a FIFO to progress_lines (prefix_output with line_prefix set), which ends every update
+# with "\n" and the log moves while bytes move. stderr is copied to ERRORS as well. Sets child while rsync runs (the signal traps stop it).
 run_rsync() {
     local src=$1 target=$2 errors=$3 fifo="$ipc_dir/rsync-$1.stdout" reader
     rm -f "$fifo"
     mkfifo -m 600 "$fifo" || { log "error message=\"cannot create $fifo\""; fifo=/dev/stdout; }
-    [ "$fifo" = /dev/stdout ] || { progress_lines <"$fifo" & reader=$!; }
-    rsync "${pvc_opts[@]}" "${extra[@]}" --password-file="$private_password" \
-        "$source_root/$src/" "rsync://$rsync_user@127.0.0.1:$tunnel_port/$target/" \
-        >"$fifo" 2> >(tee "$errors" >&2) &
+    if [ "$fifo" != /dev/stdout ]; then
+        if [ -n "${line_prefix:-}" ]; then prefix_output "[$src] " <"$fifo" & else progress_lines <"$fifo" & fi
+        reader=$!
+    fi
+    if [ -n "${line_prefix:-}" ]; then
+        rsync "${pvc_opts[@]}" "${extra[@]}" --password-file="$private_password" \
+            "$source_root/$src/" "rsync://$rsync_user@127.0.0.1:$tunnel_port/$target/" \
+            >"$fifo" 2> >(tee "$errors" | prefix_output "[$src] " >&2) &
+    else
+        rsync "${pvc_opts[@]}" "${extra[@]}" --password-file="$private_password" \
+            "$source_root/$src/" "rsync://$rsync_user@127.0.0.1:$tunnel_port/$target/" \
+            >"$fifo" 2> >(tee "$errors" >&2) &
+    fi
     child=$!
     wait "$child"
     rc=$?

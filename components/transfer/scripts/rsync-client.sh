@@ -8,6 +8,9 @@
 #   --dvm-inplace-if-empty  add --inplace only when the destination module is empty (dvm:rsync.inplace auto)
 #   --dvm-count-unsafe-links   count the symlinks a destination daemon without chroot rewrites, and report them
 #   --dvm-refuse-unsafe-links  the same, but fail such a PVC before its copy (dvm:rsync.unsafeSymlinks fail)
+#   --dvm-parallel=<n>      copy up to n PVCs at the same time, each in a subshell with its own rsync, every line of
+#                           its output prefixed "[<source-pvc>] " (dvm:rsync.parallel); the first failure stops the
+#                           others
 #
 # Waits (sleeping between probes) until the rsync daemon answers through the stunnel client on
 # 127.0.0.1:$DVM_TUNNEL_PORT, then copies every source PVC to its destination module, retrying failed attempts
@@ -18,6 +21,7 @@ set -uo pipefail
 
 ipc_dir=${DVM_IPC_DIR:-/rsync-stunnel-ipc}
 done_file="$ipc_dir/rsync-client-container-done"
+wake_fifo="$ipc_dir/rsync-client-container-wake"
 tunnel_port=${DVM_TUNNEL_PORT:-2222}
 source_root=${DVM_SOURCE_ROOT:-/mnt/source}
 secret_dir=${DVM_SECRET_DIR:-/etc/dvm/secret}
@@ -36,6 +40,10 @@ child=""
 private_password=""
 holding=0
 signalled=0
+# parallel copies: subshell pid -> its PVC pair; in each subshell, its PVC and attempt (copy_pvc, stop_pvc)
+declare -A running=()
+pvc_src=""
+pvc_attempt=0
 
 log() { printf 'dvm: %s\n' "$*"; }
 
@@ -47,6 +55,8 @@ finish() {
     [ -n "$private_password" ] && rm -f "$private_password"
     mkdir -p "$ipc_dir" 2>/dev/null
     : >"$done_file" || log "error message=\"cannot write $done_file\""
+    # wake the stunnel container now rather than at its next check (opened read-write: never blocks)
+    [ -p "$wake_fifo" ] && { printf 'done\n' 1<>"$wake_fifo"; } 2>/dev/null
     log "done exit=$exit_code"
     exit "$exit_code"
 }
@@ -56,6 +66,8 @@ trap finish EXIT
 on_signal() {
     signalled=1
     [ -n "$child" ] && kill -TERM "$child" 2>/dev/null
+    local pid
+    for pid in "${!running[@]}"; do kill -TERM "$pid" 2>/dev/null; done
     # during a debug hold the verdict stands: finish() goes on with the failure's exit code
     (( holding )) && return
     exit_code=$1
@@ -66,7 +78,7 @@ trap 'on_signal 130' INT
 
 usage() {
     log "usage-error message=\"$*\""
-    printf '%s\n' "usage: rsync-client.sh [rsync option | --dvm-sparse-if-holes | --dvm-inplace-if-empty | --dvm-count-unsafe-links | --dvm-refuse-unsafe-links ...] -- <source-pvc>:<target-module>[:verify] ..." >&2
+    printf '%s\n' "usage: rsync-client.sh [rsync option | --dvm-sparse-if-holes | --dvm-inplace-if-empty | --dvm-count-unsafe-links | --dvm-refuse-unsafe-links | --dvm-parallel=<n> ...] -- <source-pvc>:<target-module>[:verify] ..." >&2
     exit_code=$EXIT_USAGE
     exit "$exit_code"
 }
@@ -89,13 +101,17 @@ opts=()
 sparse_if_holes=0
 inplace_if_empty=0
 unsafe_links=""
+parallel=1
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do
     case $1 in
         --dvm-sparse-if-holes) sparse_if_holes=1 ;;
         --dvm-inplace-if-empty) inplace_if_empty=1 ;;
         --dvm-count-unsafe-links) unsafe_links=count ;;
         --dvm-refuse-unsafe-links) unsafe_links=refuse ;;
-        --dvm-*) usage "unknown script option '$1' (known: --dvm-sparse-if-holes, --dvm-inplace-if-empty, --dvm-count-unsafe-links, --dvm-refuse-unsafe-links)" ;;
+        --dvm-parallel=*)
+            parallel=${1#*=}
+            [[ $parallel =~ ^([1-9]|1[0-6])$ ]] || usage "--dvm-parallel needs a count from 1 to 16, got '$parallel'" ;;
+        --dvm-*) usage "unknown script option '$1' (known: --dvm-sparse-if-holes, --dvm-inplace-if-empty, --dvm-count-unsafe-links, --dvm-refuse-unsafe-links, --dvm-parallel=<n>)" ;;
         -*) opts+=("$1") ;;
         *) usage "rsync option '$1' does not start with '-'; put the PVC pairs after '--'" ;;
     esac
@@ -149,10 +165,17 @@ until probe; do
         exit_code=$EXIT_TUNNEL_DOWN
         exit "$exit_code"
     fi
-    # The stunnel sidecar usually starts within a second of this container: probe a few times quickly (the first
-    # byte ~2 s earlier, bench/), then every 2 s (the idle cost stays a sleep per 2 s).
+    # The stunnel sidecar usually starts within a second of this container, and the destination pod, started at the
+    # same time, within a few: probe 5 times at 0.2 s, then every 0.5 s for the first 10 s (each step the first byte
+    # would wait), then every 2 s (a long wait costs a sleep per 2 s).
     probes=$(( probes + 1 ))
-    if (( probes <= 5 )); then sleep 0.2 & child=$!; else sleep 2 & child=$!; fi
+    if (( probes <= 5 )); then
+        sleep 0.2 & child=$!
+    elif (( SECONDS - started < 10 )); then
+        sleep 0.5 & child=$!
+    else
+        sleep 2 & child=$!
+    fi
     wait "$child"
     child=""
 done
@@ -161,41 +184,32 @@ log "tunnel-up after=$(( SECONDS - started ))"
 max_attempts=$(( backoff_limit + 1 ))
 check_sparse_inplace_safety
 exit_code=0
-for pair in "${pairs[@]}"; do
-    IFS=: read -r src target verify <<<"$pair"
-    decide_pvc "$src" "$target" "$verify"
-    errors="$ipc_dir/rsync-$src.stderr"
-    attempt=1
-    while :; do
-        log "pvc-start pvc=$src target=$target attempt=$attempt max=$max_attempts$decisions"
-        if [ "$unsafe_links" = refuse ] && (( unsafe_count > 0 )); then
-            log "pvc-end pvc=$src attempt=$attempt exit=$EXIT_UNSAFE_LINKS result=fatal reason=\"$unsafe_count symlinks would be rewritten: the destination's rsync daemon has no chroot (dvm:rsync.unsafeSymlinks fail)\"$links"
-            exit_code=$EXIT_UNSAFE_LINKS
-            exit "$exit_code"
-        fi
-        run_rsync "$src" "$target" "$errors"
-        attempt_outcome "$rc" "$errors"
-        if [ "$outcome" = ok ]; then
-            log "pvc-end pvc=$src attempt=$attempt exit=$rc result=ok${outcome_warning:+ warning=\"$outcome_warning\"}$links"
-            break
-        fi
-        if [ "$outcome" = fatal ]; then
-            log "pvc-end pvc=$src attempt=$attempt exit=$rc result=fatal$links"
-            exit_code=$rc
-            exit "$exit_code"
-        fi
-        if (( attempt >= max_attempts )); then
-            log "pvc-end pvc=$src attempt=$attempt exit=$rc result=fatal reason=\"backoff limit reached\"$links"
-            exit_code=$rc
-            exit "$exit_code"
-        fi
-        retry_delay "$attempt"
-        log "pvc-end pvc=$src attempt=$attempt exit=$rc result=retry retry-in=$delay$links"
-        sleep "$delay" & child=$!
-        wait "$child"
-        child=""
-        attempt=$(( attempt + 1 ))
+if (( parallel == 1 || ${#pairs[@]} == 1 )); then
+    for pair in "${pairs[@]}"; do
+        copy_pvc "$pair"
+        (( pvc_rc == 0 )) || { exit_code=$pvc_rc; exit "$exit_code"; }
     done
-done
+else
+    # up to $parallel subshells, one per PVC; as one ends the next starts. The first PVC that fails stops the others
+    # (each logs its pvc-end) and its exit code is the pod's.
+    next=0
+    while (( next < ${#pairs[@]} || ${#running[@]} > 0 )); do
+        while (( exit_code == 0 && next < ${#pairs[@]} && ${#running[@]} < parallel )); do
+            ( trap stop_pvc TERM; line_prefix=1; copy_pvc "${pairs[next]}"; exit "$pvc_rc" ) &
+            running[$!]=${pairs[next]}
+            next=$(( next + 1 ))
+        done
+        (( ${#running[@]} > 0 )) || break
+        wait -n
+        rc=$?
+        # the subshell wait -n reaped is the one no longer there
+        for pid in "${!running[@]}"; do kill -0 "$pid" 2>/dev/null || unset "running[$pid]"; done
+        if (( rc != 0 && exit_code == 0 )); then
+            exit_code=$rc
+            for pid in "${!running[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+        fi
+    done
+    (( exit_code == 0 )) || exit "$exit_code"
+fi
 exit_code=0
 exit 0

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # dvm source transfer pod, container "stunnel". Contract: contract/PROTOCOL.md.
-# Runs the stunnel client until the rsync container writes its done-file (checked once a second: no busy loop),
-# then stops it and exits 0. If stunnel dies on its own, exits with its code (never 0).
+# Runs the stunnel client until the rsync container writes its done-file (checked once a second: no busy loop; between
+# checks it waits on the wake FIFO the rsync container writes to after the done-file), then stops it and exits 0. If
+# stunnel dies on its own, exits with its code (never 0).
 set -uo pipefail
 
 config=${DVM_CONFIG_DIR:-/etc/dvm/config}/stunnel-client.conf
@@ -11,6 +12,7 @@ config=${DVM_CONFIG_DIR:-/etc/dvm/config}/stunnel-client.conf
 image_check || image_unfit stunnel
 ipc_dir=${DVM_IPC_DIR:-/rsync-stunnel-ipc}
 done_file="$ipc_dir/rsync-client-container-done"
+wake_fifo="$ipc_dir/rsync-client-container-wake"
 
 log() { printf 'dvm: %s\n' "$*"; }
 
@@ -20,6 +22,12 @@ stunnel "$config" &
 pid=$!
 trap 'kill -TERM "$pid" 2>/dev/null; wait "$pid"; exit 143' TERM INT
 log "stunnel-start pid=$pid"
+
+# Opened read-write, a FIFO never blocks the open, and `read -t` waits without a fork; without one, a sleep.
+wake=0
+if { [ -p "$wake_fifo" ] || mkfifo -m 0600 "$wake_fifo" 2>/dev/null; } && exec 3<>"$wake_fifo"; then
+    wake=1
+fi
 
 while :; do
     if [ -e "$done_file" ]; then
@@ -35,6 +43,10 @@ while :; do
         log "stunnel-exit exit=$rc message=\"stunnel stopped before the rsync container was done\""
         exit "$rc"
     fi
-    sleep 1 &
-    wait $!
+    if (( wake )); then
+        read -r -t 1 -u 3 _
+    else
+        sleep 1 &
+        wait $!
+    fi
 done
