@@ -1,5 +1,6 @@
 // The dvm command line: `dvm <command> [flags]`, each command with its own flags and --help. Runs as compiled
 // JavaScript (npm run build -> build/cli/main.js, started by bin/dvm.js).
+import { discover } from "./discover";
 import { DEFAULT_USAGE, FlagSpec, FLAGS, flagHelp, Flags, parseFlags } from "./flags";
 import { status } from "./status";
 import { watch } from "./watch";
@@ -9,7 +10,8 @@ interface Command {
     synopsis: string;
     description: string;
     flags: FlagSpec[];
-    run(f: Flags, out: NodeJS.WriteStream): Promise<number> | number;
+    /** `err`: notes and warnings (stdout may be a wave file); `argv`: the command's own arguments. */
+    run(f: Flags, out: NodeJS.WriteStream, err: NodeJS.WritableStream, argv: string[]): Promise<number> | number;
 }
 
 const COMMANDS: Command[] = [
@@ -28,6 +30,19 @@ const COMMANDS: Command[] = [
         flags: [FLAGS.stack, FLAGS.json, FLAGS.help],
         run: status,
     },
+    {
+        name: "discover",
+        synopsis: "write a reviewable wave file from the source cluster",
+        description: "Lists every Bound PVC of the namespaces (--namespace, --selector) with its status capacity, access modes and a\n" +
+            "destination storage class (--storage-class-map, else the same name, else the same provisioner, else the\n" +
+            "destination's default), and comments for the reviewer: the rule that chose the class, the workloads that mount\n" +
+            "the PVC and the node of their pod, used bytes from the kubelet. Block PVCs are listed commented out; PVCs dvm\n" +
+            "created are left out. The clusters come from --stack, or --kubeconfig/--context (source) and\n" +
+            "--destination-kubeconfig/--destination-context; without a destination the classes are not checked. Reads only.",
+        flags: [FLAGS.discoverStack, FLAGS.kubeconfig, FLAGS.context, FLAGS.destinationKubeconfig, FLAGS.destinationContext, FLAGS.discoverNamespace, FLAGS.selector,
+            FLAGS.storageClassMap, FLAGS.name, FLAGS.out, FLAGS.maxWaveBytes, FLAGS.help],
+        run: (f, out, err, argv) => discover(f, out, err, argv),
+    },
 ];
 
 function synopsisLine(c: Command): string {
@@ -41,7 +56,7 @@ export function commandHelp(c: Command): string {
 export const USAGE = `${DEFAULT_USAGE}\n\ncommands:\n${
     COMMANDS.map((c) => `  ${c.name.padEnd(8)}  ${c.synopsis}`).join("\n")}`;
 
-export async function main(argv: string[], out: NodeJS.WriteStream = process.stdout): Promise<number> {
+export async function main(argv: string[], out: NodeJS.WriteStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
     const [cmd, ...rest] = argv;
     if (cmd === undefined || cmd === "help" || cmd === "--help" || cmd === "-h") {
         out.write(`${USAGE}\n`);
@@ -54,7 +69,7 @@ export async function main(argv: string[], out: NodeJS.WriteStream = process.std
         out.write(`${commandHelp(command)}\n`);
         return 0;
     }
-    return command.run(flags, out);
+    return command.run(flags, out, err, rest);
 }
 
 if (require.main === module) {
