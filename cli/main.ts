@@ -1,5 +1,6 @@
 // The dvm command line: `dvm <command> [flags]`, each command with its own flags and --help. Runs as compiled
 // JavaScript (npm run build -> build/cli/main.js, started by bin/dvm.js).
+import { check } from "./check";
 import { discover } from "./discover";
 import { DEFAULT_USAGE, FlagSpec, FLAGS, flagHelp, Flags, parseFlags } from "./flags";
 import { status } from "./status";
@@ -42,6 +43,16 @@ const COMMANDS: Command[] = [
         flags: [FLAGS.discoverStack, FLAGS.kubeconfig, FLAGS.context, FLAGS.destinationKubeconfig, FLAGS.destinationContext, FLAGS.discoverNamespace, FLAGS.selector,
             FLAGS.storageClassMap, FLAGS.name, FLAGS.out, FLAGS.maxWaveBytes, FLAGS.help],
         run: (f, out, err, argv) => discover(f, out, err, argv),
+    },
+    {
+        name: "check",
+        synopsis: "pre-flight of a stack's whole plan against both clusters, creating nothing",
+        description: "Loads the plan as `pulumi up` does, then checks: both API servers answer; every verb on every kind the program\n" +
+            "uses is allowed (SelfSubjectAccessReview); destination storage classes exist; existing destination PVCs fit;\n" +
+            "ResourceQuotas leave room; the endpoint type is possible; Pod Security admits the privilege mode; the transfer\n" +
+            "image is pinned by digest. Prints ok / WARN / FAIL with a fix per problem; exit 1 on any FAIL.",
+        flags: [FLAGS.checkStack, FLAGS.json, FLAGS.help],
+        run: (f, out) => check(f, out),
     },
 ];
 

@@ -104,7 +104,7 @@ export async function startFakeCluster(o: FakeClusterOptions = {}): Promise<Fake
             const user = users[(req.headers.authorization ?? "").replace(/^Bearer /, "")];
             if (!user) return status(401, "Unauthorized", "Unauthorized");
             const u = new URL(req.url ?? "/", "http://x");
-            const pathname = decodeURIComponent(u.pathname);
+            const pathname = decodeURIComponent(u.pathname).replace(/(.)\/+$/, "$1");
 
             if (req.method === "POST" && pathname === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") {
                 const review = JSON.parse(body);
