@@ -43,6 +43,22 @@ function wavePath(plan: Plan, ns: NamespacePlan, pvc?: PvcPlan, key?: string): s
 
 const contextOf = (kc: KubeConfig) => kc.getCurrentContext() || "?";
 
+/** What `dvm check` itself reads besides the access table's rows (RBAC rules; access reviews need no permission). */
+export const CHECK_READS: Record<Cluster, { apiGroups: string[]; resources: string[]; verbs: Verb[] }[]> = {
+    source: [
+        { apiGroups: [""], resources: ["namespaces"], verbs: ["get"] },
+        { apiGroups: [""], resources: ["persistentvolumeclaims", "pods", "resourcequotas"], verbs: ["list"] },
+        { apiGroups: ["batch"], resources: ["jobs"], verbs: ["list"] },
+    ],
+    destination: [
+        { apiGroups: [""], resources: ["namespaces"], verbs: ["get"] },
+        { apiGroups: [""], resources: ["persistentvolumeclaims", "resourcequotas", "services"], verbs: ["list"] },
+        { apiGroups: ["apps"], resources: ["deployments"], verbs: ["get"] },
+        { apiGroups: ["storage.k8s.io"], resources: ["storageclasses"], verbs: ["list"] },
+        { apiGroups: ["networking.k8s.io"], resources: ["ingressclasses"], verbs: ["list"] },
+    ],
+};
+
 // ------------------------------------------------------------------------------------------------ Pod Security
 
 /** Capabilities the Pod Security `baseline` level admits (Kubernetes' Pod Security Standards). */
@@ -161,7 +177,7 @@ async function guarded(ctx: Ctx, cluster: Cluster | "plan", check: string, body:
     try {
         await body();
     } catch (e) {
-        ctx.results.push({ cluster, check, subject: "-", status: "fail", detail: `could not run: ${(e as Error).message}`, fix: "see the message; `dvm check` needs to read what it checks (the permissions rows list what is missing)" });
+        ctx.results.push({ cluster, check, subject: "-", status: "fail", detail: apiError(`check the ${check}`, e).message, fix: "`dvm check` reads what it checks: grant the reads docs/cli.md lists, or fix what the message names" });
     }
 }
 

@@ -7,9 +7,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { accessRows } from "../../components/access";
+import { accessRows, rbacRules } from "../../components/access";
 import { checkTable } from "../../cli/check";
-import { CheckResult, quotaNeeds, requiredLevel, runChecks } from "../../cli/check/checks";
+import { CHECK_READS, CheckResult, quotaNeeds, requiredLevel, runChecks } from "../../cli/check/checks";
 import { main } from "../../cli/main";
 import { Plan } from "../../config/plan";
 import { LABELS, MANAGED_BY, PSA_LABELS } from "../../contract";
@@ -91,6 +91,18 @@ describe("check: a plan against both clusters", function () {
         assert.match(pages.fix!, /set waves\/w\.yaml: namespaces\[1\]\.nodeName: node-1/);
         assert.match(find(results, "destination PVC", "wiki-west/pages")[0].detail, /will be created: 2Gi, ReadWriteOnce, class fast/);
         assert.match(find(results, "storage class", "standard (default)")[0].detail, /for shop\/media/);
+    });
+
+    it("a user granted exactly the access table plus CHECK_READS gets a clean check, for every endpoint kind", async () => {
+        type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
+        const rbac = (rules: Rule[]) => (a: Attributes) => rules.some((r) => r.apiGroups.includes(a.group) && r.resources.includes(a.subresource ? `${a.resource}/${a.subresource}` : a.resource) && r.verbs.includes(a.verb));
+        const nginx: KubeObject = { kind: "IngressClass", metadata: { name: "nginx", annotations: { "ingressclass.kubernetes.io/is-default-class": "true" } }, spec: { controller: "k8s.io/ingress-nginx" } };
+        for (const endpoint of [ROUTE, { type: "ingress", subdomain: "apps.dst.example.com" }, { type: "nodePort", nodeAddress: "192.0.2.10", nodePort: 30999 }, { type: "loadBalancer" }]) {
+            const p = plan({ destination: { context: "dst", endpoint }, security: { runAsRoot: true } });
+            const user = (side: "source" | "destination") => ({ "admin-token": { name: `dvm-${side}`, allow: rbac([...rbacRules(p, side), ...CHECK_READS[side]]) } });
+            const { results } = await checked(p, { src: { users: user("source") }, dst: { users: user("destination"), objects: [...DEST_OBJECTS(), nginx] } });
+            assert.deepStrictEqual(results.filter((r) => r.status !== "ok" && r.check !== "transfer image" && r.subject !== "wiki/pages"), [], `${endpoint.type}:\n${show(results)}`);
+        }
     });
 
     it("a missing destination storage class fails, naming the wave-file path and the classes there are", async () => {

@@ -276,3 +276,17 @@ describe("discover: the command against a (fake) Kubernetes API", function () {
         assert.match(out.text(), /^usage: dvm discover /);
     });
 });
+
+describe("the dvm CLI: every command has its --help", () => {
+    it("each command of the usage answers --help with its synopsis and flags", async () => {
+        const usage = capture();
+        assert.strictEqual(await main(["--help"], usage.stream), 0);
+        const commands = [...usage.text().matchAll(/^ {2}([a-z]+) {2,}/gm)].map((m) => m[1]);
+        assert.deepStrictEqual(commands, ["watch", "status", "discover", "check"]);
+        for (const c of commands) {
+            const out = capture();
+            assert.strictEqual(await main([c, "--help"], out.stream), 0, c);
+            assert.match(out.text(), new RegExp(`^usage: dvm ${c} .*\\n\\n.+\\.\\n[\\s\\S]*\\nflags:\\n[\\s\\S]*-h, --help +show this help`), out.text());
+        }
+    });
+});
