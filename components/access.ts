@@ -28,8 +28,9 @@ export interface AccessRow {
     optional?: Verb[];
     /** Who uses it, for what: shown next to a missing permission. */
     why: string;
-    /** When the row applies (default: always). */
+    /** When the row applies (default: always), and the same in words for the reference. */
     applies?(p: AccessPlan): boolean;
+    when?: string;
 }
 
 /** The part of a plan that decides which rows apply. */
@@ -53,7 +54,7 @@ export const ACCESS: readonly AccessRow[] = [
     // ------------------------------------------------------------------------------------------------ source
     {
         cluster: "source", group: "", resource: "namespaces", scope: "namespace-object", verbs: ["get", "patch"],
-        types: ["kubernetes:core/v1:NamespacePatch"], applies: (p) => labelsNamespaces(p.security),
+        types: ["kubernetes:core/v1:NamespacePatch"], applies: (p) => labelsNamespaces(p.security), when: "runAsRoot or superPrivileged, with podSecurityLabels",
         why: "Pod Security labels on the source namespace for root/privileged transfer pods (removed with the wave)",
     },
     { cluster: "source", group: "", resource: "secrets", scope: "namespaced", verbs: MANAGED, types: ["kubernetes:core/v1:Secret"], why: "the source transfer pod's credentials Secret" },
@@ -78,15 +79,15 @@ export const ACCESS: readonly AccessRow[] = [
     { cluster: "destination", group: "", resource: "pods", scope: "namespaced", verbs: ["list", "watch"], why: "the provider waits for the Deployment's pod" },
     { cluster: "destination", group: "", resource: "services", scope: "namespaced", verbs: MANAGED, types: ["kubernetes:core/v1:Service"], why: "the Service in front of the stunnel server" },
     {
-        cluster: "destination", group: "", resource: "endpoints", scope: "namespaced", verbs: ["list", "watch"], applies: endpointIs("loadBalancer", "ingress"),
+        cluster: "destination", group: "", resource: "endpoints", scope: "namespaced", verbs: ["list", "watch"], applies: endpointIs("loadBalancer", "ingress"), when: "endpoint loadBalancer or ingress",
         why: "the provider waits for the load balancer's or the Ingress's Service endpoints",
     },
     {
-        cluster: "destination", group: "networking.k8s.io", resource: "ingresses", scope: "namespaced", verbs: MANAGED, applies: endpointIs("ingress"),
+        cluster: "destination", group: "networking.k8s.io", resource: "ingresses", scope: "namespaced", verbs: MANAGED, applies: endpointIs("ingress"), when: "endpoint ingress",
         types: ["kubernetes:networking.k8s.io/v1:Ingress"], why: "the SSL-passthrough Ingress of the `ingress` endpoint",
     },
     {
-        cluster: "destination", group: "route.openshift.io", resource: "routes", scope: "namespaced", verbs: MANAGED, applies: endpointIs("route"),
+        cluster: "destination", group: "route.openshift.io", resource: "routes", scope: "namespaced", verbs: MANAGED, applies: endpointIs("route"), when: "endpoint route",
         types: ["kubernetes:route.openshift.io/v1:Route"], why: "the passthrough Route of the `route` endpoint",
     },
     { cluster: "destination", group: "", resource: "events", scope: "namespaced", verbs: [], optional: ["list", "watch"], why: "the provider shows the warning events of what it creates" },
@@ -107,4 +108,20 @@ export function resourceName(r: Pick<AccessRow, "group" | "resource">): string {
 /** RBAC rules granting a plan's rows on one cluster (required and optional verbs), for a Role or ClusterRole. */
 export function rbacRules(plan: AccessPlan, cluster: Cluster): { apiGroups: string[]; resources: string[]; verbs: Verb[] }[] {
     return accessRows(plan, cluster).map((r) => ({ apiGroups: [r.group], resources: [r.resource], verbs: [...r.verbs, ...(r.optional ?? [])] }));
+}
+
+/** The reference table of docs/cli.md (`make docs` writes it; test/unit/access.test.ts fails while it is stale). */
+export function accessTable(): string {
+    const rows = ACCESS.map((r) => `| ${r.cluster} | \`${resourceName(r)}\` | ${r.scope === "cluster" ? "cluster" : r.scope === "namespace-object" ? "the wave's namespaces" : "each namespace of the wave"} | ${r.verbs.join(", ") || "-"} | ${r.optional?.join(", ") ?? "-"} | ${r.when ?? "always"} | ${r.why} |`);
+    return ["| cluster | resource | where | verbs | optional verbs | when | for |", "|---|---|---|---|---|---|---|", ...rows].join("\n");
+}
+
+/** `page` with its `<!-- BEGIN GENERATED: access -->` block replaced by accessTable(). */
+export function regenerateAccess(page: string): string {
+    const begin = "<!-- BEGIN GENERATED: access -->";
+    const end = "<!-- END GENERATED: access -->";
+    const i = page.indexOf(begin);
+    const j = page.indexOf(end);
+    if (i === -1 || j < i) throw new Error(`docs/cli.md: markers ${begin} ... ${end} missing or out of order`);
+    return `${page.slice(0, i + begin.length)}\n${accessTable()}\n${page.slice(j)}`;
 }

@@ -4,7 +4,9 @@
 // `dvm check` always asks for the permissions `pulumi up` will use.
 import * as assert from "assert";
 import { Plan } from "../../config/plan";
-import { ACCESS, accessRows, Cluster, labelsNamespaces, rbacRules, resourceName } from "../../components/access";
+import * as fs from "fs";
+import * as path from "path";
+import { ACCESS, accessRows, Cluster, labelsNamespaces, rbacRules, regenerateAccess, resourceName } from "../../components/access";
 import { podSecurityLabels } from "../../components/security";
 import { declared, installMocks, makePlan, promiseOf, reset, settle } from "../support/mocks";
 
@@ -91,5 +93,11 @@ describe("components/access: the permissions table `dvm check` asks for", functi
         const rules = rbacRules(makePlan(), "destination");
         assert.ok(rules.some((r) => r.resources[0] === "routes" && r.apiGroups[0] === "route.openshift.io"), "a route plan grants Routes");
         assert.ok(!rbacRules(makePlan({ destination: { context: "dst", endpoint: ENDPOINTS.nodePort } }), "destination").some((r) => r.resources[0] === "routes"));
+    });
+
+    it("docs/cli.md shows the table as it is (make docs writes it); every conditional row says when", () => {
+        const page = fs.readFileSync(path.join(__dirname, "..", "..", "docs", "cli.md"), "utf8");
+        assert.strictEqual(page, regenerateAccess(page), "docs/cli.md is stale: run `make docs`");
+        for (const r of ACCESS) assert.strictEqual(!!r.applies, !!r.when, `${r.cluster} ${resourceName(r)}: applies and when go together`);
     });
 });
