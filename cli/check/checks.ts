@@ -384,7 +384,7 @@ function sourcePvcResults(plan: Plan, ns: NamespacePlan, p: PvcPlan, o: KubeObje
     if (o.spec?.volumeMode === "Block") return [{ ...base, status: "fail", detail: "volumeMode Block: rsync copies file systems, not raw block devices", fix: `remove ${wavePath(plan, ns, p)}` }];
     const out: CheckResult[] = [];
     const cap = o.status?.capacity?.storage as string | undefined;
-    const modes: string[] = o.status?.accessModes ?? o.spec?.accessModes ?? [];
+    const modes: string[] = o.spec?.accessModes ?? o.status?.accessModes ?? [];
     if (cap && (parseQuantity(String(cap)) ?? 0) > (parseQuantity(p.capacity) ?? 0)) {
         out.push({ ...base, status: "warn", detail: `the destination PVC (${p.capacity}) is smaller than the source volume (${cap}): the copy fits only if the used bytes do`, fix: `set ${wavePath(plan, ns, p, "capacity")}: ${cap}` });
     }

@@ -20,7 +20,8 @@ export function sourcePvc(o: KubeObject, view: NamespaceView, stats: Map<string,
         ...(o.spec?.volumeMode ? { volumeMode: o.spec.volumeMode } : {}),
         ...(o.status?.capacity?.storage ? { capacity: String(o.status.capacity.storage) } : {}),
         ...(o.spec?.resources?.requests?.storage ? { request: String(o.spec.resources.requests.storage) } : {}),
-        accessModes: o.status?.accessModes ?? o.spec?.accessModes ?? [],
+        // what the claim asked for; the bound volume may offer more modes than the destination class has
+        accessModes: o.spec?.accessModes ?? o.status?.accessModes ?? [],
         // "" means "no class" (a statically bound volume), like a missing field
         ...(o.spec?.storageClassName ? { storageClass: o.spec.storageClassName } : {}),
         createdByDvm: o.metadata?.labels?.[LABELS.managedBy] === MANAGED_BY,

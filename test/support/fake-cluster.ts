@@ -190,14 +190,15 @@ export const obj = {
         metadata: { name, ...(isDefault ? { annotations: { "storageclass.kubernetes.io/is-default-class": "true" } } : {}) },
         provisioner, ...extra,
     } as KubeObject),
-    pvc: (ns: string, name: string, o: { capacity?: string; request?: string; modes?: string[]; storageClass?: string; phase?: string; volumeMode?: string; labels?: Record<string, string> } = {}): KubeObject => ({
+    /** `boundModes`: the access modes of the bound volume (status), when they differ from what the claim asks. */
+    pvc: (ns: string, name: string, o: { capacity?: string; request?: string; modes?: string[]; boundModes?: string[]; storageClass?: string; phase?: string; volumeMode?: string; labels?: Record<string, string> } = {}): KubeObject => ({
         kind: "PersistentVolumeClaim",
         metadata: { name, namespace: ns, labels: o.labels ?? {} },
         spec: {
             accessModes: o.modes ?? ["ReadWriteOnce"], resources: { requests: { storage: o.request ?? o.capacity ?? "1Gi" } },
             ...(o.storageClass !== undefined ? { storageClassName: o.storageClass } : {}), volumeMode: o.volumeMode ?? "Filesystem",
         },
-        status: { phase: o.phase ?? "Bound", ...((o.phase ?? "Bound") === "Bound" ? { capacity: { storage: o.capacity ?? "1Gi" }, accessModes: o.modes ?? ["ReadWriteOnce"] } : {}) },
+        status: { phase: o.phase ?? "Bound", ...((o.phase ?? "Bound") === "Bound" ? { capacity: { storage: o.capacity ?? "1Gi" }, accessModes: o.boundModes ?? o.modes ?? ["ReadWriteOnce"] } : {}) },
     }),
     pod: (ns: string, name: string, claims: string[], node: string, owner?: [string, string], phase = "Running"): KubeObject => ({
         kind: "Pod",

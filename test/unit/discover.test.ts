@@ -183,7 +183,7 @@ describe("discover: the command against a (fake) Kubernetes API", function () {
             objects: [
                 obj.namespace("shop", { team: "shop" }), obj.namespace("wiki", { team: "docs" }), obj.namespace("blog", { team: "docs" }),
                 obj.storageClass("gp2", "ebs.csi.aws.com", true), obj.storageClass("local", "kubernetes.io/no-provisioner"),
-                obj.pvc("shop", "db", { capacity: "10Gi", request: "8Gi", storageClass: "gp2" }),
+                obj.pvc("shop", "db", { capacity: "10Gi", request: "8Gi", storageClass: "gp2", boundModes: ["ReadWriteOnce", "ReadWriteMany"] }),
                 obj.pvc("shop", "raw", { capacity: "5Gi", storageClass: "gp2", volumeMode: "Block" }),
                 obj.pvc("shop", "restored", { capacity: "1Gi", storageClass: "gp2", labels: { [LABELS.managedBy]: MANAGED_BY } }),
                 obj.pvc("wiki", "pages", { capacity: "2Gi", storageClass: "local" }),
@@ -217,6 +217,7 @@ describe("discover: the command against a (fake) Kubernetes API", function () {
         assert.strictEqual(plan.name, "shop-and-wiki");
         assert.deepStrictEqual(plan.namespaces.map((n) => [n.source, n.nodeName, n.pvcs.map((p) => `${p.source}:${p.capacity}:${p.storageClass}`).join()]),
             [["shop", "node-1", "db:10Gi:gp3"], ["wiki", "node-2", "pages:2Gi:fast"]]);
+        assert.deepStrictEqual(plan.namespaces[0].pvcs[0].accessModes, ["ReadWriteOnce"], "the modes the claim asks for, not all the bound volume offers");
         assert.match(r.out, /# Source cluster: --kubeconfig \S+src\.yaml, context src\./);
         assert.match(r.out, /# Destination storage classes: read from the destination cluster \(--destination-kubeconfig \S+dst\.yaml, context dst\)\./);
         assert.match(r.out, /# storageClass gp3: same provisioner ebs\.csi\.aws\.com as source class gp2/);
