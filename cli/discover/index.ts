@@ -21,8 +21,15 @@ interface Side {
 
 const EXAMPLE = "dvm discover --stack my-pair --namespace shop --namespace wiki --out waves/wave-1.yaml";
 
-function side(access: ClusterAccess, origin: string, what: string, baseDir: string): Side {
-    const kc = kubeConfig(access, { ambient: true, what, baseDir });
+/** `what` names the setting in errors: `dvm:source`, or the flag pair `--kubeconfig` / `--context`. */
+function side(access: ClusterAccess, origin: string, what: string | [string, string], cluster: "source" | "destination", baseDir: string): Side {
+    let kc: KubeConfig;
+    try {
+        kc = kubeConfig(access, { ambient: true, what: typeof what === "string" ? what : what[0], cluster, baseDir });
+    } catch (e) {
+        // kube/index.ts names the context `<what>.context`: for flags that is the context flag itself
+        throw typeof what === "string" ? e : new Error((e as Error).message.replace(`${what[0]}.context`, what[1]));
+    }
     return { kc, where: `${origin}, context ${kc.getCurrentContext() || "(none)"}` };
 }
 
@@ -43,19 +50,19 @@ export function resolveClusters(f: Flags, readStack: (stack: string) => Record<s
     };
     let source: Side;
     if (f.kubeconfig || f.context) {
-        source = side({ kubeconfig: f.kubeconfig && path.resolve(f.kubeconfig), context: f.context }, f.kubeconfig ? `--kubeconfig ${f.kubeconfig}` : "--context", "--kubeconfig/--context", process.cwd());
+        source = side({ kubeconfig: f.kubeconfig && path.resolve(f.kubeconfig), context: f.context }, f.kubeconfig ? `--kubeconfig ${f.kubeconfig}` : "--context", ["--kubeconfig", "--context"], "source", process.cwd());
     } else if (fromStack("source")) {
-        source = side(fromStack("source")!, `stack ${f.stack} dvm:source`, "dvm:source", base);
+        source = side(fromStack("source")!, `stack ${f.stack} dvm:source`, "dvm:source", "source", base);
     } else {
         if (f.stack) throw new Error(`stack ${f.stack} has no dvm:source; set it (pulumi config set --path dvm:source.context src-admin --stack ${f.stack}) or pass --kubeconfig/--context`);
-        source = side({}, "KUBECONFIG / ~/.kube/config", "--kubeconfig", process.cwd());
+        source = side({}, "KUBECONFIG / ~/.kube/config", ["--kubeconfig", "--context"], "source", process.cwd());
     }
     let destination: Side | undefined;
     if (f.destinationKubeconfig || f.destinationContext) {
         destination = side({ kubeconfig: f.destinationKubeconfig && path.resolve(f.destinationKubeconfig), context: f.destinationContext },
-            f.destinationKubeconfig ? `--destination-kubeconfig ${f.destinationKubeconfig}` : "--destination-context", "--destination-kubeconfig/--destination-context", process.cwd());
+            f.destinationKubeconfig ? `--destination-kubeconfig ${f.destinationKubeconfig}` : "--destination-context", ["--destination-kubeconfig", "--destination-context"], "destination", process.cwd());
     } else if (fromStack("destination")) {
-        destination = side(fromStack("destination")!, `stack ${f.stack} dvm:destination`, "dvm:destination", base);
+        destination = side(fromStack("destination")!, `stack ${f.stack} dvm:destination`, "dvm:destination", "destination", base);
     }
     return { source, destination };
 }

@@ -266,6 +266,8 @@ describe("discover: the command against a (fake) Kubernetes API", function () {
         await assert.rejects(run(["-n", "shop", "--max-wave-bytes", "1Ti"]), /--max-wave-bytes writes one file per wave: give --out, e.g. --out waves\/wave-1\.yaml --max-wave-bytes 500Gi/);
         await assert.rejects(run(["-n", "shop", "--storage-class-map", "x"]), /--storage-class-map "x" is not source=destination/);
         await assert.rejects(run(["-n", "shop", "--once"]), /unknown argument '--once'\nusage: dvm discover /);
+        await assert.rejects(run(["-n", "shop", "--context", "nope"]), /--context: context "nope" is not in the source kubeconfig \(contexts: src\)/);
+        await assert.rejects(run(["-n", "shop", "--destination-kubeconfig", path.join(tmp, "missing.yaml")]), /--destination-kubeconfig: kubeconfig file \S+missing\.yaml does not exist/);
     });
 
     it("--help lists every flag", async () => {
