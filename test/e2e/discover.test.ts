@@ -65,8 +65,9 @@ describe("e2e: dvm discover and dvm check on the local clusters", function () {
             ],
         }));
         const token = kubectlOk(context, ["-n", ns, "create", "token", sa, "--duration", "2h"]).trim();
-        const view = JSON.parse(kubectlOk(context, ["config", "view", "--raw", "--minify", "-o", "json"]));
-        const cluster = view.clusters[0].cluster;
+        const view = JSON.parse(kubectlOk(context, ["config", "view", "--raw", "-o", "json"]));
+        const clusterName = view.contexts.find((c: { name: string }) => c.name === context).context.cluster;
+        const cluster = view.clusters.find((c: { name: string }) => c.name === clusterName).cluster;
         const file = path.join(work, `${context}-${sa}.kubeconfig`);
         fs.writeFileSync(file, [
             "apiVersion: v1", "kind: Config",
@@ -89,7 +90,7 @@ describe("e2e: dvm discover and dvm check on the local clusters", function () {
     before(function () {
         requireClusters("`make e2e`");
         const main = path.join(repoRoot, "build", "cli", "main.js");
-        const stale = ["cli", "kube", "config", "components"].flatMap((d) => fs.readdirSync(path.join(repoRoot, d), { recursive: true }).map((f) => path.join(repoRoot, d, String(f))))
+        const stale = ["cli", "kube", "config", "components", "contract", "progress"].flatMap((d) => fs.readdirSync(path.join(repoRoot, d), { recursive: true }).map((f) => path.join(repoRoot, d, String(f))))
             .filter((f) => f.endsWith(".ts") && fs.statSync(f).mtimeMs > (fs.existsSync(main) ? fs.statSync(main).mtimeMs : 0));
         assert.deepEqual(stale.slice(0, 5), [], "the compiled CLI is older than its sources: run `make build` (make e2e does)");
         cleanUp();
