@@ -34,7 +34,7 @@ build/cli/main.js: $(PRODUCT_TS) tsconfig.json tsconfig.build.json
 	npm run --silent build
 	@touch $@
 
-## docs: regenerate the generated tables of docs/configuration.md from the option tables (config/options.ts)
+## docs: regenerate the generated tables of docs/configuration.md (option tables) and docs/cli.md (access table)
 docs: deps
 	node -r ts-node/register/transpile-only hack/docs.ts
 
@@ -99,14 +99,14 @@ clusters-smoke:
 
 ## e2e: the program through the real engine between the local clusters (root; ~4 min warm)
 # (hack/e2e.sh, test/e2e/) seeded source PVCs, data equality, incremental pass, unreachable endpoint, next wave, source
-# untouched, policy pack; brings the clusters up and, if it started them, down again (DVM_E2E_KEEP_CLUSTERS=1 keeps
+# untouched, policy pack, dvm discover and dvm check; brings the clusters up and, if it started them, down again (DVM_E2E_KEEP_CLUSTERS=1 keeps
 # them)
-e2e: deps toolchain
+e2e: deps toolchain build
 	bash hack/e2e.sh
 
-## demo: the local cluster pair, sample data, one wave through `pulumi up` with live progress, the status table
+## demo: the local clusters, sample data, dvm discover + check, one wave through `pulumi up` with live progress
 # (hack/demo.sh) the README's first command; the clusters are built on first use; run it again for an incremental pass
-demo: deps toolchain
+demo: deps toolchain build
 	bash hack/demo.sh
 
 ## toolchain: the Pulumi CLI, a Node.js language host and the Kubernetes provider from Go modules (cold ~25 min)

@@ -1,7 +1,8 @@
 // Flags of the dvm commands: one row per flag (name, value shape, help) drives parsing, the errors and each
 // command's --help.
+import { parseQuantity } from "../config/rules";
 
-export type FlagValue = "string" | "pass" | "seconds" | "none";
+export type FlagValue = "string" | "pass" | "seconds" | "bytes" | "none";
 
 export interface FlagSpec {
     /** `--name`. */
@@ -15,7 +16,7 @@ export interface FlagSpec {
     help: string;
 }
 
-/** What the flags of watch and status parse into; each command reads the ones it has. */
+/** What the flags of the commands parse into; each command reads the ones it has. */
 export interface Flags {
     stack?: string;
     kubeconfig?: string;
@@ -29,11 +30,23 @@ export interface Flags {
     plain: boolean;
     json: boolean;
     help: boolean;
+    /** discover: the destination cluster (instead of the stack's dvm:destination). */
+    destinationKubeconfig?: string;
+    destinationContext?: string;
+    /** discover: namespaces by label selector. */
+    selector?: string;
+    /** discover: `source=destination` storage class names. */
+    storageClassMap: string[];
+    name?: string;
+    out?: string;
+    maxWaveBytes?: number;
 }
 
 const FIELD: Record<string, keyof Flags> = {
     "--stack": "stack", "--kubeconfig": "kubeconfig", "--context": "context", "--namespace": "namespaces", "--wave": "wave",
     "--pass": "pass", "--interval": "interval", "--once": "once", "--plain": "plain", "--json": "json", "--help": "help",
+    "--destination-kubeconfig": "destinationKubeconfig", "--destination-context": "destinationContext", "--selector": "selector",
+    "--storage-class-map": "storageClassMap", "--name": "name", "--out": "out", "--max-wave-bytes": "maxWaveBytes",
 };
 
 export const FLAGS: Record<string, FlagSpec> = {
@@ -48,6 +61,16 @@ export const FLAGS: Record<string, FlagSpec> = {
     plain: { name: "--plain", value: "none", help: "plain lines instead of progress bars" },
     json: { name: "--json", value: "none", help: "print JSON" },
     help: { name: "--help", alias: "-h", value: "none", help: "show this help" },
+    discoverStack: { name: "--stack", alias: "-s", value: "string", placeholder: "<stack>", help: "take both clusters from this stack's dvm:source and dvm:destination" },
+    discoverNamespace: { name: "--namespace", alias: "-n", value: "string", repeat: true, placeholder: "<ns>", help: "a source namespace to put into the wave" },
+    selector: { name: "--selector", alias: "-l", value: "string", placeholder: "<labels>", help: "the source namespaces with these labels, e.g. team=shop,tier!=test" },
+    destinationKubeconfig: { name: "--destination-kubeconfig", value: "string", placeholder: "<file>", help: "kubeconfig of the destination cluster (instead of the stack's dvm:destination)" },
+    destinationContext: { name: "--destination-context", value: "string", placeholder: "<ctx>", help: "context of the destination cluster" },
+    storageClassMap: { name: "--storage-class-map", value: "string", repeat: true, placeholder: "<src>=<dst>", help: "destination storage class for a source class" },
+    name: { name: "--name", value: "string", placeholder: "<wave>", help: "the wave's name (default: the --out file's name, else wave-1)" },
+    out: { name: "--out", alias: "-o", value: "string", placeholder: "<file>", help: "write the wave file here (default: stdout); with several waves <file> becomes <name>-1.yaml, ..." },
+    maxWaveBytes: { name: "--max-wave-bytes", value: "bytes", placeholder: "<size>", help: "split the namespaces into waves of at most this size (used bytes; capacity where unknown), e.g. 500Gi" },
+    checkStack: { name: "--stack", alias: "-s", value: "string", placeholder: "<stack>", help: "the stack whose plan (stack config and wave file) to check (required)" },
 };
 
 /** `--name <placeholder>` lines for a command's help. */
@@ -61,7 +84,7 @@ export const DEFAULT_USAGE = "usage: dvm <command> [flags]   (dvm <command> --he
 
 /** Parses argv against the given flags; errors name the flag, say what is wrong and end with `usage`. */
 export function parseFlags(argv: string[], specs: FlagSpec[] = Object.values(FLAGS), usage = DEFAULT_USAGE): Flags {
-    const f: Flags = { namespaces: [], once: false, plain: false, json: false, help: false };
+    const f: Flags = { namespaces: [], storageClassMap: [], once: false, plain: false, json: false, help: false };
     const byName = new Map<string, FlagSpec>();
     for (const s of specs) {
         byName.set(s.name, s);
@@ -90,6 +113,12 @@ export function parseFlags(argv: string[], specs: FlagSpec[] = Object.values(FLA
             case "seconds": {
                 const n = Number(v);
                 if (!(n > 0)) throw new Error(`${spec.name} must be a number of seconds > 0, e.g. ${spec.name} 5`);
+                rec[field] = n;
+                break;
+            }
+            case "bytes": {
+                const n = /^[0-9]+$/.test(v) ? Number(v) : parseQuantity(v);
+                if (n === undefined || !(n > 0)) throw new Error(`${spec.name} must be a size in bytes or a Kubernetes quantity, e.g. ${spec.name} 500Gi`);
                 rec[field] = n;
                 break;
             }

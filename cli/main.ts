@@ -1,5 +1,7 @@
 // The dvm command line: `dvm <command> [flags]`, each command with its own flags and --help. Runs as compiled
 // JavaScript (npm run build -> build/cli/main.js, started by bin/dvm.js).
+import { check } from "./check";
+import { discover } from "./discover";
 import { DEFAULT_USAGE, FlagSpec, FLAGS, flagHelp, Flags, parseFlags } from "./flags";
 import { status } from "./status";
 import { watch } from "./watch";
@@ -9,7 +11,8 @@ interface Command {
     synopsis: string;
     description: string;
     flags: FlagSpec[];
-    run(f: Flags, out: NodeJS.WriteStream): Promise<number> | number;
+    /** `err`: notes and warnings (stdout may be a wave file); `argv`: the command's own arguments. */
+    run(f: Flags, out: NodeJS.WriteStream, err: NodeJS.WritableStream, argv: string[]): Promise<number> | number;
 }
 
 const COMMANDS: Command[] = [
@@ -28,6 +31,29 @@ const COMMANDS: Command[] = [
         flags: [FLAGS.stack, FLAGS.json, FLAGS.help],
         run: status,
     },
+    {
+        name: "discover",
+        synopsis: "write a reviewable wave file from the source cluster",
+        description: "Lists every Bound PVC of the namespaces (--namespace, --selector) with its status capacity, access modes and a\n" +
+            "destination storage class (--storage-class-map, else the same name, else the same provisioner, else the\n" +
+            "destination's default), and comments for the reviewer: the rule that chose the class, the workloads that mount\n" +
+            "the PVC and the node of their pod, used bytes from the kubelet. Block PVCs are listed commented out; PVCs dvm\n" +
+            "created are left out. The clusters come from --stack, or --kubeconfig/--context (source) and\n" +
+            "--destination-kubeconfig/--destination-context; without a destination the classes are not checked. Reads only.",
+        flags: [FLAGS.discoverStack, FLAGS.kubeconfig, FLAGS.context, FLAGS.destinationKubeconfig, FLAGS.destinationContext, FLAGS.discoverNamespace, FLAGS.selector,
+            FLAGS.storageClassMap, FLAGS.name, FLAGS.out, FLAGS.maxWaveBytes, FLAGS.help],
+        run: (f, out, err, argv) => discover(f, out, err, argv),
+    },
+    {
+        name: "check",
+        synopsis: "pre-flight of a stack's whole plan against both clusters, creating nothing",
+        description: "Loads the plan as `pulumi up` does, then checks: both API servers answer; every verb on every kind the program\n" +
+            "uses is allowed (SelfSubjectAccessReview); destination storage classes exist; existing destination PVCs fit;\n" +
+            "ResourceQuotas leave room; the endpoint type is possible; Pod Security admits the privilege mode; the transfer\n" +
+            "image is pinned by digest. Prints ok / WARN / FAIL with a fix per problem; exit 1 on any FAIL.",
+        flags: [FLAGS.checkStack, FLAGS.json, FLAGS.help],
+        run: (f, out) => check(f, out),
+    },
 ];
 
 function synopsisLine(c: Command): string {
@@ -41,7 +67,7 @@ export function commandHelp(c: Command): string {
 export const USAGE = `${DEFAULT_USAGE}\n\ncommands:\n${
     COMMANDS.map((c) => `  ${c.name.padEnd(8)}  ${c.synopsis}`).join("\n")}`;
 
-export async function main(argv: string[], out: NodeJS.WriteStream = process.stdout): Promise<number> {
+export async function main(argv: string[], out: NodeJS.WriteStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
     const [cmd, ...rest] = argv;
     if (cmd === undefined || cmd === "help" || cmd === "--help" || cmd === "-h") {
         out.write(`${USAGE}\n`);
@@ -54,7 +80,7 @@ export async function main(argv: string[], out: NodeJS.WriteStream = process.std
         out.write(`${commandHelp(command)}\n`);
         return 0;
     }
-    return command.run(flags, out);
+    return command.run(flags, out, err, rest);
 }
 
 if (require.main === module) {

@@ -60,3 +60,19 @@ export function readStackPass(stack: string): number {
         return 1;
     }
 }
+
+/** Every config value of a stack as the program receives it (`"dvm:key"` -> string, objects JSON-encoded). Secrets
+ * are decrypted: the kubeconfigs may be secrets, and they only go to the Kubernetes client. */
+export function readStackConfig(stack: string): Record<string, string> {
+    const out = JSON.parse(pulumi(["config", "--json", "--show-secrets"], stack)) as Record<string, { value?: unknown; objectValue?: unknown }>;
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, typeof v.value === "string" ? v.value : JSON.stringify(v.objectValue ?? v.value ?? "")]));
+}
+
+/** The project directory (where Pulumi.yaml is), from `dir` upwards: wave files and relative kubeconfig paths of a
+ * stack are relative to it. */
+export function projectDir(dir: string = process.cwd()): string {
+    for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+        if (fs.existsSync(path.join(d, "Pulumi.yaml"))) return d;
+        if (path.dirname(d) === d) throw new Error(`no Pulumi.yaml in ${dir} or above: run dvm with --stack in the dvm project directory (the one with Pulumi.yaml and stacks/)`);
+    }
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make demo: the local cluster pair (built on first use), sample data in two source namespaces, one wave through
-# `pulumi up` with the live progress view, then the status table and how to point a stack at your own clusters.
+# make demo: the local cluster pair (built on first use), sample data in two source namespaces, the wave file written
+# by `dvm discover` and checked by `dvm check`, the wave through `pulumi up` with the live progress view, then the
+# status table and how to point a stack at your own clusters.
 # Runs as root (network namespaces, containerd). State: $DVM_CACHE/demo (Pulumi file backend, project copy).
 #   DVM_DEMO_PASSPHRASE   passphrase of the demo stack's secrets (default: a fixed demo-only one)
 set -euo pipefail
@@ -9,6 +10,8 @@ cd "$(dirname "$0")/.."
 . hack/clusters/lib.sh
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+# the compiled CLI of this checkout (make demo builds it), run in the demo's project copy
+dvm() { node "$REPO_ROOT/bin/dvm.js" "$@"; }
 DEMO=$DVM_CACHE/demo
 STACK=local
 t0=$SECONDS
@@ -17,17 +20,17 @@ t0=$SECONDS
 # one run at a time on the machine-wide clusters (see hack/e2e.sh)
 clusters_lock
 
-say "1/5  Two local Kubernetes clusters (src, dst): Kubernetes $K8S_VERSION from its Go module, Debian's etcd,"
+say "1/7  Two local Kubernetes clusters (src, dst): Kubernetes $K8S_VERSION from its Go module, Debian's etcd,"
 echo "     containerd, runc and CNI plugins. The first run builds them (about 10 minutes on 2 cores)."
 bash hack/clusters/up.sh
 export KUBECONFIG=$CLUSTERS_DIR/kubeconfig
 
-say "2/5  The Pulumi engine, Node.js language host and Kubernetes provider (first use: built from Go modules, ~25 min)"
+say "2/7  The Pulumi engine, Node.js language host and Kubernetes provider (first use: built from Go modules, ~25 min)"
 bash hack/toolchain.sh >/dev/null
 eval "$(bash hack/toolchain-env.sh)"
 echo "     pulumi $(pulumi version) in $DVM_TOOLCHAIN_BIN"
 
-say "3/5  Sample data in the source cluster: namespaces demo-shop and demo-wiki"
+say "3/7  Sample data in the source cluster: namespaces demo-shop and demo-wiki"
 seed() {  # seed NS PVC: a PVC on the src cluster with sample files written into its local volume
     local ns=$1 pvc=$2 vol dir
     cluster_vars src
@@ -66,7 +69,7 @@ seed demo-shop catalog-db
 seed demo-shop product-images
 seed demo-wiki pages
 
-say "4/5  pulumi up: wave waves/local-demo.yaml, stack '$STACK' (live progress from the source cluster below)"
+say "4/7  The demo's Pulumi project and stack '$STACK' (state under $DEMO)"
 # the demo's stack state describes one incarnation of the clusters: after clusters-down/up, start it afresh
 ids=""
 for c in "${CLUSTERS[@]}"; do cluster_vars "$c"; ids+="$(kc get namespace kube-system -o jsonpath='{.metadata.uid}') "; done
@@ -97,6 +100,13 @@ fi
 # the transfer image pinned by digest (the policy pack refuses a tag): the clusters import it under both names
 digest=$(bash "$REPO_ROOT/hack/clusters/images.sh" digest)
 pulumi config set dvm:transferImage "${TRANSFER_IMAGE%:*}@$digest" >/dev/null
+
+say "5/7  dvm discover: the wave file from the source cluster (waves/local-demo.yaml), for review"
+dvm discover --stack "$STACK" --namespace demo-shop --namespace demo-wiki --name demo-wave-1 --out waves/local-demo.yaml
+sed 's/^/     /' waves/local-demo.yaml
+
+say "6/7  dvm check, then pulumi up of that wave as it is (live progress from the source cluster below)"
+dvm check --stack "$STACK" || die "dvm check found a problem (the FAIL lines above say how to fix it)"
 log_file=$DEMO/pulumi-up.log
 # a demo run that was interrupted leaves its lock behind (nothing else uses this state directory)
 rm -rf "$DEMO/state/.pulumi/locks"
@@ -104,7 +114,7 @@ pulumi up --yes --skip-preview --non-interactive --stack "$STACK" \
     --policy-pack policies --policy-pack-config policies/config/root.json >"$log_file" 2>&1 &
 up_pid=$!
 # the live view: one bar per PVC on a terminal, plain lines otherwise; ends when pulumi up does
-node bin/dvm.js watch --stack "$STACK" --interval 2 &
+dvm watch --stack "$STACK" --interval 2 &
 watch_pid=$!
 up_rc=0
 wait "$up_pid" || up_rc=$?
@@ -118,8 +128,8 @@ if [ "$up_rc" -ne 0 ]; then
     die "pulumi up failed (exit $up_rc); full log: $log_file"
 fi
 
-say "5/5  Status (dvm status, from the stack output 'migration')"
-node bin/dvm.js status --stack "$STACK"
+say "7/7  Status (dvm status, from the stack output 'migration')"
+dvm status --stack "$STACK"
 
 cat <<EOF
 
@@ -131,7 +141,9 @@ Point a stack at your own clusters instead (in this repository):
   pulumi config set --secret --path dvm:source.kubeconfig "\$(cat ~/.kube/source.yaml)"
   pulumi config set --secret --path dvm:destination.kubeconfig "\$(cat ~/.kube/destination.yaml)"
   pulumi config set --path dvm:destination.endpoint.type loadBalancer   # or route, ingress, nodePort
-  pulumi config set dvm:wave waves/wave-1.yaml                          # your wave file
+  npx dvm discover --stack my-pair --namespace <ns> --out waves/wave-1.yaml   # review it
+  pulumi config set dvm:wave waves/wave-1.yaml
+  npx dvm check --stack my-pair                                         # pre-flight, creates nothing
   pulumi up --policy-pack policies     # add --policy-pack-config policies/config/root.json for runAsRoot
 Examples: stacks/Pulumi.*.yaml; the demo's own stack: hack/clusters/demo/Pulumi.local.yaml.
 Stop the local clusters: make clusters-down
