@@ -5,7 +5,8 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { Files, kubeconfigPath, looksLikeKubeconfigContent, realFiles } from "../kube";
 import { ConfigError, Problems } from "./errors";
-import { Plan } from "./plan";
+import { IMAGES_EXAMPLE } from "./images";
+import { ImagesConfig, Plan, RegistryConfig } from "./plan";
 import { validateStackConfig } from "./stack";
 import { validateWave } from "./wave";
 
@@ -59,6 +60,8 @@ export interface LoadOptions {
     /** Directory the wave path (and relative kubeconfig paths) are resolved against: the project directory. */
     projectDir: string;
     files?: Files;
+    /** Whether a stack config key holds a secret (pulumi's own record); when given, credentials must be secrets. */
+    isSecret?: (key: string) => boolean;
 }
 
 /** Loads and validates everything; throws ConfigError before any resource is declared. */
@@ -77,7 +80,17 @@ export function loadPlan(opts: LoadOptions): Plan {
     } catch (e) {
         throw new ConfigError([{ where: "dvm:wave", what: `wave file ${JSON.stringify(waveFile)} cannot be read: ${(e as Error).message}`, example }]);
     }
-    const wave = validateWave(parseWaveText(text, waveFile), waveFile);
+    const wave = validateWave(parseWaveText(text, waveFile), waveFile, { imageDiscovery: cfg.images !== undefined && cfg.images.discover !== false });
+    const images = cfg.images && resolveImages(cfg.images, opts, files);
+    if (!cfg.images) {
+        const p = new Problems();
+        wave.namespaces.forEach((ns, i) => {
+            if (ns.images && ns.images.length > 0) {
+                p.add(`${waveFile}: namespaces[${i}].images`, "lists images, but dvm:images (the registries to copy them between) is not set", IMAGES_EXAMPLE);
+            }
+        });
+        p.throwIfAny();
+    }
     for (const [side, access] of [["source", cfg.source], ["destination", cfg.destination]] as const) {
         if (access.kubeconfig !== undefined && !looksLikeKubeconfigContent(access.kubeconfig)) {
             const p = kubeconfigPath(access.kubeconfig, opts.projectDir);
@@ -88,10 +101,41 @@ export function loadPlan(opts: LoadOptions): Plan {
     }
     return {
         ...cfg,
+        ...(images ? { images } : {}),
         wave: { name: wave.name, file: waveFile },
         namespaces: wave.namespaces.map((ns) => ({
             ...ns,
             pvcs: ns.pvcs.map((pvc) => ({ ...pvc, verify: pvc.verify || cfg.rsync.verify })),
         })),
     };
+}
+
+/** dvm:images with every caBundle as PEM text (a path is read), and credentials that are Pulumi secrets. */
+function resolveImages(images: ImagesConfig, opts: LoadOptions, files: Files): ImagesConfig {
+    const p = new Problems();
+    const side = <T extends RegistryConfig>(r: T, where: string): T => {
+        if (r.password !== undefined && opts.isSecret && !opts.isSecret("dvm:images")) {
+            p.add(`${where}.password`, "is stored in plain text in the stack file; credentials must be Pulumi secrets",
+                `pulumi config set --secret --path ${where}.password "$(cat token)"`);
+        }
+        if (r.caBundle === undefined) return r;
+        const example = `pulumi config set --path ${where}.caBundle certs/ca.pem   (a file, or the PEM text)`;
+        let pem = r.caBundle;
+        if (!pem.includes("-----BEGIN")) {
+            const file = path.resolve(opts.projectDir, pem);
+            if (!files.exists(file)) {
+                p.add(`${where}.caBundle`, `is neither PEM text nor an existing file (looked at ${file})`, example);
+                return r;
+            }
+            pem = files.read(file);
+        }
+        if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+            p.add(`${where}.caBundle`, "holds no PEM certificate (-----BEGIN CERTIFICATE-----)", example);
+            return r;
+        }
+        return { ...r, caBundle: pem };
+    };
+    const out = { ...images, source: side(images.source, "dvm:images.source"), destination: side(images.destination, "dvm:images.destination") };
+    p.throwIfAny();
+    return out;
 }

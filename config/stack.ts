@@ -1,6 +1,7 @@
 // Validation of the stack config (`dvm:*` keys) as a pure function: raw values in, the stack part of the plan out,
 // or a ConfigError listing every problem (where, what, a valid example). No Pulumi resources, no I/O.
 import { closest, Problems } from "./errors";
+import { imagesConfig } from "./images";
 import { DEFAULT_RESOURCES, DEFAULT_RSYNC, DEFAULT_SECURITY, DEFAULT_TRANSFER_IMAGE, DEFAULTS } from "./defaults";
 import { ENDPOINT_KINDS, ENDPOINT_TYPES, RSYNC_KEYS, RSYNC_OPTIONS } from "./options";
 import { ClusterAccess, EndpointConfig, EndpointType, Plan, ResourceRequirements, ResourcesConfig, RsyncOptions, SecurityOptions } from "./plan";
@@ -10,7 +11,7 @@ import { dns1123SubdomainError, parseQuantity, rsyncExtraError } from "./rules";
 /** Every `dvm:` key the program reads. Anything else under `dvm:` is a typo and rejected. */
 export const CONFIG_KEYS = [
     "source", "destination", "wave", "transferImage", "rsync", "security", "resources", "stunnelWaitSeconds",
-    "render", "pass", "credentialsVersion", "transferTimeoutMinutes",
+    "render", "pass", "credentialsVersion", "transferTimeoutMinutes", "images",
 ] as const;
 
 const EXAMPLES = {
@@ -61,12 +62,13 @@ export function validateStackConfig(raw: Obj): StackConfig {
     const pass = int(p, raw.pass, "dvm:pass", DEFAULTS.pass, 1, 1_000_000, "pulumi config set dvm:pass 2   # run another (incremental) pass of the same wave");
     const credentialsVersion = int(p, raw.credentialsVersion, "dvm:credentialsVersion", DEFAULTS.credentialsVersion, 1, 1_000_000, "pulumi config set dvm:credentialsVersion 2   # rotate every key and password");
     const render = str(p, raw.render, "dvm:render", "pulumi config set dvm:render ./rendered");
+    const images = imagesConfig(p, raw.images);
 
     p.throwIfAny();
     return {
         source: source!, destination: { ...destination!, endpoint: endpoint! }, wave: wave!, transferImage, rsync,
         security, resources, stunnelWaitSeconds, transferTimeoutMinutes, pass,
-        credentialsVersion, render,
+        credentialsVersion, render, ...(images ? { images } : {}),
     };
 }
 
