@@ -31,9 +31,19 @@ export interface DestinationTransferArgs {
     render: boolean;
 }
 
+/** The destination namespace of one wave namespace, never deleted by dvm (see DestinationTransfer). */
+export function destinationNamespace(prefix: string, wave: string, ns: NamespacePlan, opts: pulumi.CustomResourceOptions,
+    labels: Record<string, string> = {}): k8s.core.v1.Namespace {
+    return new k8s.core.v1.Namespace(`${prefix}-namespace`, {
+        metadata: { name: ns.target, labels: { ...baseLabels(wave, ns.source), ...labels } },
+    }, { ...opts, retainOnDelete: true });
+}
+
 export class DestinationTransfer extends pulumi.ComponentResource {
     /** Where the source's stunnel client connects. */
     public readonly address: pulumi.Output<EndpointAddress>;
+    /** The destination namespace (images are pushed only once it exists). */
+    public readonly namespace: k8s.core.v1.Namespace;
 
     constructor(name: string, args: DestinationTransferArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dvm:destination:DestinationTransfer", name, {}, opts);
@@ -42,9 +52,8 @@ export class DestinationTransfer extends pulumi.ComponentResource {
         const opt = (extra: pulumi.CustomResourceOptions = {}) => childOpts(this, provider, extra);
 
         // Never deleted by dvm, whether it pre-existed or not: deleting a namespace deletes its PVCs.
-        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, {
-            metadata: { name: ns.target, labels: { ...labels, ...podSecurityLabels(args.security) } },
-        }, opt({ retainOnDelete: true }));
+        const namespace = destinationNamespace(name, args.wave, ns, opt(), podSecurityLabels(args.security));
+        this.namespace = namespace;
         const nsName = namespace.metadata.name;
 
         const pvcs = ns.pvcs.map((pvc) => new k8s.core.v1.PersistentVolumeClaim(`${name}-pvc-${pvc.target}`, {

@@ -1,10 +1,12 @@
 // NamespaceMigration: one namespace of a wave — credentials, the destination side, the source side, and the
 // progress record that waits for the transfer and becomes part of the `migration` stack output.
+import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { NamespacePlan, Plan } from "../config/plan";
 import { ProgressRecord, TransferProgress } from "../progress/resource";
-import { DestinationTransfer } from "./destination";
+import { DestinationTransfer, destinationNamespace } from "./destination";
+import { ImageCopy, ImageMigration, ImageRecord } from "./images";
 import { transferNames } from "./names";
 import { SourceTransfer } from "./source";
 import { GeneratedCredentials } from "./transport/credentialsResource";
@@ -17,12 +19,16 @@ export interface NamespaceMigrationArgs {
     /** Source cluster kubeconfig content (a Pulumi secret) for the progress reader; empty in render mode. */
     sourceKubeconfig: pulumi.Output<string>;
     sourceContext?: string;
+    /** dvm:images: this namespace's copies and the command provider (none in render mode). */
+    images?: { copies: Promise<ImageCopy[]>; provider?: command.Provider };
 }
 
 export interface NamespaceResult {
     phase: string;
     target: string;
     pvcs: Record<string, ProgressRecord>;
+    /** With dvm:images only: one record per image copy. */
+    images?: ImageRecord[];
 }
 
 export class NamespaceMigration extends pulumi.ComponentResource {
@@ -31,6 +37,11 @@ export class NamespaceMigration extends pulumi.ComponentResource {
     constructor(name: string, args: NamespaceMigrationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dvm:index:NamespaceMigration", name, {}, opts);
         const { plan, namespace: ns } = args;
+        if (ns.pvcs.length === 0) {
+            this.result = this.imagesOnly(name, args);
+            this.registerOutputs({ result: this.result });
+            return;
+        }
         const names = transferNames(plan.wave.name, ns.target, plan.pass);
 
         // Stable across `pulumi up` runs; new keys only when dvm:credentialsVersion changes.
@@ -62,7 +73,25 @@ export class NamespaceMigration extends pulumi.ComponentResource {
             timeoutSeconds: plan.transferTimeoutMinutes * 60,
         }, { parent: this, dependsOn: [source] });
 
-        this.result = pulumi.all([progress.phase, progress.pvcs]).apply(([phase, pvcs]) => ({ phase, target: ns.target, pvcs }));
+        const images = this.images(name, args, destination.namespace);
+        this.result = pulumi.all([progress.phase, progress.pvcs, images]).apply(([phase, pvcs, images]) => ({ phase, target: ns.target, pvcs, ...(images ? { images } : {}) }));
         this.registerOutputs({ result: this.result });
+    }
+
+    /** The image copies of the namespace (dvm:images), after its destination namespace exists. */
+    private images(name: string, args: NamespaceMigrationArgs, target: pulumi.Resource): pulumi.Output<ImageRecord[] | undefined> {
+        if (!args.plan.images || !args.images) return pulumi.output(undefined);
+        return new ImageMigration(`${name}-images`, {
+            images: args.plan.images, copies: args.images.copies, provider: args.images.provider, after: [target],
+        }, { parent: this }).images;
+    }
+
+    /** A namespace that only moves images: its destination namespace, then the copies. */
+    private imagesOnly(name: string, args: NamespaceMigrationArgs): pulumi.Output<NamespaceResult> {
+        const { plan, namespace: ns } = args;
+        const target = destinationNamespace(`${name}-dst`, plan.wave.name, ns, { parent: this, provider: args.destinationProvider });
+        return this.images(name, args, target).apply((images): NamespaceResult => ({
+            phase: plan.render !== undefined ? "Rendered" : "Succeeded", target: ns.target, pvcs: {}, ...(images ? { images } : {}),
+        }));
     }
 }

@@ -1,9 +1,12 @@
 // MigrationWave: one per `pulumi up`. Owns the two Kubernetes providers (or, in render mode, two providers that write
 // manifests to directories) and one NamespaceMigration per namespace of the wave file.
+import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
+import { ConfigError } from "../config/errors";
 import { Plan } from "../config/plan";
+import { ImagePlan, planImages, ResolveDeps } from "./images/resolve";
 import { NamespaceMigration, NamespaceResult } from "./namespace";
 
 export interface MigrationWaveArgs {
@@ -11,6 +14,8 @@ export interface MigrationWaveArgs {
     /** Kubeconfig contents (resolved from dvm:source/dvm:destination); unused in render mode. */
     sourceKubeconfig?: string;
     destinationKubeconfig?: string;
+    /** Tests only: fakes for the registry and ImageStream reads of the image part. */
+    imageDeps?: ResolveDeps;
 }
 
 export interface MigrationOutput {
@@ -37,10 +42,21 @@ export class MigrationWave extends pulumi.ComponentResource {
         const sourceProvider = provider("source", args.sourceKubeconfig, plan.source.context);
         const destinationProvider = provider("destination", args.destinationKubeconfig, plan.destination.context);
 
+        // dvm:images: which images to copy is read from the registries and the source cluster once, for every namespace
+        let images: { plan: Promise<ImagePlan>; provider?: command.Provider } | undefined;
+        if (plan.images) {
+            const imagePlan = planImages(plan, args.sourceKubeconfig, args.imageDeps).catch((e) => {
+                // shown as is, like the config errors of index.ts
+                throw e instanceof ConfigError ? new pulumi.RunError(e.message) : e;
+            });
+            images = { plan: imagePlan, provider: plan.render === undefined ? new command.Provider("images", {}, { parent: this }) : undefined };
+        }
+
         const namespaces = plan.namespaces.map((ns) => new NamespaceMigration(ns.source, {
             plan, namespace: ns, sourceProvider, destinationProvider,
             sourceKubeconfig: pulumi.secret(args.sourceKubeconfig ?? ""),
             sourceContext: plan.source.context,
+            ...(images ? { images: { copies: images.plan.then((m) => m.get(ns.source) ?? []), provider: images.provider } } : {}),
         }, { parent: this }));
 
         this.migration = pulumi.all(namespaces.map((n) => n.result)).apply((results) => ({
