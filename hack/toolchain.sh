@@ -4,8 +4,9 @@
 #
 #   bash hack/toolchain.sh            build what is missing, print the bin dir's `export PATH=...` line
 #   bash hack/toolchain.sh --bin      print the bin dir only (no build; exits 1 if it is not complete)
+#   bash hack/toolchain.sh --test     run the Go tests of dvm's own stand-ins (hack/toolchain/command) in this env
 #
-# What it builds (see README "Engine tier" for why each one is what it is):
+# What it builds (docs/toolchain.md says why each one is what it is):
 #   pulumi                      github.com/pulumi/pulumi/pkg/v3/cmd/pulumi at v3.248.0 (= @pulumi/pulumi 3.248.0),
 #                               version-stamped, through the wrapper module hack/toolchain/pulumi (pkg/v3's go.mod
 #                               replaces sdk/v3 with ../sdk, so `go install` is refused).
@@ -14,7 +15,8 @@
 #   pulumi-resource-kubernetes  github.com/pulumi/pulumi-kubernetes/provider/v4 at the v4.25.0 release commit, the
 #                               newest provider release the proxy serves (4.34.2 is not served); its embedded schema
 #                               is generated from the module's own schema.json with the module's own generate.go.
-#   pulumi-resource-command     only when the program imports @pulumi/command (it does not today).
+#   pulumi-resource-command     dvm's stand-in for @pulumi/command's plugin, hack/toolchain/command (the official
+#                               module is not served): command:local:Command of v1.2.1, nothing else.
 #   pulumi-resource-pulumi-nodejs  the dynamic-provider launcher: @pulumi/pulumi ships it in its npm package; copied.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,22 +42,13 @@ die() { echo "toolchain: $*" >&2; exit 1; }
 command -v go >/dev/null || die "go is not on PATH: install Go 1.25.11 or newer (developed with go1.26.8)"
 go_version=$(go env GOVERSION)
 
-# Does the program use @pulumi/command? (grep the program's TypeScript sources: not node_modules, tests or hack/)
-needs_command=false
-if grep -rqs --include='*.ts' -E "(from |require\()['\"]@pulumi/command(/[^'\"]*)?['\"]" \
-    index.ts config contract kube components progress cli bin 2>/dev/null; then
-    needs_command=true
-fi
-
 # The cache key: versions and Go version. Each binary also records a hash of its inputs (wrapper module, sources,
 # build flags) in stamps/<name>; a binary whose inputs changed is rebuilt (from the Go build cache: seconds to a minute).
 key="pulumi-v${PULUMI_VERSION}_k8s-v${K8S_RELEASE}_${go_version}"
-[ "$needs_command" = true ] && key="${key}_command-v${COMMAND_VERSION}"
 root=$DVM_CACHE/toolchain/$key
 bin=$root/bin
 
-expected=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-pulumi-nodejs)
-[ "$needs_command" = true ] && expected+=(pulumi-resource-command)
+expected=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-command pulumi-resource-pulumi-nodejs)
 
 inputs_of() {  # the hash of what a binary is built from
     local name=$1 dir
@@ -76,6 +69,11 @@ complete() {
     local b
     for b in "${expected[@]}"; do fresh "$b" || return 1; done
 }
+
+if [ "${1:-}" = "--test" ]; then
+    (cd hack/toolchain/command && nice go test -count=1 ./...)
+    exit 0
+fi
 
 if [ "${1:-}" = "--bin" ]; then
     complete || die "not built yet for $key: run \`make toolchain\`"
@@ -141,13 +139,10 @@ if ! fresh pulumi-resource-kubernetes; then
     stamp pulumi-resource-kubernetes
 fi
 
-if [ "$needs_command" = true ] && ! fresh pulumi-resource-command; then
-    log "building pulumi-resource-command v$COMMAND_VERSION (the program imports @pulumi/command)"
-    [ -f hack/toolchain/command/go.mod ] || die "the program imports @pulumi/command but hack/toolchain/command/go.mod" \
-        "(wrapper for github.com/pulumi/pulumi-command/provider v$COMMAND_VERSION) does not exist yet"
-    (cd hack/toolchain/command && gobuild "$bin/pulumi-resource-command" \
-        -ldflags "-s -w -X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$COMMAND_VERSION" \
-        github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command)
+if ! fresh pulumi-resource-command; then
+    # dvm's stand-in for @pulumi/command's plugin (its Go module is not served): hack/toolchain/command/main.go
+    log "building pulumi-resource-command: dvm's stand-in implementing command:local:Command of v$COMMAND_VERSION"
+    (cd hack/toolchain/command && gobuild "$bin/pulumi-resource-command" -ldflags "-s -w" .)
     stamp pulumi-resource-command
 fi
 

@@ -1,0 +1,171 @@
+// Which workloads and pods of a namespace use which PVCs: what a cutover quiesces (and rollback restores), where a
+// ReadWriteOnce volume is mounted now, and what `dvm discover` writes next to each PVC. The pure functions take the
+// API objects as plain JSON; readNamespace() fetches them with @kubernetes/client-node (required lazily). Nothing here
+// keeps module-level state: the quiesce provider is serialized by value and calls it.
+import type { KubeConfig } from "@kubernetes/client-node";
+
+/** The kinds that own pods, as MTC quiesces them; `Pod` is a bare pod (owned by none of them). */
+export type WorkloadKind =
+    | "Deployment" | "StatefulSet" | "ReplicaSet" | "ReplicationController" | "DeploymentConfig" | "Job" | "CronJob" | "DaemonSet" | "Pod";
+
+export interface Workload {
+    kind: WorkloadKind;
+    name: string;
+    namespace: string;
+    /** PVC names the workload's pods mount (a StatefulSet's volumeClaimTemplates resolved against existing PVCs). */
+    claims: string[];
+    /** The controller that owns this one (a ReplicaSet of a Deployment, an RC of a DeploymentConfig, a Job of a
+     * CronJob); undefined for a top-level workload. */
+    ownedBy?: { kind: string; name: string };
+    /** The object as the API returned it (metadata, spec, status). */
+    object: KubeObject;
+}
+
+export interface MountingPod {
+    name: string;
+    namespace: string;
+    phase: string;
+    node?: string;
+    claims: string[];
+    /** The top-level workload the pod belongs to (Pod itself for a bare pod). */
+    owner: { kind: WorkloadKind; name: string };
+}
+
+/** The subset of an API object the functions here read. */
+export interface KubeObject {
+    apiVersion?: string;
+    kind?: string;
+    metadata?: { name?: string; namespace?: string; ownerReferences?: { kind: string; name: string; controller?: boolean }[]; annotations?: Record<string, string>; labels?: Record<string, string> };
+    spec?: any;
+    status?: any;
+}
+
+/** PVC claim names of a pod spec's volumes. */
+export function claimsOfPodSpec(spec: any): string[] {
+    const out: string[] = [];
+    for (const v of spec?.volumes ?? []) {
+        const claim = v?.persistentVolumeClaim?.claimName;
+        if (typeof claim === "string" && !out.includes(claim)) out.push(claim);
+    }
+    return out;
+}
+
+/** The pod template spec of a workload object, by kind. */
+export function podSpecOf(kind: WorkloadKind, o: KubeObject): any {
+    switch (kind) {
+        case "Pod": return o.spec;
+        case "CronJob": return o.spec?.jobTemplate?.spec?.template?.spec;
+        default: return o.spec?.template?.spec;
+    }
+}
+
+/** A StatefulSet's claims: its template volumes, plus `<template>-<set>-<ordinal>` PVCs that exist. */
+export function statefulSetClaims(o: KubeObject, existingPvcs: string[]): string[] {
+    const name = o.metadata?.name ?? "";
+    const out = claimsOfPodSpec(o.spec?.template?.spec);
+    for (const t of o.spec?.volumeClaimTemplates ?? []) {
+        const prefix = `${t?.metadata?.name}-${name}-`;
+        for (const pvc of existingPvcs) if (pvc.startsWith(prefix) && /^\d+$/.test(pvc.slice(prefix.length)) && !out.includes(pvc)) out.push(pvc);
+    }
+    return out;
+}
+
+function controllerOf(o: KubeObject): { kind: string; name: string } | undefined {
+    const refs = o.metadata?.ownerReferences ?? [];
+    const ref = refs.find((r) => r.controller) ?? refs[0];
+    return ref ? { kind: ref.kind, name: ref.name } : undefined;
+}
+
+/** Workloads of one namespace from its API objects (by kind), with their claims and owners. */
+export function workloadsOf(namespace: string, objects: Partial<Record<WorkloadKind, KubeObject[]>>, existingPvcs: string[]): Workload[] {
+    const out: Workload[] = [];
+    for (const kind of Object.keys(objects) as WorkloadKind[]) {
+        if (kind === "Pod") continue;
+        for (const o of objects[kind] ?? []) {
+            const claims = kind === "StatefulSet" ? statefulSetClaims(o, existingPvcs) : claimsOfPodSpec(podSpecOf(kind, o));
+            const owner = controllerOf(o);
+            out.push({ kind, name: o.metadata?.name ?? "", namespace, claims, ...(owner ? { ownedBy: owner } : {}), object: o });
+        }
+    }
+    for (const p of objects.Pod ?? []) {
+        if (controllerOf(p)) continue;
+        out.push({ kind: "Pod", name: p.metadata?.name ?? "", namespace, claims: claimsOfPodSpec(p.spec), object: p });
+    }
+    return out;
+}
+
+/** The top-level workload of a pod: ReplicaSet -> Deployment, RC -> DeploymentConfig, Job -> CronJob. */
+export function topLevelOwner(pod: KubeObject, workloads: Workload[]): { kind: WorkloadKind; name: string } {
+    let ref = controllerOf(pod);
+    if (!ref) return { kind: "Pod", name: pod.metadata?.name ?? "" };
+    for (let depth = 0; depth < 4; depth++) {
+        const w = workloads.find((x) => x.kind === ref!.kind && x.name === ref!.name);
+        if (!w) break;
+        if (!w.ownedBy || !workloads.some((x) => x.kind === w.ownedBy!.kind && x.name === w.ownedBy!.name)) return { kind: w.kind, name: w.name };
+        ref = w.ownedBy;
+    }
+    return { kind: ref.kind as WorkloadKind, name: ref.name };
+}
+
+/** The pods that mount PVCs and are not finished, with their node and top-level workload. */
+export function mountingPods(namespace: string, pods: KubeObject[], workloads: Workload[]): MountingPod[] {
+    return pods
+        .filter((p) => !["Succeeded", "Failed"].includes(p.status?.phase) && claimsOfPodSpec(p.spec).length > 0)
+        .map((p) => ({
+            name: p.metadata?.name ?? "",
+            namespace,
+            phase: p.status?.phase ?? "Unknown",
+            ...(p.spec?.nodeName ? { node: p.spec.nodeName } : {}),
+            claims: claimsOfPodSpec(p.spec),
+            owner: topLevelOwner(p, workloads),
+        }));
+}
+
+/** The top-level workloads (the ones a cutover scales) whose pods mount any of `pvcs`. */
+export function workloadsMounting(workloads: Workload[], pvcs: string[]): Workload[] {
+    return workloads.filter((w) => !w.ownedBy && w.claims.some((c) => pvcs.includes(c)));
+}
+
+export interface NamespaceView {
+    namespace: string;
+    workloads: Workload[];
+    pods: MountingPod[];
+    /** The namespace's PVC objects. */
+    pvcs: KubeObject[];
+}
+
+/** Reads one namespace's workloads, pods and PVCs (DeploymentConfigs only where apps.openshift.io/v1 is served). */
+export async function readNamespace(kc: KubeConfig, namespace: string): Promise<NamespaceView> {
+    const k8s = require("@kubernetes/client-node") as typeof import("@kubernetes/client-node");
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const apps = kc.makeApiClient(k8s.AppsV1Api);
+    const batch = kc.makeApiClient(k8s.BatchV1Api);
+    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    const items = async <T>(p: Promise<{ body: { items: T[] } }>) => (await p).body.items as unknown as KubeObject[];
+    const [pvcs, pods, deployments, statefulSets, replicaSets, daemonSets, rcs, jobs, cronJobs] = await Promise.all([
+        items(core.listNamespacedPersistentVolumeClaim(namespace)),
+        items(core.listNamespacedPod(namespace)),
+        items(apps.listNamespacedDeployment(namespace)),
+        items(apps.listNamespacedStatefulSet(namespace)),
+        items(apps.listNamespacedReplicaSet(namespace)),
+        items(apps.listNamespacedDaemonSet(namespace)),
+        items(core.listNamespacedReplicationController(namespace)),
+        items(batch.listNamespacedJob(namespace)),
+        items(batch.listNamespacedCronJob(namespace)),
+    ]);
+    let deploymentConfigs: KubeObject[] = [];
+    try {
+        const res = await custom.listNamespacedCustomObject("apps.openshift.io", "v1", namespace, "deploymentconfigs");
+        deploymentConfigs = ((res.body as { items?: KubeObject[] }).items ?? []);
+    } catch (e) {
+        // the API is not served (plain Kubernetes): no DeploymentConfigs to consider
+        const code = (e as { statusCode?: number; response?: { statusCode?: number } }).statusCode ?? (e as { response?: { statusCode?: number } }).response?.statusCode;
+        if (code !== 404) throw e;
+    }
+    const names = pvcs.map((p) => p.metadata?.name ?? "");
+    const workloads = workloadsOf(namespace, {
+        Deployment: deployments, StatefulSet: statefulSets, ReplicaSet: replicaSets, DaemonSet: daemonSets,
+        ReplicationController: rcs, DeploymentConfig: deploymentConfigs, Job: jobs, CronJob: cronJobs, Pod: pods,
+    }, names);
+    return { namespace, workloads, pods: mountingPods(namespace, pods, workloads), pvcs };
+}
