@@ -77,7 +77,7 @@ function deps(calls: string[][] = [], streams: ImageStream[] = STREAMS, served =
 async function build(plan: Plan, d: ResolveDeps = deps()) {
     reset();
     const wave = new MigrationWave("wave", { plan, sourceKubeconfig: "apiVersion: v1\nkind: Config\n", destinationKubeconfig: "apiVersion: v1\nkind: Config\n", imageDeps: d });
-    const migration = await promiseOf(wave.migration);
+    const migration: any = await promiseOf(wave.migration);
     await settle();
     return migration;
 }
@@ -297,5 +297,28 @@ describe("images: image-copy.sh against the contract", () => {
         assert.match(script, /--dest-authfile/);
         assert.doesNotMatch(script, /--(src-|dest-)?creds/);
         assert.match(script, /umask 077/);
+    });
+});
+
+describe("images: dvm status", () => {
+    it("adds an images table (destination, result, digest, size, copy time, attempts, source) below the PVCs", () => {
+        const { statusTable } = require("../../cli/format") as typeof import("../../cli/format");
+        const t = statusTable({
+            wave: "wave-1", pass: 1,
+            namespaces: {
+                billing: { phase: "Succeeded", target: "billing", pvcs: { db: { phase: "Succeeded", attempts: 1, totalProgressPercentage: 100, transferredBytes: 10 } }, images: [
+                    { source: `${SRC}/billing/api:2.1`, destination: `${DST}/billing/api:2.1`, digest: digestOf("a"), result: "Copied", bytes: 3 * 1024 * 1024, seconds: 75, attempts: 2 },
+                ] },
+                shop: { phase: "Succeeded", target: "shop-west", pvcs: {}, images: [{ source: `${SRC}/shop/web:1.4`, destination: `${DST}/shop-west/web:1.4`, digest: "", result: "Rendered" }] },
+            },
+        });
+        const lines = t.split("\n");
+        assert.match(lines[1], /^NAMESPACE\s+PVC\s+PHASE/);
+        assert.match(lines[2], /^billing\s+db\s+Succeeded/);
+        assert.strictEqual(lines[3], "");
+        assert.match(lines[4], /^NAMESPACE\s+IMAGE\s+RESULT\s+DIGEST\s+SIZE\s+COPY TIME\s+ATTEMPTS\s+SOURCE$/);
+        assert.match(lines[5], new RegExp(`^billing\\s+${DST}/billing/api:2\\.1\\s+Copied\\s+${digestOf("a").slice(0, 19)}\\s+3\\.0 MiB\\s+1m15s\\s+2\\s+${SRC}/billing/api:2\\.1$`));
+        assert.match(lines[6], /^shop\s+\S+shop-west\/web:1\.4\s+Rendered\s+-\s+-\s+-\s+-\s+\S+$/);
+        assert.ok(!statusTable({ wave: "w", namespaces: { a: { pvcs: {} } } }).includes("IMAGE"), "no images table without images");
     });
 });
