@@ -3,6 +3,7 @@
 # registry), each with TLS from its own local CA and htpasswd (bcrypt) authentication.
 #   bash hack/registries.sh up DIR SRC_PORT DST_PORT    start them (a running pair in DIR is stopped first)
 #   bash hack/registries.sh down DIR                    stop them (DIR stays: the tests remove it)
+#   bash hack/registries.sh stop|start DIR SIDE         stop one (src or dst), start it again as it was (an outage)
 # For each side (src, dst) DIR/<side>/ holds ca.pem, user, password (0600), registry.log and data/; the registry
 # listens on https://127.0.0.1:<port>. Test-only: the passwords are random and die with DIR.
 set -euo pipefail
@@ -65,9 +66,17 @@ auth:
     path: $d/htpasswd
 EOF
     )
-    setsid docker-registry serve "$d/config.yml" >"$d/registry.log" 2>&1 </dev/null &
-    echo $! >"$d/pid"
     echo "$port" >"$d/port"
+    : >"$d/registry.log"
+    serve_side "$d" "$side"
+}
+
+# serve_side DIR SIDE: run the registry of an existing DIR/<side> and wait until it answers
+serve_side() {
+    local d=$1 side=$2 port code
+    port=$(cat "$d/port")
+    setsid docker-registry serve "$d/config.yml" >>"$d/registry.log" 2>&1 </dev/null &
+    echo $! >"$d/pid"
     for _ in $(seq 100); do
         # 401 = up, TLS fine, authentication required
         code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$d/ca.pem" "https://127.0.0.1:$port/v2/" || true)
@@ -94,5 +103,11 @@ case "${1:-}" in
         [ $# -eq 2 ] || die "usage: hack/registries.sh down DIR"
         stop_side "$2/src"; stop_side "$2/dst"
         ;;
-    *) die "usage: hack/registries.sh up DIR SRC_PORT DST_PORT | down DIR" ;;
+    stop|start)
+        if [ $# -ne 3 ] || ! [[ $3 =~ ^(src|dst)$ ]]; then die "usage: hack/registries.sh $1 DIR src|dst"; fi
+        [ -f "$2/$3/config.yml" ] || die "no $3 registry in $2 (hack/registries.sh up first)"
+        stop_side "$2/$3"
+        [ "$1" = stop ] || serve_side "$2/$3" "$3"
+        ;;
+    *) die "usage: hack/registries.sh up DIR SRC_PORT DST_PORT | down DIR | stop|start DIR src|dst" ;;
 esac

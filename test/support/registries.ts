@@ -25,6 +25,9 @@ export interface Registries {
     src: Registry;
     dst: Registry;
     stop(): void;
+    /** An outage of one registry: stopped, and started again as it was. */
+    pause(side: "src" | "dst"): void;
+    resume(side: "src" | "dst"): void;
 }
 
 async function freePort(): Promise<number> {
@@ -65,6 +68,8 @@ export async function startRegistries(dir: string): Promise<Registries> {
         src: side("src", ports[0]),
         dst: side("dst", ports[1]),
         stop: () => { spawnSync("bash", [path.join(repoRoot, "hack", "registries.sh"), "down", dir]); },
+        pause: (s) => { run("bash", [path.join(repoRoot, "hack", "registries.sh"), "stop", dir, s], `hack/registries.sh stop ${s}`); },
+        resume: (s) => { run("bash", [path.join(repoRoot, "hack", "registries.sh"), "start", dir, s], `hack/registries.sh start ${s}`); },
     };
 }
 
