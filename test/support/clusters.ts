@@ -18,7 +18,7 @@ export const DST_NODE_ADDRESS = "10.213.0.12";
 export const STORAGE_CLASS = "dvm-local";
 export const IMAGE = "dvm.local/dvm-transfer:bookworm";
 /** What a user's checkout of the program holds (copied into a throw-away project by test/support/engine.ts). */
-export const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "config", "components", "progress", "waves"];
+export const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "contract", "config", "kube", "components", "progress", "waves"];
 
 /** Fails with how to run it when the script that brings the clusters up did not start this process. */
 export function requireClusters(how: string): void {
