@@ -51,7 +51,9 @@ export function manifestDigest(raw: Buffer): string {
 export function skopeoMessage(stderr: string): string {
     const last = stderr.split("\n").map((l) => l.trim()).filter(Boolean).pop() ?? "";
     const m = /^time="[^"]*" level=[a-z]+ msg="(.*)"$/.exec(last);
-    return (m ? m[1].replace(/\\"/g, "\"") : last) || "skopeo failed without a message";
+    // `skopeo inspect` puts this before every error, also when the name was fine
+    const text = (m ? m[1].replace(/\\"/g, "\"") : last).replace(/^Error parsing image name "[^"]*": /, "");
+    return text || "skopeo failed without a message";
 }
 
 /**
