@@ -287,6 +287,10 @@ describe("images: image-copy.sh against the contract", () => {
         const printed = new Set([...script.matchAll(/\blog "([a-z][a-z-]*) /g)].map((m) => m[1]));
         assert.deepStrictEqual([...printed].sort(), Object.values(C.IMAGE_EVENTS).sort());
         assert.ok(script.includes(`exit ${C.IMAGE_EXIT_USAGE}`));
+        const protocol = fs.readFileSync(path.join(__dirname, "..", "..", "contract", "PROTOCOL.md"), "utf8");
+        for (const v of Object.values(C.IMAGE_ENV).filter((v) => !v.startsWith("DVM_IMAGE_DST_"))) assert.ok(protocol.includes(`\`${v}\``), `PROTOCOL.md documents ${v}`);
+        for (const e of Object.values(C.IMAGE_EVENTS)) assert.ok(protocol.includes(`dvm: ${e} `), `PROTOCOL.md documents dvm: ${e}`);
+        assert.ok(protocol.includes(`exit ${C.IMAGE_EXIT_USAGE}`));
     });
 
     it("never puts a credential on a command line: auth files from the environment, printf builtins only", () => {
