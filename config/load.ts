@@ -114,8 +114,9 @@ export function loadPlan(opts: LoadOptions): Plan {
 function resolveImages(images: ImagesConfig, opts: LoadOptions, files: Files): ImagesConfig {
     const p = new Problems();
     const side = <T extends RegistryConfig>(r: T, where: string): T => {
+        // pulumi records secrecy per top-level key: dvm:images is a secret as soon as one of its values is
         if (r.password !== undefined && opts.isSecret && !opts.isSecret("dvm:images")) {
-            p.add(`${where}.password`, "is stored in plain text in the stack file; credentials must be Pulumi secrets",
+            p.add(`${where}.password`, "is not a Pulumi secret (the stack holds dvm:images in plain text); credentials must be secrets",
                 `pulumi config set --secret --path ${where}.password "$(cat token)"`);
         }
         if (r.caBundle === undefined) return r;

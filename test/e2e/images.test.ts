@@ -80,8 +80,9 @@ describe("e2e images: ImageStream discovery, images-only namespaces and wave-fil
     const up = (): RunResult => pulumi(work, project, ["up", "--yes", "--skip-preview", "--stack", STACK,
         "--policy-pack", policyPack, "--policy-pack-config", path.join(policyPack, "config", "root.json")]);
     const migration = () => JSON.parse(pulumiOk(work, project, ["stack", "output", "migration", "--json", "--show-secrets", "--stack", STACK]).stdout);
+    // set-all takes key=value, so a value may start with '-' (a PEM)
     const set = (key: string, value: string, secret = false) =>
-        pulumiOk(work, project, ["config", "set", "--stack", STACK, "--path", ...(secret ? ["--secret"] : []), key, "--", value]);
+        pulumiOk(work, project, ["config", "set-all", "--stack", STACK, "--path", secret ? "--secret" : "--plaintext", `${key}=${value}`]);
     const streams = (web: Array<{ ref: string; digest: string; created: string }>) => {
         kubectlOk(SRC, ["apply", "-f", "-"], imageStream("web", { "1.0": web }));
         kubectlOk(SRC, ["apply", "-f", "-"], imageStream("multi", { latest: [{ ref: `${ALIAS}/img-os/multi`, digest: built.multi.digest, created: "2026-01-05T00:00:00Z" }] }));

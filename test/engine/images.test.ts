@@ -235,7 +235,8 @@ describe("the image part of the program under the engine (real registries, the c
         fs.copyFileSync(x.regs.src.caFile, path.join(project, "certs", "src-ca.pem"));
         wave(["app/web:1.4", "app/multi:1.0"]);
         pulumiOk("stack", "init", STACK);
-        const set = (key: string, value: string, secret = false) => pulumiOk("config", "set", "--stack", STACK, "--path", ...(secret ? ["--secret"] : []), key, "--", value);
+        // set-all takes key=value, so a value may start with '-' (a PEM)
+        const set = (key: string, value: string, secret = false) => pulumiOk("config", "set-all", "--stack", STACK, "--path", secret ? "--secret" : "--plaintext", `${key}=${value}`);
         set("dvm:source.context", "unused-src");
         set("dvm:destination.context", "unused-dst");
         set("dvm:destination.endpoint.type", "nodePort");
@@ -265,7 +266,7 @@ describe("the image part of the program under the engine (real registries, the c
 
     it("pulumi up copies both images; skopeo inspect shows equal digests; the records are in the migration output", function () {
         const r = ok(up(), "pulumi up");
-        assert.match(r.output, /\+ 4 created/, r.output);
+        assert.match(r.output, /\+ 5 created/, r.output);
         const b = x!.built;
         assert.equal(digestOf(x!.regs.dst, "app-west/web:1.4"), b["web-1"].digest);
         assert.equal(digestOf(x!.regs.dst, "app-west/multi:1.0"), b.multi.digest);
@@ -282,7 +283,7 @@ describe("the image part of the program under the engine (real registries, the c
     it("a second pulumi up changes nothing", function () {
         ok(pulumi("preview", "--expect-no-changes", "--stack", STACK), "pulumi preview --expect-no-changes");
         const r = ok(up(), "pulumi up");
-        assert.match(r.output, /4 unchanged/, r.output);
+        assert.match(r.output, /5 unchanged/, r.output);
         assert.doesNotMatch(r.output, /created|replaced|updated|image-copy-attempt/, r.output);
     });
 
@@ -292,8 +293,11 @@ describe("the image part of the program under the engine (real registries, the c
         const commands = JSON.parse(text).deployment.resources.filter((res: any) => res.type === "command:local:Command");
         assert.equal(commands.length, 2);
         for (const c of commands) {
-            assert.ok(c.inputs.environment.ciphertext, `environment is a secret in the inputs: ${JSON.stringify(c.inputs.environment).slice(0, 80)}`);
-            assert.ok(c.outputs.environment.ciphertext, "and in the outputs");
+            for (const k of [IMAGE_ENV.srcUsername, IMAGE_ENV.srcPassword, IMAGE_ENV.dstUsername, IMAGE_ENV.dstPassword]) {
+                assert.ok(c.inputs.environment[k]?.ciphertext, `${k} is ciphertext in the inputs: ${JSON.stringify(c.inputs.environment[k])}`);
+                assert.ok(c.outputs.environment[k]?.ciphertext, `${k} is ciphertext in the outputs`);
+            }
+            assert.equal(c.inputs.environment[IMAGE_ENV.destination], c.outputs.environment[IMAGE_ENV.destination], "the rest stays readable");
             assert.equal(c.inputs.delete, undefined, "no delete command");
         }
         // nor in the stack file, where pulumi config set --secret put them
@@ -305,7 +309,7 @@ describe("the image part of the program under the engine (real registries, the c
         seed(x!.regs.src, `oci:${x!.layout}:web-2`, "app/web:1.4");
         const r = ok(up(), "pulumi up");
         assert.match(r.output, /\+-\s*1 replaced/, r.output);
-        assert.match(r.output, /3 unchanged/, r.output);
+        assert.match(r.output, /4 unchanged/, r.output);
         assert.equal(digestOf(x!.regs.dst, "app-west/web:1.4"), x!.built["web-2"].digest);
         assert.equal(migration().namespaces.app.images[0].digest, x!.built["web-2"].digest);
     });
@@ -341,13 +345,19 @@ describe("the image part of the program under the engine (real registries, the c
         }
     });
 
-    it("a password set without --secret is refused, naming the key", function () {
-        pulumiOk("config", "set", "--stack", STACK, "--path", "dvm:images.destination.password", x!.regs.dst.password);
+    it("passwords in a dvm:images that is not a secret are refused, naming the keys", function () {
+        // pulumi itself asks for --plaintext before it stores a value that looks like a secret
+        const plain = (side: "source" | "destination", value: string) =>
+            pulumiOk("config", "set", "--stack", STACK, "--path", "--plaintext", `dvm:images.${side}.password`, value);
+        plain("source", x!.regs.src.password);
+        plain("destination", x!.regs.dst.password);
         try {
             const r = up();
             assert.notEqual(r.code, 0, r.output);
-            assert.match(r.output, /dvm:images\.destination\.password: is stored in plain text in the stack file/);
+            assert.match(r.output, /dvm:images\.source\.password: is not a Pulumi secret/);
+            assert.match(r.output, /dvm:images\.destination\.password: is not a Pulumi secret/);
         } finally {
+            pulumiOk("config", "set", "--stack", STACK, "--path", "--secret", "dvm:images.source.password", x!.regs.src.password);
             pulumiOk("config", "set", "--stack", STACK, "--path", "--secret", "dvm:images.destination.password", x!.regs.dst.password);
         }
     });

@@ -183,10 +183,10 @@ describe("config: loadPlan with images", () => {
         rejects(() => loadPlan({ config: config({ ...IMAGES, destination: { registry: "d.example.com", caBundle: "key.pem" } }), projectDir: dir }), "dvm:images.destination.caBundle", /no PEM certificate/);
     });
 
-    it("refuses a password stored in plain text in the stack file", () => {
+    it("refuses a password when the stack holds dvm:images in plain text", () => {
         wave(imagesOnly);
         const withPassword = { ...IMAGES, destination: { registry: "d.example.com", username: "u", password: "hunter2" } };
-        const m = rejects(() => loadPlan({ config: config(withPassword), projectDir: dir, isSecret: () => false }), "dvm:images.destination.password", /plain text/);
+        const m = rejects(() => loadPlan({ config: config(withPassword), projectDir: dir, isSecret: () => false }), "dvm:images.destination.password", /not a Pulumi secret/);
         assert.ok(!m.includes("hunter2"), "the error never quotes the password");
         assert.match(m, /--secret/);
         const plan = loadPlan({ config: config(withPassword), projectDir: dir, isSecret: (k) => k === "dvm:images" });
