@@ -95,7 +95,7 @@ clusters-smoke:
 # (hack/e2e.sh, test/e2e/) seeded source PVCs, data equality, incremental pass, unreachable endpoint, next wave, source
 # untouched, policy pack; brings the clusters up and, if it started them, down again (DVM_E2E_KEEP_CLUSTERS=1 keeps
 # them)
-e2e: deps toolchain
+e2e: deps toolchain build
 	bash hack/e2e.sh
 
 ## demo: the local cluster pair, sample data, one wave through `pulumi up` with live progress, the status table
@@ -114,7 +114,7 @@ toolchain: deps
 # update checks, no plugin downloads. The progress provider (progress.test.ts) runs against a fake Kubernetes API in
 # the test process serving real rsync logs: success, failure with the rsync details, retry of an unfinished record,
 # new pass, dvm status, render mode, no kubeconfig in the state
-engine: deps toolchain
+engine: deps toolchain build
 	bash hack/engine-test.sh
 
 # watch / status (cli/, compiled, via bin/dvm.js): plain lines when not a TTY; the source cluster from the stack's
