@@ -120,7 +120,7 @@ toolchain: deps
 # update checks, no plugin downloads. The progress provider (progress.test.ts) runs against a fake Kubernetes API in
 # the test process serving real rsync logs: success, failure with the rsync details, retry of an unfinished record,
 # new pass, dvm status, render mode, no kubeconfig in the state
-engine: deps toolchain
+engine: deps toolchain build
 	bash hack/engine-test.sh
 
 # watch / status (cli/, compiled, via bin/dvm.js): plain lines when not a TTY; the source cluster from the stack's

@@ -7,10 +7,13 @@ import { checkClusters, kubeReader } from "./components/preflight";
 import { MigrationWave } from "./components/wave";
 import { resolveKubeconfig } from "./kube";
 
+// Which config keys hold secrets: the SDK's own record (runtime/config, not in its typings; @pulumi/pulumi is pinned).
+const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret: (key: string) => boolean };
+
 function load(): { plan: Plan; source?: string; destination?: string } {
     const projectDir = process.cwd();
     try {
-        const plan = loadPlan({ config: pulumi.runtime.allConfig(), projectDir });
+        const plan = loadPlan({ config: pulumi.runtime.allConfig(), projectDir, isSecret: isConfigSecret });
         if (plan.render !== undefined) return { plan };
         const read = (side: "source" | "destination") => {
             try {

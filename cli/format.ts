@@ -1,4 +1,5 @@
 // How progress records look to a person: sizes, durations, the `dvm watch` line and the `dvm status` table.
+import type { ImageRecord } from "../components/images/types";
 import type { ProgressRecord } from "../progress/parser";
 
 /** Human-readable bytes (powers of 1024, like kubectl). */
@@ -57,7 +58,7 @@ export function plainLine(row: WatchRow): string {
 export interface StatusRecord extends Partial<ProgressRecord> { phase: ProgressRecord["phase"] }
 
 /** The `dvm status` table from the stack output `migration`. */
-export function statusTable(migration: { wave?: string; pass?: number; namespaces?: Record<string, { phase?: string; target?: string; pvcs?: Record<string, StatusRecord> }> }): string {
+export function statusTable(migration: { wave?: string; pass?: number; namespaces?: Record<string, { phase?: string; target?: string; pvcs?: Record<string, StatusRecord>; images?: Partial<ImageRecord>[] }> }): string {
     const header = ["NAMESPACE", "PVC", "PHASE", "ATTEMPTS", "PROGRESS", "TRANSFERRED", "THROUGHPUT", "ELAPSED", "EXIT", "REASON"];
     const rows: string[][] = [];
     for (const [ns, n] of Object.entries(migration.namespaces ?? {})) {
@@ -69,9 +70,12 @@ export function statusTable(migration: { wave?: string; pass?: number; namespace
             ]);
         }
     }
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
-    const lines = [`wave: ${migration.wave ?? "?"}${migration.pass !== undefined ? ` (pass ${migration.pass})` : ""}`, fmt(header), ...rows.map(fmt)];
+    const lines = [`wave: ${migration.wave ?? "?"}${migration.pass !== undefined ? ` (pass ${migration.pass})` : ""}`, ...table(header, rows)];
+    const images = Object.entries(migration.namespaces ?? {}).flatMap(([ns, n]) => (n.images ?? []).map((r) => [
+        ns, r.destination ?? "?", r.result ?? "?", r.digest ? r.digest.slice(0, 19) : "-", formatBytes(r.bytes), formatDuration(r.seconds),
+        r.attempts !== undefined ? String(r.attempts) : "-", r.source ?? "?",
+    ]));
+    if (images.length) lines.push("", ...table(["NAMESPACE", "IMAGE", "RESULT", "DIGEST", "SIZE", "COPY TIME", "ATTEMPTS", "SOURCE"], images));
     const failed = Object.entries(migration.namespaces ?? {}).flatMap(([ns, n]) =>
         Object.entries(n.pvcs ?? {}).filter(([, r]) => r.phase === "Failed" && r.message).map(([pvc, r]) => `  ${ns}/${pvc}: ${r.message}`));
     if (failed.length) lines.push("", "failures:", ...failed);
@@ -81,4 +85,11 @@ export function statusTable(migration: { wave?: string; pass?: number; namespace
             .map(([pvc, r]) => `  ${ns}/${pvc}: ${r.reason === "UnsafeSymlinks" && r.message ? r.message : `${r.unsafeSymlinks} symlinks rewritten by the destination's rsync daemon (no chroot)`}`));
     if (warned.length) lines.push("", "warnings:", ...warned);
     return lines.join("\n");
+}
+
+/** Header and rows as aligned lines. */
+function table(header: string[], rows: string[][]): string[] {
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+    return [fmt(header), ...rows.map(fmt)];
 }

@@ -19,9 +19,12 @@ export function namespaceWeight(ns: NamespacePlan): number {
  */
 export function transferTurns(namespaces: NamespacePlan[], max: number): (number | undefined)[] {
     if (!Number.isInteger(max) || max < 0) throw new Error(`dvm:maxConcurrentNamespaces must be a whole number >= 0, got ${JSON.stringify(max)}; example: pulumi config set dvm:maxConcurrentNamespaces 10`);
-    if (max === 0 || max >= namespaces.length) return namespaces.map(() => undefined);
+    // a namespace without PVCs only moves images: it has no source transfer pod, so it takes no place in a lane
+    const transfers = namespaces.filter((ns) => ns.pvcs.length > 0).length;
+    if (max === 0 || max >= transfers) return namespaces.map(() => undefined);
     const lanes: { load: number; last: number }[] = [];
     return namespaces.map((ns, i) => {
+        if (ns.pvcs.length === 0) return undefined;
         const w = namespaceWeight(ns);
         if (lanes.length < max) {
             lanes.push({ load: w, last: i });

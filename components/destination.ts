@@ -44,11 +44,24 @@ export function copyMark(wave: string, pass: number): string {
     return `${wave} pass ${pass}`;
 }
 
+/**
+ * The destination namespace of one wave namespace. Never deleted by dvm, whether it pre-existed or not: deleting a
+ * namespace deletes its PVCs. Shared by every wave (and stack) migrating into it: only labels all of them give the
+ * same value (server-side apply makes them co-owners; a wave's own label here would make the second wave's apply fail).
+ */
+export function destinationNamespace(prefix: string, ns: NamespacePlan, opts: pulumi.CustomResourceOptions): k8s.core.v1.Namespace {
+    return new k8s.core.v1.Namespace(`${prefix}-namespace`, {
+        metadata: { name: ns.target, labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.partOf]: MANAGED_BY } },
+    }, { ...opts, retainOnDelete: true });
+}
+
 export class DestinationTransfer extends pulumi.ComponentResource {
     /** Where the source's stunnel client connects. */
     public readonly address: pulumi.Output<EndpointAddress>;
     /** The destination PVCs, in the wave's order. */
     public readonly pvcs: k8s.core.v1.PersistentVolumeClaim[];
+    /** The destination namespace (images are pushed only once it exists). */
+    public readonly namespace: k8s.core.v1.Namespace;
 
     constructor(name: string, args: DestinationTransferArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dvm:destination:DestinationTransfer", name, {}, opts);
@@ -57,12 +70,8 @@ export class DestinationTransfer extends pulumi.ComponentResource {
         const stack: Record<string, string> = args.stackId ? { [ANNOTATIONS.stack]: args.stackId } : {};
         const opt = (extra: pulumi.CustomResourceOptions = {}) => childOpts(this, provider, extra);
 
-        // Never deleted by dvm, whether it pre-existed or not: deleting a namespace deletes its PVCs. Shared by every
-        // wave (and stack) migrating into it: only labels all of them give the same value (server-side apply makes
-        // them co-owners; a wave's own label here would make the second wave's apply fail).
-        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, {
-            metadata: { name: ns.target, labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.partOf]: MANAGED_BY } },
-        }, opt({ retainOnDelete: true }));
+        const namespace = destinationNamespace(name, ns, opt());
+        this.namespace = namespace;
         const nsName = namespace.metadata.name;
         // The Pod Security labels a root/privileged transfer needs are a patch of their own: the namespace outlives
         // the wave, the labels must not. Removing the wave deletes the patch, and with it the labels.

@@ -1,10 +1,13 @@
 // MigrationWave: one per `pulumi up`. Owns the two Kubernetes providers (or, in render mode, two providers that write
 // manifests to directories) and one NamespaceMigration per namespace of the wave file.
+import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
+import { ConfigError } from "../config/errors";
 import { Plan } from "../config/plan";
 import { transferTurns } from "./budget";
+import { ImagePlan, planImages, ResolveDeps } from "./images/resolve";
 import { NamespaceMigration, NamespaceResult } from "./namespace";
 
 export interface MigrationWaveArgs {
@@ -12,6 +15,8 @@ export interface MigrationWaveArgs {
     /** Kubeconfig contents (resolved from dvm:source/dvm:destination); unused in render mode. */
     sourceKubeconfig?: string;
     destinationKubeconfig?: string;
+    /** Tests only: fakes for the registry and ImageStream reads of the image part. */
+    imageDeps?: ResolveDeps;
 }
 
 export interface MigrationOutput {
@@ -43,6 +48,16 @@ export class MigrationWave extends pulumi.ComponentResource {
         const sourceProvider = provider("source", args.sourceKubeconfig, plan.source.context);
         const destinationProvider = provider("destination", args.destinationKubeconfig, plan.destination.context);
 
+        // dvm:images: which images to copy is read from the registries and the source cluster once, for every namespace
+        let images: { plan: Promise<ImagePlan>; provider?: command.Provider } | undefined;
+        if (plan.images) {
+            const imagePlan = planImages(plan, args.sourceKubeconfig, args.imageDeps).catch((e) => {
+                // shown as is, like the config errors of index.ts
+                throw e instanceof ConfigError ? new pulumi.RunError(e.message) : e;
+            });
+            images = { plan: imagePlan, provider: plan.render === undefined ? new command.Provider("images", {}, { parent: this }) : undefined };
+        }
+
         // dvm:maxConcurrentNamespaces: a namespace's source Job may wait for an earlier namespace's transfer
         const turns = transferTurns(plan.namespaces, plan.maxConcurrentNamespaces);
         const namespaces: NamespaceMigration[] = [];
@@ -51,6 +66,7 @@ export class MigrationWave extends pulumi.ComponentResource {
             sourceKubeconfig: pulumi.secret(args.sourceKubeconfig ?? ""),
             sourceContext: plan.source.context,
             waitFor: turns[i] === undefined ? undefined : namespaces[turns[i]!].progress,
+            ...(images ? { images: { copies: images.plan.then((m) => m.get(ns.source) ?? []), provider: images.provider } } : {}),
         }, { parent: this })));
 
         return pulumi.all(namespaces.map((n) => n.result)).apply((results) => ({

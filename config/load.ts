@@ -6,7 +6,8 @@ import * as YAML from "yaml";
 import { Files, kubeconfigPath, looksLikeKubeconfigContent, realFiles } from "../kube";
 import { ConfigError, Problems } from "./errors";
 import { transferNames } from "../components/names";
-import { EndpointConfig, NamespacePlan, Plan } from "./plan";
+import { IMAGES_EXAMPLE } from "./images";
+import { EndpointConfig, ImagesConfig, NamespacePlan, Plan, RegistryConfig } from "./plan";
 import { validateStackConfig } from "./stack";
 import { validateWave } from "./wave";
 
@@ -60,6 +61,8 @@ export interface LoadOptions {
     /** Directory the wave path (and relative kubeconfig paths) are resolved against: the project directory. */
     projectDir: string;
     files?: Files;
+    /** Whether a stack config key holds a secret (pulumi's own record); when given, credentials must be secrets. */
+    isSecret?: (key: string) => boolean;
 }
 
 /** Loads and validates everything; throws ConfigError before any resource is declared. */
@@ -78,7 +81,17 @@ export function loadPlan(opts: LoadOptions): Plan {
     } catch (e) {
         throw new ConfigError([{ where: "dvm:wave", what: `wave file ${JSON.stringify(waveFile)} cannot be read: ${(e as Error).message}`, example }]);
     }
-    const wave = validateWave(parseWaveText(text, waveFile), waveFile);
+    const wave = validateWave(parseWaveText(text, waveFile), waveFile, { imageDiscovery: cfg.images !== undefined && cfg.images.discover !== false });
+    const images = cfg.images && resolveImages(cfg.images, opts, files);
+    if (!cfg.images) {
+        const p = new Problems();
+        wave.namespaces.forEach((ns, i) => {
+            if (ns.images && ns.images.length > 0) {
+                p.add(`${waveFile}: namespaces[${i}].images`, "lists images, but dvm:images (the registries to copy them between) is not set", IMAGES_EXAMPLE);
+            }
+        });
+        p.throwIfAny();
+    }
     const problems = new Problems();
     for (const [side, access] of [["source", cfg.source], ["destination", cfg.destination]] as const) {
         if (access.kubeconfig === undefined) continue;
@@ -106,6 +119,7 @@ export function loadPlan(opts: LoadOptions): Plan {
     transferHostProblems(cfg.destination.endpoint, wave.namespaces, waveFile).throwIfAny();
     return {
         ...cfg,
+        ...(images ? { images } : {}),
         wave: { name: wave.name, file: waveFile },
         namespaces: wave.namespaces.map((ns) => ({
             ...ns,
@@ -144,6 +158,7 @@ export function transferHostProblems(endpoint: EndpointConfig, namespaces: Names
     if ((endpoint.type !== "route" && endpoint.type !== "ingress") || endpoint.subdomain === undefined) return p;
     const seen = new Map<string, number>();
     namespaces.forEach((ns, i) => {
+        if (ns.pvcs.length === 0) return; // moves only images: no transfer host
         const label = transferNames("", ns.target, 1).hostLabel;
         const host = `${label}.${endpoint.subdomain}`;
         if (host.length > 253) {
@@ -159,4 +174,35 @@ export function transferHostProblems(endpoint: EndpointConfig, namespaces: Names
         }
     });
     return p;
+}
+
+/** dvm:images with every caBundle as PEM text (a path is read), and credentials that are Pulumi secrets. */
+function resolveImages(images: ImagesConfig, opts: LoadOptions, files: Files): ImagesConfig {
+    const p = new Problems();
+    const side = <T extends RegistryConfig>(r: T, where: string): T => {
+        // pulumi records secrecy per top-level key: dvm:images is a secret as soon as one of its values is
+        if (r.password !== undefined && opts.isSecret && !opts.isSecret("dvm:images")) {
+            p.add(`${where}.password`, "is not a Pulumi secret (the stack holds dvm:images in plain text); credentials must be secrets",
+                `pulumi config set --secret --path ${where}.password "$(cat token)"`);
+        }
+        if (r.caBundle === undefined) return r;
+        const example = `pulumi config set --path ${where}.caBundle certs/ca.pem   (a file, or the PEM text)`;
+        let pem = r.caBundle;
+        if (!pem.includes("-----BEGIN")) {
+            const file = path.resolve(opts.projectDir, pem);
+            if (!files.exists(file)) {
+                p.add(`${where}.caBundle`, `is neither PEM text nor an existing file (looked at ${file})`, example);
+                return r;
+            }
+            pem = files.read(file);
+        }
+        if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+            p.add(`${where}.caBundle`, "holds no PEM certificate (-----BEGIN CERTIFICATE-----)", example);
+            return r;
+        }
+        return { ...r, caBundle: pem };
+    };
+    const out = { ...images, source: side(images.source, "dvm:images.source"), destination: side(images.destination, "dvm:images.destination") };
+    p.throwIfAny();
+    return out;
 }

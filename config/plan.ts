@@ -109,7 +109,10 @@ export interface NamespacePlan {
     target: string;
     /** Node the source transfer pod must run on (RWO volumes in use there). */
     nodeName?: string;
+    /** Empty for a namespace that only moves images. */
     pvcs: PvcPlan[];
+    /** Images the wave file lists (`app/web:1.4`, relative to dvm:images.source.registry); see images.ts. */
+    images?: WaveImage[];
 }
 
 export interface Plan {
@@ -133,5 +136,40 @@ export interface Plan {
     debugHoldSeconds: number;
     /** At most this many namespaces' source transfer pods at a time (0 = no limit): the rest wait their turn. */
     maxConcurrentNamespaces: number;
+    /** `dvm:images`: registries to copy the namespaces' images between; unset = no image migration. */
+    images?: ImagesConfig;
     namespaces: NamespacePlan[];
+}
+
+/** One registry of `dvm:images` (source or destination). */
+export interface RegistryConfig {
+    /** `host[:port][/path]`, no scheme: what skopeo connects to. */
+    registry: string;
+    /** Credentials (from Pulumi secrets); unset = anonymous. */
+    username?: string;
+    password?: string;
+    /** Verify the registry's TLS certificate (default true). */
+    tlsVerify: boolean;
+    /** PEM CA certificates trusted for this registry in addition to the system's (read from a file at load). */
+    caBundle?: string;
+}
+
+export interface ImagesConfig {
+    source: RegistryConfig & {
+        /** Other names cluster objects use for the source registry (OpenShift's internal service name). */
+        aliases: string[];
+    };
+    destination: RegistryConfig;
+    /** Copy the ImageStream tags of each namespace: `auto` = when the source cluster serves image.openshift.io/v1. */
+    discover: "auto" | boolean;
+    /** Copy retries per image after the first attempt; the delay doubles from retryDelaySeconds. */
+    retries: number;
+    retryDelaySeconds: number;
+}
+
+/** An image the wave file lists for a namespace: `<repository>:<tag>` relative to the source registry. */
+export interface WaveImage {
+    /** Repository path below dvm:images.source.registry, e.g. `app/web`. */
+    repository: string;
+    tag: string;
 }

@@ -2,6 +2,7 @@
 // or a ConfigError listing every problem (where, what, a valid example). No Pulumi resources, no I/O.
 import { isIP } from "net";
 import { closest, Problems } from "./errors";
+import { imagesConfig } from "./images";
 import { DEFAULT_RESOURCES, DEFAULT_RSYNC, DEFAULT_SECURITY, DEFAULT_TRANSFER_IMAGE, DEFAULTS } from "./defaults";
 import { ENDPOINT_KINDS, ENDPOINT_TYPES, EndpointKindRow, RSYNC_KEYS, RSYNC_OPTIONS } from "./options";
 import { ClusterAccess, EndpointConfig, EndpointType, Plan, ResourceRequirements, ResourcesConfig, RsyncOptions, SecurityOptions } from "./plan";
@@ -11,7 +12,7 @@ import { cidrError, dns1123SubdomainError, parseQuantity, rsyncExtraError } from
 /** Every `dvm:` key the program reads. Anything else under `dvm:` is a typo and rejected. */
 export const CONFIG_KEYS = [
     "source", "destination", "wave", "transferImage", "rsync", "security", "resources", "stunnelWaitSeconds",
-    "render", "pass", "credentialsVersion", "transferTimeoutMinutes", "debugHold", "maxConcurrentNamespaces",
+    "render", "pass", "credentialsVersion", "transferTimeoutMinutes", "debugHold", "maxConcurrentNamespaces", "images",
 ] as const;
 
 const EXAMPLES = {
@@ -72,12 +73,13 @@ export function validateStackConfig(raw: Obj): StackConfig {
     const debugHoldSeconds = debugHold(p, raw.debugHold, transferTimeoutMinutes);
     const maxConcurrentNamespaces = int(p, raw.maxConcurrentNamespaces, "dvm:maxConcurrentNamespaces", DEFAULTS.maxConcurrentNamespaces, 0, 100_000,
         "pulumi config set dvm:maxConcurrentNamespaces 10   # at most 10 source transfer pods at a time; 0 = no limit");
+    const images = imagesConfig(p, raw.images);
 
     p.throwIfAny();
     return {
         source: source!, destination: { ...destination!, endpoint: endpoint! }, wave: wave!, transferImage, rsync,
         security, resources, stunnelWaitSeconds, transferTimeoutMinutes, pass,
-        credentialsVersion, render, debugHoldSeconds, maxConcurrentNamespaces,
+        credentialsVersion, render, debugHoldSeconds, maxConcurrentNamespaces, ...(images ? { images } : {}),
     };
 }
 

@@ -1,6 +1,7 @@
 // Validation of a wave file (the namespaces and PVCs one `pulumi up` migrates), as a pure function: the parsed YAML
 // in, the namespaces of the plan out, or a ConfigError naming every problem by file and path.
 import { Problems } from "./errors";
+import { destinationRepository, waveImages } from "./images";
 import { NamespacePlan, PvcPlan } from "./plan";
 import { bool, describe, object } from "./readers";
 import { accessModeError, dns1123LabelError, dns1123SubdomainError, parseQuantity } from "./rules";
@@ -16,6 +17,11 @@ namespaces:
     pvcs:
       - {name: postgresql, capacity: 10Gi, accessModes: [ReadWriteOnce], storageClass: gp3-csi}`;
 
+export interface WaveOptions {
+    /** dvm:images is set with ImageStream discovery on: a namespace may list neither PVCs nor images. */
+    imageDiscovery?: boolean;
+}
+
 /** For a name YAML did not read as a string (`name: 123`, `name: true`, `name: 1e3`): how to quote it. */
 export function quoteHint(v: unknown, key: string): string {
     return typeof v === "number" || typeof v === "boolean"
@@ -24,7 +30,7 @@ export function quoteHint(v: unknown, key: string): string {
 }
 
 /** Validates a parsed wave file. `file` is the path shown in messages. */
-export function validateWave(doc: unknown, file: string): WavePlan {
+export function validateWave(doc: unknown, file: string, opts: WaveOptions = {}): WavePlan {
     const p = new Problems();
     const at = (path: string) => `${file}: ${path}`;
     const o = object(p, doc, at("(top level)"), ["name", "namespaces", "storageClass"], WAVE_EXAMPLE);
@@ -55,7 +61,7 @@ export function validateWave(doc: unknown, file: string): WavePlan {
         const sources = new Map<string, number>();
         const targets = new Map<string, number>();
         top.namespaces.forEach((raw, i) => {
-            const ns = namespacePlan(p, raw, `namespaces[${i}]`, at, defaultClass);
+            const ns = namespacePlan(p, raw, `namespaces[${i}]`, at, defaultClass, opts);
             if (!ns) return;
             const dupSource = sources.get(ns.source);
             if (dupSource !== undefined) {
@@ -79,8 +85,8 @@ export function validateWave(doc: unknown, file: string): WavePlan {
     return { name, namespaces };
 }
 
-function namespacePlan(p: Problems, raw: unknown, path: string, at: (s: string) => string, defaultClass?: string): NamespacePlan | undefined {
-    const o = object(p, raw, at(path), ["name", "targetNamespace", "nodeName", "pvcs"], WAVE_EXAMPLE);
+function namespacePlan(p: Problems, raw: unknown, path: string, at: (s: string) => string, defaultClass: string | undefined, opts: WaveOptions): NamespacePlan | undefined {
+    const o = object(p, raw, at(path), ["name", "targetNamespace", "nodeName", "pvcs", "images"], WAVE_EXAMPLE);
     if (!o) return undefined;
     const label = (v: unknown, key: string, required: boolean): string | undefined => {
         if (v === undefined) {
@@ -108,10 +114,23 @@ function namespacePlan(p: Problems, raw: unknown, path: string, at: (s: string) 
             nodeName = o.nodeName;
         }
     }
+    const images = waveImages(p, o.images, at(`${path}.images`));
+    if (source !== undefined) {
+        const landed = new Map<string, number>();
+        images.forEach((img, k) => {
+            const dst = `${destinationRepository(source, target!, img.repository)}:${img.tag}`;
+            if (landed.has(dst)) {
+                p.add(at(`${path}.images[${k}]`), `lands on the same destination image ${dst} as images[${landed.get(dst)}] (the source namespace's own first path component is dropped)`, "images: [app/web:1.4]");
+            }
+            landed.set(dst, k);
+        });
+    }
+    // a namespace that only moves images: images listed, or found in its ImageStreams
+    const imagesOnly = (o.pvcs === undefined || (Array.isArray(o.pvcs) && o.pvcs.length === 0)) && (images.length > 0 || opts.imageDiscovery === true);
     const pvcs: PvcPlan[] = [];
-    if (!Array.isArray(o.pvcs) || o.pvcs.length === 0) {
-        p.add(at(`${path}.pvcs`), `must list at least one PVC of the namespace, got ${describe(o.pvcs)}`, WAVE_EXAMPLE);
-    } else {
+    if (!imagesOnly && (!Array.isArray(o.pvcs) || o.pvcs.length === 0)) {
+        p.add(at(`${path}.pvcs`), `must list at least one PVC of the namespace (or, for a namespace that only moves images, images: [...] with dvm:images set), got ${describe(o.pvcs)}`, WAVE_EXAMPLE);
+    } else if (Array.isArray(o.pvcs)) {
         const sources = new Map<string, number>();
         const targets = new Map<string, number>();
         o.pvcs.forEach((r, j) => {
@@ -135,7 +154,7 @@ function namespacePlan(p: Problems, raw: unknown, path: string, at: (s: string) 
         });
     }
     if (source === undefined) return undefined;
-    return { source, target: target!, nodeName, pvcs };
+    return { source, target: target!, nodeName, pvcs, ...(o.images !== undefined ? { images } : {}) };
 }
 
 function pvcPlan(p: Problems, raw: unknown, path: string, at: (s: string) => string, defaultClass?: string): PvcPlan | undefined {

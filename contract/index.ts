@@ -253,3 +253,36 @@ export const PSA_LABELS = [
 /** Capabilities added when `dvm:security.runAsRoot` is set (all others dropped): what rsync needs to read every
  * file and to preserve owners, groups, modes and times; rsyncd also switches ids and chroots. Nothing else. */
 export const ROOT_CAPABILITIES: readonly string[] = ["CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "SETGID", "SETUID", "SYS_CHROOT"];
+
+/** The script `@pulumi/command` runs on the machine of `pulumi up`, once per image (components/images/scripts/). */
+export const IMAGE_SCRIPT = "image-copy.sh";
+/** Its environment: the program sets every one (credentials as Pulumi secrets); the script has no defaults. */
+export const IMAGE_ENV = {
+    /** Source and destination as `host[:port]/path:tag` or `...@sha256:...`, without a transport. */
+    source: "DVM_IMAGE_SOURCE",
+    destination: "DVM_IMAGE_DESTINATION",
+    /** The source manifest's digest the program resolved (the trigger): the copy must land exactly this. */
+    digest: "DVM_IMAGE_DIGEST",
+    retries: "DVM_IMAGE_RETRIES",
+    retryDelaySeconds: "DVM_IMAGE_RETRY_DELAY_SECONDS",
+    srcUsername: "DVM_IMAGE_SRC_USERNAME",
+    srcPassword: "DVM_IMAGE_SRC_PASSWORD",
+    /** `true` / `false`. */
+    srcTlsVerify: "DVM_IMAGE_SRC_TLS_VERIFY",
+    /** PEM text; empty: the system's CAs only. */
+    srcCaBundle: "DVM_IMAGE_SRC_CA_BUNDLE",
+    dstUsername: "DVM_IMAGE_DST_USERNAME",
+    dstPassword: "DVM_IMAGE_DST_PASSWORD",
+    dstTlsVerify: "DVM_IMAGE_DST_TLS_VERIFY",
+    dstCaBundle: "DVM_IMAGE_DST_CA_BUNDLE",
+} as const;
+/** The events image-copy.sh prints on stderr (`dvm: <event> key=value ...`); the last stdout line is the record. */
+export const IMAGE_EVENTS = {
+    attempt: "image-copy-attempt",
+    retry: "image-copy-retry",
+    failed: "image-copy-failed",
+    done: "image-copy-done",
+    usage: "usage-error",
+} as const;
+/** Exit code of image-copy.sh when its environment is incomplete (a bug of the program, never retried). */
+export const IMAGE_EXIT_USAGE = 98;

@@ -22,6 +22,8 @@ if [ "$was_up" = 0 ] && [ -z "${DVM_E2E_KEEP_CLUSTERS:-}" ]; then
 fi
 
 eval "$(bash hack/toolchain-env.sh)"
+# the program copies images with skopeo (dvm:images); the tests' registries need the rest (hack/registries.sh)
+bash hack/ensure-packages.sh skopeo jq docker-registry apache2-utils openssl curl
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-dvm-e2e-test-only}"
 export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export DVM_KUBECTL=$K8S_BIN/kubectl DVM_CLUSTERS_DIR=$CLUSTERS_DIR

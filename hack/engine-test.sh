@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(bash hack/toolchain-env.sh)"
+# the program copies images with skopeo (dvm:images); the tests' registries need the rest (hack/registries.sh)
+bash hack/ensure-packages.sh skopeo jq docker-registry apache2-utils openssl curl
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-dvm-engine-tier-test-only}"
 export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 echo "engine: pulumi $(pulumi version) from $DVM_TOOLCHAIN_BIN ($(cat "$DVM_TOOLCHAIN_BIN/../go-version"))"

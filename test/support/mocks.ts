@@ -19,7 +19,7 @@ export const declared: Declared[] = [];
 /** Resource options the engine receives with each registration, by Pulumi name (the mocks' newResource does not
  * get them; the mock monitor's registerResource request does). */
 export const declaredOpts = new Map<string, {
-    type: string; retainOnDelete: boolean; ignoreChanges: string[]; deleteBeforeReplace: boolean;
+    type: string; retainOnDelete: boolean; ignoreChanges: string[]; deleteBeforeReplace: boolean; parent: string;
     /** URNs of the resources this one waits for (dependsOn, components expanded to their children, and inputs) */
     dependencies: string[];
 }>();
@@ -40,6 +40,12 @@ export function installMocks(): void {
             if (args.type === "kubernetes:core/v1:Namespace" || args.type.startsWith("kubernetes:")) {
                 state.metadata = { ...(args.inputs.metadata ?? {}), name: args.inputs.metadata?.name ?? args.name };
             }
+            if (args.type === "command:local:Command") {
+                // what components/images/scripts/image-copy.sh prints: the copy's record
+                const env = unsecret(args.inputs.environment ?? {});
+                state.stdout = JSON.stringify({ digest: env.DVM_IMAGE_DIGEST, bytes: 4096, seconds: 1.5, attempts: 1 });
+                state.stderr = "";
+            }
             if (args.type.startsWith("pulumi-nodejs:dynamic/progress")) {
                 const pvcs = Object.fromEntries((args.inputs.pvcs ?? []).map((p: any) => [p.source, { phase: args.inputs.render ? "Rendered" : "Succeeded", attempts: 1, totalProgressPercentage: 100, transferredBytes: 0 }]));
                 Object.assign(state, { phase: args.inputs.render ? "Rendered" : "Succeeded", pvcs });
@@ -55,7 +61,7 @@ export function installMocks(): void {
     monitor.registerResource = (req: any, cb: unknown) => {
         declaredOpts.set(req.getName(), {
             type: req.getType(), retainOnDelete: !!req.getRetainondelete(), ignoreChanges: req.getIgnorechangesList(), deleteBeforeReplace: !!req.getDeletebeforereplace(),
-            dependencies: req.getDependenciesList(),
+            parent: req.getParent(), dependencies: req.getDependenciesList(),
         });
         return register(req, cb);
     };

@@ -83,6 +83,12 @@ describe("budget: dvm:maxConcurrentNamespaces", function () {
         assert.strictEqual(namespaceWeight(ns("a", "1Gi", "1Ki")), 2 ** 30 + 1024);
     });
 
+    it("a namespace that only moves images (no PVCs, no source Job) takes no place in a lane and waits for nothing", () => {
+        assert.deepStrictEqual(transferTurns([ns("a", "1Gi"), ns("img"), ns("b", "1Gi"), ns("c", "1Gi")], 1), [undefined, undefined, 0, 2]);
+        // two transfers within a budget of two: no lanes at all
+        assert.deepStrictEqual(transferTurns([ns("img"), ns("a", "1Gi"), ns("b", "1Gi")], 2), [undefined, undefined, undefined]);
+    });
+
     it("config: defaults to 0 (no limit); a negative or fractional value is an error naming the key with an example", () => {
         const base = { source: { context: "s" }, destination: { context: "d", endpoint: { type: "clusterIP" } }, wave: "w.yaml" };
         assert.strictEqual(validateStackConfig(base).maxConcurrentNamespaces, 0);

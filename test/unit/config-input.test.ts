@@ -121,7 +121,8 @@ describe("config: input that is not what it claims to be", () => {
         const twin = label.slice("dvm-".length);
         assert.strictEqual(twin.length, 59);
         assert.strictEqual(transferNames("", twin, 1).hostLabel, label);
-        const namespaces = [long, twin].map((target) => ({ source: target, target, pvcs: [] }));
+        const pvcs = [{ source: "data", target: "data", capacity: "1Gi", accessModes: ["ReadWriteOnce"], verify: false }];
+        const namespaces = [long, twin].map((target) => ({ source: target, target, pvcs }));
         const ps = transferHostProblems({ type: "route", subdomain: "apps.example.com" }, namespaces, "waves/w.yaml").list;
         assert.deepStrictEqual(ps.map((p) => p.where), ["waves/w.yaml: namespaces[1]"]);
         assert.match(ps[0].what, /same transfer host label/);

@@ -119,7 +119,7 @@ describe("contract: PROTOCOL.md", () => {
     const documented = new Set([...protocol.matchAll(/dvm: ([a-z][a-z-]*)\b/g)].map((m) => m[1]));
 
     it("documents every log event, and only those", () => {
-        const all = new Set<string>(Object.values(C.LOG_EVENTS).flat());
+        const all = new Set<string>([...Object.values(C.LOG_EVENTS).flat(), ...Object.values(C.IMAGE_EVENTS)]);
         for (const e of all) assert.ok(documented.has(e), `PROTOCOL.md documents \`dvm: ${e}\``);
         for (const e of documented) assert.ok(all.has(e), `PROTOCOL.md documents \`dvm: ${e}\`, which no script prints (contract LOG_EVENTS)`);
     });
@@ -180,7 +180,7 @@ function contractStrings(): Map<string, string> {
         else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) add(`${name}.${k}`, x);
     };
     for (const k of ["SCRIPTS_DIR", "CONFIG_DIR", "SECRET_DIR", "SOURCE_ROOT", "TARGET_ROOT", "IPC_VOLUME", "IPC_DIR", "DONE_FILE", "SECRET_KEYS",
-        "SCRIPT_FILES", "CONFIG_FILES", "SCRIPT_OPTIONS", "LABELS", "ROLE_DESTINATION", "ROLE_SOURCE", "JOB_NAME_LABEL", "ANNOTATIONS", "SSL_PASSTHROUGH_ANNOTATION", "PSA_LABELS"] as const) {
+        "SCRIPT_FILES", "CONFIG_FILES", "SCRIPT_OPTIONS", "LABELS", "ROLE_DESTINATION", "ROLE_SOURCE", "JOB_NAME_LABEL", "ANNOTATIONS", "SSL_PASSTHROUGH_ANNOTATION", "PSA_LABELS", "IMAGE_SCRIPT", "IMAGE_ENV", "IMAGE_EVENTS"] as const) {
         add(k, C[k]);
     }
     for (const [k, e] of Object.entries(C.EVENTS)) if (e.includes("-")) add(`EVENTS.${k}`, e);
