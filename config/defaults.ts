@@ -19,4 +19,7 @@ export const DEFAULTS = {
     transferTimeoutMinutes: 1440,
     pass: 1,
     credentialsVersion: 1,
+    migration: "stage" as const,
+    quiesceScope: "pvcs" as const,
+    quiesceTimeoutSeconds: 600,
 };
