@@ -35,7 +35,11 @@ export interface MountingPod {
 export interface KubeObject {
     apiVersion?: string;
     kind?: string;
-    metadata?: { name?: string; namespace?: string; ownerReferences?: { kind: string; name: string; controller?: boolean }[]; annotations?: Record<string, string>; labels?: Record<string, string> };
+    metadata?: {
+        name?: string; namespace?: string; ownerReferences?: { kind: string; name: string; controller?: boolean }[]; annotations?: Record<string, string>; labels?: Record<string, string>;
+        /** What a JSON patch's `test` compares, so a concurrent change fails the patch. */
+        resourceVersion?: string;
+    };
     spec?: any;
     status?: any;
 }
@@ -168,4 +172,32 @@ export async function readNamespace(kc: KubeConfig, namespace: string): Promise<
         ReplicationController: rcs, DeploymentConfig: deploymentConfigs, Job: jobs, CronJob: cronJobs, Pod: pods,
     }, names);
     return { namespace, workloads, pods: mountingPods(namespace, pods, workloads), pvcs };
+}
+
+/** Where each workload kind lives in the API ("" = the core group). */
+export const WORKLOAD_APIS: Record<WorkloadKind, { group: string; version: string; plural: string }> = {
+    Deployment: { group: "apps", version: "v1", plural: "deployments" },
+    StatefulSet: { group: "apps", version: "v1", plural: "statefulsets" },
+    ReplicaSet: { group: "apps", version: "v1", plural: "replicasets" },
+    DaemonSet: { group: "apps", version: "v1", plural: "daemonsets" },
+    Job: { group: "batch", version: "v1", plural: "jobs" },
+    CronJob: { group: "batch", version: "v1", plural: "cronjobs" },
+    DeploymentConfig: { group: "apps.openshift.io", version: "v1", plural: "deploymentconfigs" },
+    ReplicationController: { group: "", version: "v1", plural: "replicationcontrollers" },
+    Pod: { group: "", version: "v1", plural: "pods" },
+};
+
+/** Sends a JSON patch (RFC 6902) to one workload. Errors keep the API's status code (409/422 on a failed `test`). */
+export async function patchWorkload(kc: KubeConfig, kind: WorkloadKind, namespace: string, name: string, ops: unknown[], fieldManager = "dvm"): Promise<void> {
+    const k8s = require("@kubernetes/client-node") as typeof import("@kubernetes/client-node");
+    const options = { headers: { "Content-type": k8s.PatchUtils.PATCH_FORMAT_JSON_PATCH } };
+    const api = WORKLOAD_APIS[kind];
+    if (api.group === "") {
+        const core = kc.makeApiClient(k8s.CoreV1Api);
+        if (kind === "ReplicationController") await core.patchNamespacedReplicationController(name, namespace, ops, undefined, undefined, fieldManager, undefined, undefined, options);
+        else await core.patchNamespacedPod(name, namespace, ops, undefined, undefined, fieldManager, undefined, undefined, options);
+        return;
+    }
+    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    await custom.patchNamespacedCustomObject(api.group, api.version, namespace, api.plural, name, ops, undefined, fieldManager, undefined, options);
 }
