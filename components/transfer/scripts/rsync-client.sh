@@ -24,6 +24,8 @@ wait_seconds=${DVM_STUNNEL_WAIT_SECONDS:-600}
 backoff_limit=${DVM_BACKOFF_LIMIT:-20}
 retry_base=${DVM_RETRY_BASE_SECONDS:-5}
 retry_max=${DVM_RETRY_MAX_SECONDS:-60}
+# stage: a live source (exit 24 is a warning); cutover: the final pass of a quiesced source (exit 24 fails the PVC)
+migration_mode=${DVM_MIGRATION_MODE:-stage}
 rsync_user=dvm
 
 readonly EXIT_TUNNEL_DOWN=97 EXIT_USAGE=98
@@ -69,6 +71,10 @@ pvc_functions="$(dirname "${BASH_SOURCE[0]}")/rsync-client-pvc.sh"
 for var in wait_seconds backoff_limit retry_base retry_max tunnel_port; do
     [[ ${!var} =~ ^[0-9]+$ ]] || usage "$var must be a whole number, got '${!var}'"
 done
+case $migration_mode in
+    stage | cutover) ;;
+    *) usage "DVM_MIGRATION_MODE must be stage or cutover, got '$migration_mode'" ;;
+esac
 
 opts=()
 sparse_if_holes=0
@@ -155,7 +161,7 @@ for pair in "${pairs[@]}"; do
             break
         fi
         if [ "$outcome" = fatal ]; then
-            log "pvc-end pvc=$src attempt=$attempt exit=$rc result=fatal"
+            log "pvc-end pvc=$src attempt=$attempt exit=$rc result=fatal${outcome_reason:+ reason=\"$outcome_reason\"}"
             exit_code=$rc
             exit "$exit_code"
         fi
