@@ -3,7 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "./config/errors";
 import { loadPlan } from "./config/load";
 import { Plan } from "./config/plan";
-import { MigrationWave } from "./components/wave";
+import { readSourceViews, SourceViews } from "./components/quiesce";
+import { kubeWorkloadApi } from "./components/quiesce/cluster";
+import { MigrationWave, SourceStateError } from "./components/wave";
 import { resolveKubeconfig } from "./kube";
 
 function load(): { plan: Plan; source?: string; destination?: string } {
@@ -30,8 +32,27 @@ function load(): { plan: Plan; source?: string; destination?: string } {
     }
 }
 
-const { plan, source, destination } = load();
-const wave = new MigrationWave("wave", { plan, sourceKubeconfig: source, destinationKubeconfig: destination });
+/** The source namespaces as they are now (where an RWO volume is in use, what a cutover will quiesce), read before
+ * anything is declared; nothing in render mode. */
+async function readSource(plan: Plan, kubeconfig: string | undefined): Promise<SourceViews | undefined> {
+    if (plan.render !== undefined) return undefined;
+    try {
+        return await readSourceViews(plan, kubeWorkloadApi(kubeconfig, plan.source.context), (m) => { void pulumi.log.warn(m); });
+    } catch (e) {
+        throw new pulumi.RunError((e as Error).message);
+    }
+}
 
-/** `{wave, pass, namespaces: {<ns>: {phase, target, pvcs: {<pvc>: <progress record>}}}}` */
-export const migration = wave.migration;
+export = async () => {
+    const { plan, source, destination } = load();
+    const sourceViews = await readSource(plan, source);
+    let wave: MigrationWave;
+    try {
+        wave = new MigrationWave("wave", { plan, sourceKubeconfig: source, destinationKubeconfig: destination, sourceViews });
+    } catch (e) {
+        if (e instanceof SourceStateError) throw new pulumi.RunError(e.message);
+        throw e;
+    }
+    /** `{wave, pass, mode, namespaces: {<ns>: {phase, target, pvcs: {<pvc>: <progress record>}, mode, quiesced, workloads}}}` */
+    return { migration: wave.migration };
+};

@@ -27,17 +27,17 @@ export interface TransferNames {
     server: string;
     /** First DNS label of the Route/Ingress host. */
     hostLabel: string;
-    /** Source Job (rsync + stunnel client); one per pass. */
+    /** Source Job (rsync + stunnel client); one per pass (a cutover's final pass has a name of its own). */
     job: string;
 }
 
-export function transferNames(wave: string, targetNamespace: string, pass: number): TransferNames {
+export function transferNames(wave: string, targetNamespace: string, pass: number, mode: "stage" | "cutover" | "rollback" = "stage"): TransferNames {
     return {
         credentials: "dvm-transfer-credentials",
         scripts: "dvm-transfer-scripts",
         config: "dvm-transfer-config",
         server: "dvm-rsyncd",
         hostLabel: shortName(["dvm", targetNamespace]),
-        job: shortName(["dvm-rsync", wave, `p${pass}`], 52),
+        job: shortName(["dvm-rsync", wave, `p${pass}`, ...(mode === "cutover" ? ["cutover"] : [])], 52),
     };
 }

@@ -18,7 +18,7 @@ export const declared: Declared[] = [];
 
 /** Resource options the engine receives with each registration, by Pulumi name (the mocks' newResource does not
  * get them; the mock monitor's registerResource request does). */
-export const declaredOpts = new Map<string, { type: string; retainOnDelete: boolean; ignoreChanges: string[]; deleteBeforeReplace: boolean }>();
+export const declaredOpts = new Map<string, { type: string; retainOnDelete: boolean; ignoreChanges: string[]; deleteBeforeReplace: boolean; dependencies: string[] }>();
 
 export function installMocks(): void {
     pulumi.runtime.setMocks({
@@ -40,6 +40,10 @@ export function installMocks(): void {
                 const pvcs = Object.fromEntries((args.inputs.pvcs ?? []).map((p: any) => [p.source, { phase: args.inputs.render ? "Rendered" : "Succeeded", attempts: 1, totalProgressPercentage: 100, transferredBytes: 0 }]));
                 Object.assign(state, { phase: args.inputs.render ? "Rendered" : "Succeeded", pvcs });
             }
+            if (args.type.startsWith("pulumi-nodejs:dynamic/quiesce")) {
+                const restore = args.type.endsWith(":SourceRestore");
+                Object.assign(state, { phase: args.inputs.render ? "Rendered" : restore ? "Restored" : "Quiesced", quiesced: !restore && !args.inputs.render, workloads: [] });
+            }
             return { id: `${args.name}-id`, state };
         },
         call(args: pulumi.runtime.MockCallArgs) {
@@ -51,6 +55,7 @@ export function installMocks(): void {
     monitor.registerResource = (req: any, cb: unknown) => {
         declaredOpts.set(req.getName(), {
             type: req.getType(), retainOnDelete: !!req.getRetainondelete(), ignoreChanges: req.getIgnorechangesList(), deleteBeforeReplace: !!req.getDeletebeforereplace(),
+            dependencies: req.getDependenciesList(),
         });
         return register(req, cb);
     };
