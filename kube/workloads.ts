@@ -201,3 +201,42 @@ export async function patchWorkload(kc: KubeConfig, kind: WorkloadKind, namespac
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
     await custom.patchNamespacedCustomObject(api.group, api.version, namespace, api.plural, name, ops, undefined, fieldManager, undefined, options);
 }
+
+/** Every workload of the cluster (no pods, no claims resolved): what `dvm status --live` looks through for dvm's
+ * saved values. DeploymentConfigs only where apps.openshift.io/v1 is served. */
+export async function readAllWorkloads(kc: KubeConfig): Promise<Workload[]> {
+    const k8s = require("@kubernetes/client-node") as typeof import("@kubernetes/client-node");
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const apps = kc.makeApiClient(k8s.AppsV1Api);
+    const batch = kc.makeApiClient(k8s.BatchV1Api);
+    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    const items = async <T>(p: Promise<{ body: { items: T[] } }>) => (await p).body.items as unknown as KubeObject[];
+    const [deployments, statefulSets, replicaSets, daemonSets, rcs, jobs, cronJobs] = await Promise.all([
+        items(apps.listDeploymentForAllNamespaces()),
+        items(apps.listStatefulSetForAllNamespaces()),
+        items(apps.listReplicaSetForAllNamespaces()),
+        items(apps.listDaemonSetForAllNamespaces()),
+        items(core.listReplicationControllerForAllNamespaces()),
+        items(batch.listJobForAllNamespaces()),
+        items(batch.listCronJobForAllNamespaces()),
+    ]);
+    let deploymentConfigs: KubeObject[] = [];
+    try {
+        deploymentConfigs = ((await custom.listClusterCustomObject("apps.openshift.io", "v1", "deploymentconfigs")).body as { items?: KubeObject[] }).items ?? [];
+    } catch (e) {
+        const code = (e as { statusCode?: number; response?: { statusCode?: number } }).statusCode ?? (e as { response?: { statusCode?: number } }).response?.statusCode;
+        if (code !== 404) throw e;
+    }
+    const byNamespace = new Map<string, Partial<Record<WorkloadKind, KubeObject[]>>>();
+    const all: [WorkloadKind, KubeObject[]][] = [["Deployment", deployments], ["StatefulSet", statefulSets], ["ReplicaSet", replicaSets], ["DaemonSet", daemonSets],
+        ["ReplicationController", rcs], ["Job", jobs], ["CronJob", cronJobs], ["DeploymentConfig", deploymentConfigs]];
+    for (const [kind, list] of all) {
+        for (const o of list) {
+            const ns = o.metadata?.namespace ?? "";
+            const m = byNamespace.get(ns) ?? {};
+            (m[kind] ??= []).push(o);
+            byNamespace.set(ns, m);
+        }
+    }
+    return [...byNamespace.entries()].flatMap(([ns, objects]) => workloadsOf(ns, objects, []));
+}

@@ -5,8 +5,10 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { liveLines, statusTable } from "../../cli/format";
+import { liveRows } from "../../cli/status";
 import { SourceViews } from "../../components/quiesce";
-import { QuiesceInputs, QuiesceOutputs } from "../../components/quiesce/cluster";
+import { QuiesceInputs, QuiesceOutputs, quiesceNamespace } from "../../components/quiesce/cluster";
 import { diffQuiesce, makeQuiesceProvider, makeRestoreProvider } from "../../components/quiesce/provider";
 import { SourceQuiesce } from "../../components/quiesce/resource";
 import { ConfigError } from "../../config/errors";
@@ -270,5 +272,47 @@ describe("cutover: the quiesce providers", function () {
         assert.strictEqual((await provider.diff("id", olds(), qin({ pass: 2 }))).changes, true);
         assert.strictEqual((await provider.create(qin({ render: true }))).outs.phase, "Rendered");
         await assert.rejects(provider.create(qin({ kubeconfig: "", context: "" })), /dvm:source: the cutover got neither a kubeconfig nor a context/);
+    });
+});
+
+describe("cutover: dvm status", () => {
+    it("shows the mode and, per namespace, whether the source is quiesced, with each workload's saved value and value now", () => {
+        const t = statusTable({
+            wave: "wave-1", pass: 2, mode: "cutover",
+            namespaces: {
+                shop: {
+                    phase: "Succeeded", pvcs: { data: { phase: "Succeeded", attempts: 1, totalProgressPercentage: 100, transferredBytes: 10 } }, mode: "cutover", quiesced: true,
+                    workloads: [
+                        { kind: "Deployment", name: "web", field: "replicas", saved: 2, current: 0, state: "quiesced" },
+                        { kind: "DaemonSet", name: "agent", field: "nodeSelector", saved: { disk: "ssd" }, current: { "dvm.io/quiesce-daemonset": "quiesced" }, state: "quiesced" },
+                    ],
+                },
+                idle: { phase: "Succeeded", pvcs: {}, mode: "cutover", quiesced: true, workloads: [] },
+            },
+        });
+        const lines = t.split("\n");
+        assert.strictEqual(lines[0], "wave: wave-1 (pass 2, cutover)");
+        const i = lines.indexOf("source workloads (as this stack's last pulumi up left them):");
+        assert.ok(i > 0, t);
+        assert.match(lines[i + 1], /^NAMESPACE\s+MODE\s+QUIESCED\s+KIND\s+NAME\s+FIELD\s+SAVED\s+NOW\s+STATE$/);
+        assert.match(lines[i + 2], /^shop\s+cutover\s+yes\s+Deployment\s+web\s+replicas\s+2\s+0\s+quiesced$/);
+        assert.match(lines[i + 3], /^shop\s+cutover\s+yes\s+DaemonSet\s+agent\s+nodeSelector\s+\{"disk":"ssd"\}\s+\{"dvm.io\/quiesce-daemonset":"quiesced"\}\s+quiesced$/);
+        assert.match(lines[i + 4], /^idle\s+cutover\s+yes\s+-\s+-\s+-\s+-\s+-\s+nothing mounts a PVC of the wave$/);
+        const stage = statusTable({ wave: "w", pass: 1, mode: "stage", namespaces: { shop: { phase: "Succeeded", pvcs: {}, mode: "stage", quiesced: false, workloads: [] } } });
+        assert.doesNotMatch(stage, /source workloads/, "a stage pass of a source nobody quiesced shows no workload section");
+    });
+
+    it("--live lists what the source cluster holds now, wave by wave, from the annotations on the workloads", async () => {
+        const ns = shop();
+        await quiesceNamespace(ns, { namespace: "shop", wave: "wave-1", pass: 1, pvcs: ["uploads"], scope: "pvcs", timeoutSeconds: 60, render: false, pollSeconds: 0 },
+            { sleep: async () => undefined });
+        const view = await ns.read("shop");
+        const rows = liveRows(view.workloads);
+        assert.deepStrictEqual(rows.map((r) => [r.wave, r.namespace, r.workload.kind, r.workload.name, r.workload.saved, r.workload.state]),
+            [["wave-1", "shop", "Deployment", "web", 2, "quiesced"]]);
+        const lines = liveLines("stack config dvm:source", rows);
+        assert.match(lines[1], /source cluster now \(stack config dvm:source\): 1 of 1 workload\(s\) dvm saved values for hold their quiesced value/);
+        assert.match(lines[3], /^wave-1\s+shop\s+Deployment\s+web\s+replicas\s+2\s+0\s+quiesced$/);
+        assert.match(liveLines("flags", [])[1], /nothing is quiesced by dvm/);
     });
 });
