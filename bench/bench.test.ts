@@ -126,7 +126,7 @@ describe("bench: docs/benchmarks.md block", () => {
 });
 
 describe("bench: end-to-end step", () => {
-    // the rsync container's log as `kubectl logs --timestamps` shows it (components/transfer/PROTOCOL.md): vol-2 fails
+    // the rsync container's log as `kubectl logs --timestamps` shows it (contract/PROTOCOL.md): vol-2 fails
     // once and is retried; rsync's \r progress runs precede the script's next line on the same log line
     const log = [
         "2026-11-21T08:00:10.000000000Z dvm: tunnel-wait port=2222 timeout=600",

@@ -1,6 +1,6 @@
 // The end-to-end benchmark's arithmetic (pure, tested in bench/bench.test.ts): the transfers and the tunnel of a source
 // transfer pod from its rsync container's `kubectl logs --timestamps` (the `dvm: ` lines of
-// components/transfer/PROTOCOL.md), and the figures of one wave sample bench/e2e.ts records (bench/report.ts summarizes).
+// contract/PROTOCOL.md), and the figures of one wave sample bench/e2e.ts records (bench/report.ts summarizes).
 import { parseEvent } from "../progress/parser";
 
 /** One PVC's copy: `dvm: pvc-start` to `dvm: pvc-end` of each attempt, summed (retries and their waits excluded). */

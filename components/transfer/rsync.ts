@@ -1,7 +1,7 @@
 // The rsync client command line, as an argument list (never a shell string). The source pod's `rsync` container gets
 // `rsyncClientArgs(...)` as its `args`; components/transfer/scripts/rsync-client.sh passes the options to rsync
 // word for word and adds `--exclude=/lost+found` (and `--checksum` for a `:verify` PVC). Words starting `--dvm-` are
-// options of the script itself, never passed to rsync (components/transfer/PROTOCOL.md).
+// options of the script itself, never passed to rsync (contract/PROTOCOL.md).
 import { PVC_PAIRS_SEPARATOR, VERIFY_SUFFIX } from "../../contract";
 import { RSYNC_OPTIONS } from "../../config/options";
 import { PvcPlan, RsyncOptions } from "../../config/plan";

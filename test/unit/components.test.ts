@@ -107,7 +107,7 @@ describe("components: a two-namespace wave", function () {
         assert.ok(rsync.args.slice(0, sep).includes("--hard-links"));
         assert.ok(rsync.args.slice(0, sep).includes("--partial"));
         assert.ok(rsync.args.slice(0, sep).includes("--timeout=600"), "a silently lost connection ends the attempt");
-        // dvm:rsync.sparse and .inplace default to auto: the script decides per PVC (components/transfer/PROTOCOL.md)
+        // dvm:rsync.sparse and .inplace default to auto: the script decides per PVC (contract/PROTOCOL.md)
         const chosen = rsync.args.slice(0, sep).filter((a: string) => /sparse|inplace/.test(a));
         assert.deepStrictEqual(chosen, ["--dvm-sparse-if-holes", "--dvm-inplace-if-empty"]);
         assert.deepStrictEqual(rsync.args.slice(sep + 1), ["postgresql:postgresql", "uploads:uploads:verify"]);

@@ -60,7 +60,7 @@ describe("progress parser: number and event syntax", () => {
 describe("progress parser on real rsync output", () => {
     it("reads pvc-start lines with the per-PVC sparse/inplace decisions the same as without them", () => {
         // rsync-client.sh logs its --dvm-sparse-if-holes / --dvm-inplace-if-empty decisions on pvc-start
-        // (components/transfer/PROTOCOL.md); a real log with and without those keys must give the same records
+        // (contract/PROTOCOL.md); a real log with and without those keys must give the same records
         const text = fixture("local-retried.log");
         const withKeys = text.replace(/^(dvm: pvc-start .*)$/gm, "$1 sparse=off sparse-scan=no-holes scan-ms=12 inplace=on destination=empty check-ms=150");
         assert.notStrictEqual(withKeys, text);
