@@ -7,7 +7,7 @@ import { MIGRATION_MODES } from "../../contract";
 import { apiError, kubeConfig, statusCode } from "../../kube";
 import { MountingPod, NamespaceView, patchWorkload, readNamespace, WorkloadKind } from "../../kube/workloads";
 import { holdsQuiescedValue, JsonPatchOp, QuiescedWorkload, quiesceChange, restoreChange, workloadState } from "./rules";
-import { holdingPods, QuiesceScope, quiescePlan, refusalMessage } from "./select";
+import { holdingPods, QuiesceScope, quiescedNow, quiescePlan, refusalMessage } from "./select";
 
 export interface WorkloadApi {
     read(namespace: string): Promise<NamespaceView>;
@@ -197,10 +197,8 @@ export async function quiesceNamespace(api: WorkloadApi, inputs: QuiesceInputs, 
         }
         await sleep(Math.max(0, Math.min((inputs.pollSeconds ?? 2) * 1000, deadline - now())));
     }
-    const workloads = plan.targets
-        .map((w) => workloadState(w.kind, w.object) ?? done.get(key(w)))
-        .filter((w): w is QuiescedWorkload => w !== undefined);
-    return outputs(inputs, "Quiesced", workloads);
+    // what the wave quiesced, as the namespace holds it now (a Job that finished meanwhile included)
+    return outputs(inputs, "Quiesced", quiescedNow(view, wave).workloads);
 }
 
 /**

@@ -61,10 +61,13 @@ export function quiescePlan(view: NamespaceView, pvcs: string[], scope: QuiesceS
         if (w.kind === "Job" && w.ownedBy?.kind === "CronJob" && picked.has(key({ kind: "CronJob", name: w.ownedBy.name }))) add(w);
     }
     const refused = holding.filter((p) => !picked.has(key(p.owner)));
-    const order: WorkloadKind[] = ["CronJob", "Deployment", "DeploymentConfig", "StatefulSet", "ReplicaSet", "ReplicationController", "DaemonSet", "Job"];
-    const targets = [...picked.values()].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || a.name.localeCompare(b.name));
-    return { targets, refused, holding };
+    return { targets: [...picked.values()].sort(byOrder), refused, holding };
 }
+
+/** CronJobs first (no new Job starts while the rest stops), the Jobs they started last. */
+const ORDER: WorkloadKind[] = ["CronJob", "Deployment", "DeploymentConfig", "StatefulSet", "ReplicaSet", "ReplicationController", "DaemonSet", "Job"];
+const byOrder = (a: { kind: WorkloadKind; name: string }, b: { kind: WorkloadKind; name: string }) =>
+    ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind) || a.name.localeCompare(b.name);
 
 /** Why a cutover is refused: the pods dvm cannot stop, named, with what to do. */
 export function refusalMessage(namespace: string, refused: MountingPod[], pvcs: string[]): string {
@@ -102,6 +105,7 @@ export function quiescedNow(view: NamespaceView, wave: string): { quiesced: bool
         if (by !== undefined && by !== wave) continue;
         workloads.push(st);
     }
+    workloads.sort(byOrder);
     return { quiesced: workloads.length > 0 && workloads.every((w) => w.state === "quiesced"), workloads };
 }
 
