@@ -1,6 +1,7 @@
 // `dvm status`: the table recorded in the stack output `migration` - per PVC, and per namespace the mode and the
 // source workloads a cutover quiesced; with --live also what the source cluster holds now.
 import { savedState, workloadState } from "../components/quiesce/rules";
+import { isAnnotationCopy } from "../components/quiesce/select";
 import { kubeConfig } from "../kube";
 import { readAllWorkloads, Workload } from "../kube/workloads";
 import { Flags } from "./flags";
@@ -13,6 +14,7 @@ export interface LiveRow { wave: string; namespace: string; workload: StatusWork
 export function liveRows(workloads: Workload[]): LiveRow[] {
     const rows: LiveRow[] = [];
     for (const w of workloads) {
+        if (isAnnotationCopy(w, workloads.filter((x) => x.namespace === w.namespace))) continue;
         const st = workloadState(w.kind, w.object);
         if (st) rows.push({ wave: savedState(w.kind, w.object).wave ?? "?", namespace: w.namespace, workload: st });
     }

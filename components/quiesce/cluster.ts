@@ -6,8 +6,8 @@
 import { MIGRATION_MODES } from "../../contract";
 import { apiError, kubeConfig, statusCode } from "../../kube";
 import { MountingPod, NamespaceView, patchWorkload, readNamespace, WorkloadKind } from "../../kube/workloads";
-import { holdsQuiescedValue, JsonPatchOp, QuiescedWorkload, quiesceChange, restoreChange, workloadState } from "./rules";
-import { holdingPods, QuiesceScope, quiescedNow, quiescePlan, refusalMessage } from "./select";
+import { dropAnnotations, holdsQuiescedValue, JsonPatchOp, QuiescedWorkload, quiesceChange, restoreChange, savedState, workloadState } from "./rules";
+import { holdingPods, isAnnotationCopy, QuiesceScope, quiescedNow, quiescePlan, refusalMessage } from "./select";
 
 export interface WorkloadApi {
     read(namespace: string): Promise<NamespaceView>;
@@ -212,11 +212,15 @@ export async function restoreNamespace(api: WorkloadApi, inputs: QuiesceInputs):
         const view = await api.read(ns);
         let conflicts = 0;
         for (const w of view.workloads) {
-            const c = restoreChange(w.kind, w.object, wave);
-            if (!c) continue;
+            // owners first (the view lists Deployments before their ReplicaSets): a copy of an owner's annotations
+            // is dropped once the owner has none to copy again
+            const copy = isAnnotationCopy(w, view.workloads);
+            const c = copy ? undefined : restoreChange(w.kind, w.object, wave);
+            const ops = copy ? (savedState(w.kind, w.object).wave === wave ? dropAnnotations(w.object) : undefined) : c?.ops;
+            if (!ops) continue;
             try {
-                await api.patch(w.kind, ns, w.name, c.ops);
-                done.set(key(w), c.result);
+                await api.patch(w.kind, ns, w.name, ops);
+                if (c) done.set(key(w), c.result);
             } catch (e) {
                 if (isConflict(e)) {
                     conflicts++;

@@ -229,6 +229,14 @@ export function quiesceChange(kind: WorkloadKind, o: KubeObject, wave: string): 
     return { action: s.text === undefined ? "quiesce" : "again", ops, result: { kind, name, field: r.field, saved: r.decode(saved), current: r.quiesced, state: "quiesced" } };
 }
 
+/** Removes dvm's annotations and nothing else (a copy the owner's controller made; undefined when there are none). */
+export function dropAnnotations(o: KubeObject): JsonPatchOp[] | undefined {
+    const ann = o.metadata?.annotations ?? {};
+    const keys = Object.keys(ann).filter((k) => k === ANNOTATIONS.quiescedBy || Object.values(RULES).some((r) => r?.annotation === k));
+    if (keys.length === 0) return undefined;
+    return [...versionTest(o), ...keys.map((k) => ({ op: "remove" as const, path: pointer(["metadata", "annotations", k]) }))];
+}
+
 /** Restore one workload that `wave` quiesced; undefined when it carries no saved value of that wave. */
 export function restoreChange(kind: WorkloadKind, o: KubeObject, wave: string): Change | undefined {
     if (!canQuiesce(kind)) return undefined;

@@ -95,10 +95,21 @@ export function previewLines(plan: QuiescePlan, wave: string): string[] {
     });
 }
 
+/**
+ * A ReplicaSet of a Deployment or a ReplicationController of a DeploymentConfig: their controllers copy the owner's
+ * annotations onto them, dvm's saved values included. Such a copy is not a quiesced workload (its owner is); a
+ * rollback only drops it.
+ */
+export function isAnnotationCopy(w: Workload, workloads: Workload[]): boolean {
+    return (w.kind === "ReplicaSet" || w.kind === "ReplicationController") && !!w.ownedBy &&
+        workloads.some((x) => x.kind === w.ownedBy!.kind && x.name === w.ownedBy!.name);
+}
+
 /** The workloads `wave` quiesced and whether every one of them still holds its quiesced value. */
 export function quiescedNow(view: NamespaceView, wave: string): { quiesced: boolean; workloads: QuiescedWorkload[] } {
     const workloads: QuiescedWorkload[] = [];
     for (const w of view.workloads) {
+        if (isAnnotationCopy(w, view.workloads)) continue;
         const st = workloadState(w.kind, w.object);
         if (!st) continue;
         const by = savedState(w.kind, w.object).wave;

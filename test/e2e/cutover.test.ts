@@ -76,6 +76,20 @@ function wave2(): string {
     return [`name: ${WAVE2}`, "namespaces:", `  - name: ${NEXT}`, "    pvcs:", "      - {name: other, capacity: 1Gi, storageClass: dvm-local}", ""].join("\n");
 }
 
+/** A little data with assorted modes, owners, a symlink and a hard link (the writers add theirs). */
+function seed(dir: string): void {
+    for (let i = 0; i < 30; i++) {
+        const sub = path.join(dir, `d${i % 3}`);
+        fs.mkdirSync(sub, { recursive: true });
+        const f = path.join(sub, `f-${i}.txt`);
+        fs.writeFileSync(f, `seed ${i}\n`.repeat(i * 10));
+        fs.chmodSync(f, [0o644, 0o600, 0o755, 0o640][i % 4]);
+        fs.chownSync(f, 1000 + (i % 3), 2000 + (i % 2));
+    }
+    fs.symlinkSync("d0/f-0.txt", path.join(dir, "link"));
+    fs.linkSync(path.join(dir, "d1", "f-1.txt"), path.join(dir, "hard"));
+}
+
 /** Pods of the namespace, not dvm's and not finished, that mount one of the wave's PVCs. */
 function podsHolding(ns: string, pvcs: string[]): string[] {
     const pods = json(SRC, ["-n", ns, "get", "pods"]).items as any[];
@@ -106,6 +120,19 @@ describe("e2e: cutover", function () {
     const rwoDir = path.join(CLUSTERS_DIR, "src", "volumes", RWO_PV);
     /** The quiesced source, snapshotted once the cutover finished. */
     const quiescedSource = new Map<string, Map<string, Entry>>();
+
+    /** Background `pulumi up`s still running when a test ends are interrupted (a stale one would hold the stack's lock). */
+    const running: ChildProcess[] = [];
+    afterEach(async function () {
+        for (const c of running.splice(0)) {
+            if (c.exitCode !== null || c.signalCode !== null) continue;
+            const closed = new Promise((r) => c.on("close", r));
+            c.kill("SIGINT");
+            await new Promise((r) => setTimeout(r, 1500));
+            c.kill("SIGINT");
+            await closed;
+        }
+    });
 
     const up = (extra: string[] = []): RunResult => pulumi(work, project,
         ["up", "--yes", "--skip-preview", "--stack", STACK, "--policy-pack", policyPack, "--policy-pack-config", rootPolicyConfig, ...extra]);
@@ -151,8 +178,8 @@ describe("e2e: cutover", function () {
         // seeded data with owners, modes, hard links and a large file that is sent first (slowly: dvm:rsync.bwlimit)
         // while the churn directories, sorted after it, vanish
         generate(volumeDir(SRC, NS, "web"), { smallFiles: 300, largeMiB: 24, owners: true, sparseMiB: 0 });
-        for (const p of PVCS.slice(1)) generate(createPvc(SRC, NS, p), { smallFiles: 100, largeMiB: 1, owners: true, sparseMiB: 0 });
-        generate(createPvc(SRC, NEXT, "other"), { smallFiles: 20, largeMiB: 1, owners: true, sparseMiB: 0 });
+        for (const p of PVCS.slice(1)) seed(createPvc(SRC, NS, p));
+        seed(createPvc(SRC, NEXT, "other"));
         kubectlOk(SRC, ["apply", "-f", "-"], manifests());
         waitFor("the writers to run", 180, () => {
             const running = (json(SRC, ["-n", NS, "get", "pods"]).items as any[]).filter((p) => p.status?.phase === "Running").map((p) => p.metadata.name as string);
@@ -211,9 +238,15 @@ describe("e2e: cutover", function () {
     });
 
     it("cutover, interrupted while it waits and run again: quiesced with the saved values intact, no pod on a wave PVC at the final pass, the destination equal to the quiesced source", async function () {
+        const started = Date.now();
         const first = upAsync();
+        running.push(first.child);
         // interrupt (Ctrl-C twice) once the workloads are quiesced and the StatefulSet's pod is still going
-        await poll("the cutover to quiesce", 180, () => (annotations(get("deployment", "web"))[ANNOTATIONS.preQuiesceReplicas] ? true : undefined));
+        await Promise.race([
+            poll("the cutover to quiesce", 600, () => (annotations(get("deployment", "web"))[ANNOTATIONS.preQuiesceReplicas] ? true : undefined)),
+            first.done.then((x) => { throw new Error(`pulumi up ended before it quiesced anything:\n${x.output}`); }),
+        ]);
+        console.log(`    quiesced ${((Date.now() - started) / 1000).toFixed(0)}s after pulumi up started`);
         assert.ok(podsHolding(NS, PVCS).some((p) => p.startsWith("db-0")), "db-0 still holds its volume (40 s grace period)");
         first.child.kill("SIGINT");
         await new Promise((r) => setTimeout(r, 1500));
@@ -224,6 +257,7 @@ describe("e2e: cutover", function () {
         assert.equal(annotations(get("deployment", "web"))[ANNOTATIONS.preQuiesceReplicas], "2");
 
         const second = upAsync();
+        running.push(second.child);
         const atStart = await Promise.race([
             poll("the final pass's Job", 600, () => (kubectl(SRC, ["-n", NS, "get", "job", FINAL_JOB]).code === 0 ? podsHolding(NS, PVCS) : undefined)),
             second.done.then((x) => { throw new Error(`pulumi up ended before the final pass's Job appeared:\n${x.output}`); }),

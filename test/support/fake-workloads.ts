@@ -79,6 +79,20 @@ export class FakeNamespace implements WorkloadApi {
     async read(namespace: string): Promise<NamespaceView> {
         this.reads++;
         this.onRead?.(this.reads, this);
+        // the Deployment controller: a Deployment's ReplicaSet follows its replicas and gets copies of its annotations
+        // (added and updated, never removed)
+        for (let i = 0; i < this.objects.length; i++) {
+            const rs = this.objects[i];
+            const ref = rs.metadata?.ownerReferences?.[0];
+            if (rs.kind !== "ReplicaSet" || ref?.kind !== "Deployment") continue;
+            const d = this.objects.find((x) => x.kind === "Deployment" && x.metadata?.name === ref.name);
+            if (!d) continue;
+            const annotations = { ...(rs.metadata?.annotations ?? {}), ...(d.metadata?.annotations ?? {}) };
+            const replicas = d.spec?.replicas;
+            if (JSON.stringify(annotations) !== JSON.stringify(rs.metadata?.annotations ?? {}) || replicas !== rs.spec?.replicas) {
+                this.objects[i] = this.stamp({ ...rs, metadata: { ...rs.metadata, annotations }, spec: { ...rs.spec, replicas } });
+            }
+        }
         // the controller: pods of a workload quiesced for podLag reads are gone
         for (const o of this.objects) {
             const k = `${o.kind}/${o.metadata?.name}`;
