@@ -46,11 +46,11 @@ export class NamespaceMigration extends pulumi.ComponentResource {
     constructor(name: string, args: NamespaceMigrationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dvm:index:NamespaceMigration", name, {}, opts);
         const { plan, namespace: ns } = args;
-        const mode: MigrationMode = plan.migration ?? MIGRATION_MODES.stage;
+        const mode: MigrationMode = plan.migration;
         const render = plan.render !== undefined;
         const quiesceArgs = {
             kubeconfig: args.sourceKubeconfig, context: args.sourceContext, namespace: ns.source, wave: plan.wave.name, pass: plan.pass,
-            pvcs: ns.pvcs.map((p) => p.source), scope: plan.quiesce?.scope ?? "pvcs", timeoutSeconds: plan.quiesce?.timeoutSeconds ?? 600, render,
+            pvcs: ns.pvcs.map((p) => p.source), scope: plan.quiesce.scope, timeoutSeconds: plan.quiesce.timeoutSeconds, render,
         };
         if (mode === MIGRATION_MODES.rollback) {
             // the source workloads back; no transfer objects (the destination namespace and PVCs stay: retained)
