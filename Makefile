@@ -5,7 +5,7 @@ export DVM_CACHE ?= $(HOME)/.cache/dvm
 export PULUMI_SKIP_UPDATE_CHECK := true
 MOCHA := node_modules/.bin/mocha
 
-.PHONY: all help deps build docs unit typecheck shellcheck test dataplane engine e2e bench bench-e2e toolchain clusters-up clusters-down clusters-smoke demo watch status clean
+.PHONY: all help deps build docs image unit typecheck shellcheck test dataplane engine e2e bench bench-e2e toolchain clusters-up clusters-down clusters-smoke demo watch status clean
 
 all: unit
 
@@ -37,6 +37,12 @@ build/cli/main.js: $(PRODUCT_TS) tsconfig.json tsconfig.build.json
 ## docs: regenerate the generated tables of docs/configuration.md from the option tables (config/options.ts)
 docs: deps
 	node -r ts-node/register/transpile-only hack/docs.ts
+
+## image: dvm's transfer image (image/build.sh): an OCI archive to push with skopeo; prints its path and digest (root)
+# debootstrap + umoci, no container daemon; cached under $(DVM_CACHE)/images/transfer-<key>/image.tar (image/README.md)
+image:
+	bash hack/ensure-packages.sh debootstrap umoci
+	bash image/build.sh
 
 ## unit: the fast tier - type check, shellcheck, mocha: Pulumi mocks, the pack, bench/'s self-tests (~1 min)
 unit: deps typecheck shellcheck

@@ -115,7 +115,7 @@ function machine() {
         const cwd = path.join(__dirname, "..");
         commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8", cwd }).trim();
         // what was measured is the work tree: name the files of the measured code that differ from the commit
-        const dirty = execFileSync("git", ["status", "--porcelain", "--", "components", "config", "progress", "index.ts", "test/dataplane", "test/e2e", "test/support", "policies", "hack/bench-e2e.sh", "bench"], { encoding: "utf8", cwd })
+        const dirty = execFileSync("git", ["status", "--porcelain", "--", "contract", "kube", "components", "config", "progress", "index.ts", "test/dataplane", "test/e2e", "test/support", "policies", "hack/bench-e2e.sh", "bench"], { encoding: "utf8", cwd })
             .split("\n").filter((l) => l.trim() !== "").map((l) => l.slice(3))
             .filter((f) => !/^bench\/(results\.(json|md)|throughput\.png)$/.test(f));
         if (dirty.length > 0) commit += ` + uncommitted changes in ${dirty.join(", ")}`;

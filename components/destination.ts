@@ -43,9 +43,15 @@ export class DestinationTransfer extends pulumi.ComponentResource {
 
         // Never deleted by dvm, whether it pre-existed or not: deleting a namespace deletes its PVCs.
         const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, {
-            metadata: { name: ns.target, labels: { ...labels, ...podSecurityLabels(args.security) } },
+            metadata: { name: ns.target, labels },
         }, opt({ retainOnDelete: true }));
         const nsName = namespace.metadata.name;
+        // The Pod Security labels a root/privileged transfer needs are a patch of their own: the namespace outlives
+        // the wave, the labels must not. Removing the wave deletes the patch, and with it the labels.
+        const psa = podSecurityLabels(args.security);
+        const psaPatch = Object.keys(psa).length === 0 ? [] : [new k8s.core.v1.NamespacePatch(`${name}-namespace-psa`, {
+            metadata: { name: nsName, labels: psa, annotations: { [ANNOTATIONS.psaPatchedBy]: `wave ${args.wave}` } },
+        }, opt({ dependsOn: [namespace] }))];
 
         const pvcs = ns.pvcs.map((pvc) => new k8s.core.v1.PersistentVolumeClaim(`${name}-pvc-${pvc.target}`, {
             metadata: {
@@ -68,7 +74,7 @@ export class DestinationTransfer extends pulumi.ComponentResource {
         })));
 
         const creds = args.credentials;
-        const scripts = pick(scriptFiles(), [SCRIPT_FILES.rsyncd, SCRIPT_FILES.stunnelServer]);
+        const scripts = pick(scriptFiles(), [SCRIPT_FILES.rsyncd, SCRIPT_FILES.stunnelServer, SCRIPT_FILES.imageCheck]);
         const configData = {
             [CONFIG_FILES.rsyncd]: renderRsyncdConf({ modules: ns.pvcs.map((p) => p.target), runAsRoot: args.security.runAsRoot }),
             [CONFIG_FILES.stunnelServer]: renderStunnelServerConf(),
@@ -128,7 +134,7 @@ export class DestinationTransfer extends pulumi.ComponentResource {
                     },
                 },
             },
-        }, opt({ dependsOn: [secret, scriptsMap, configMap, ...pvcs] }));
+        }, opt({ dependsOn: [secret, scriptsMap, configMap, ...pvcs, ...psaPatch] }));
 
         const kind = endpoints[args.endpoint.type];
         const service = new k8s.core.v1.Service(`${name}-service`, {
@@ -146,9 +152,35 @@ export class DestinationTransfer extends pulumi.ComponentResource {
                     protocol: "TCP",
                     ...(kind.serviceType === "NodePort" && args.endpoint.nodePort ? { nodePort: args.endpoint.nodePort } : {}),
                 }],
+                ...serviceSourceRanges(kind.serviceType, args.endpoint.sourceRanges),
+            },
+        }, opt());
+        // Only the stunnel port, and (where the client's address arrives unchanged) only from sourceRanges; the pod
+        // opens no connection of its own (rsyncd and stunnel talk over localhost), so no egress at all.
+        const ranges = kind.clientAddressReachesPod ? args.endpoint.sourceRanges : undefined;
+        new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, {
+            metadata: { name: names.server, namespace: nsName, labels },
+            spec: {
+                podSelector: { matchLabels: selector },
+                policyTypes: ["Ingress", "Egress"],
+                ingress: [{
+                    ports: [{ protocol: "TCP", port: STUNNEL_PORT }],
+                    ...(ranges ? { from: ranges.map((cidr) => ({ ipBlock: { cidr } })) } : {}),
+                }],
+                egress: [],
             },
         }, opt());
         this.address = kind.expose({ prefix: name, namespace: nsName, names, config: args.endpoint, labels, service, render: args.render, opts: opt() });
         this.registerOutputs({ address: this.address });
     }
+}
+
+/** What `sourceRanges` adds to the Service: the load balancer's own allow-list, and `externalTrafficPolicy: Local`
+ * so the source's address (not a node's, after kube-proxy's SNAT) reaches the NetworkPolicy. */
+export function serviceSourceRanges(serviceType: string, ranges: string[] | undefined): Record<string, unknown> {
+    if (!ranges || serviceType === "ClusterIP") return {};
+    return {
+        externalTrafficPolicy: "Local",
+        ...(serviceType === "LoadBalancer" ? { loadBalancerSourceRanges: ranges } : {}),
+    };
 }

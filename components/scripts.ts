@@ -10,6 +10,7 @@ const LOCATIONS: Record<string, string> = {
     [SCRIPT_FILES.rsyncd]: "transfer/scripts",
     [SCRIPT_FILES.stunnelClient]: "transport/scripts",
     [SCRIPT_FILES.stunnelServer]: "transport/scripts",
+    [SCRIPT_FILES.imageCheck]: "transfer/scripts",
 };
 
 /** SCRIPT_FILES key -> file content. */

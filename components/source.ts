@@ -61,7 +61,7 @@ export class SourceTransfer extends pulumi.ComponentResource {
         }
 
         const creds = args.credentials;
-        const scripts = pick(scriptFiles(), [SCRIPT_FILES.rsyncClient, SCRIPT_FILES.rsyncClientPvc, SCRIPT_FILES.stunnelClient]);
+        const scripts = pick(scriptFiles(), [SCRIPT_FILES.rsyncClient, SCRIPT_FILES.rsyncClientPvc, SCRIPT_FILES.stunnelClient, SCRIPT_FILES.imageCheck]);
         const clientConf = args.address.apply((a) => renderStunnelClientConf({ connectHost: a.host, connectPort: a.port, sni: a.sni }));
         deps.push(...supportObjects(name, {
             namespace: nsName, names, labels, credentials: creds, scripts, config: { [CONFIG_FILES.stunnelClient]: clientConf }, opts: opt(),

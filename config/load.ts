@@ -5,7 +5,8 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { Files, kubeconfigPath, looksLikeKubeconfigContent, realFiles } from "../kube";
 import { ConfigError, Problems } from "./errors";
-import { Plan } from "./plan";
+import { transferNames } from "../components/names";
+import { EndpointConfig, NamespacePlan, Plan } from "./plan";
 import { validateStackConfig } from "./stack";
 import { validateWave } from "./wave";
 
@@ -78,14 +79,31 @@ export function loadPlan(opts: LoadOptions): Plan {
         throw new ConfigError([{ where: "dvm:wave", what: `wave file ${JSON.stringify(waveFile)} cannot be read: ${(e as Error).message}`, example }]);
     }
     const wave = validateWave(parseWaveText(text, waveFile), waveFile);
+    const problems = new Problems();
     for (const [side, access] of [["source", cfg.source], ["destination", cfg.destination]] as const) {
-        if (access.kubeconfig !== undefined && !looksLikeKubeconfigContent(access.kubeconfig)) {
+        if (access.kubeconfig === undefined) continue;
+        const where = `dvm:${side}.kubeconfig`;
+        const example = `pulumi config set --secret --path dvm:${side}.kubeconfig "$(cat ~/.kube/${side}.yaml)"`;
+        let text = access.kubeconfig;
+        let what = "the kubeconfig content";
+        if (!looksLikeKubeconfigContent(access.kubeconfig)) {
             const p = kubeconfigPath(access.kubeconfig, opts.projectDir);
             if (!files.exists(p)) {
-                throw new ConfigError([{ where: `dvm:${side}.kubeconfig`, what: `is neither kubeconfig content nor an existing file (looked at ${p})`, example: `pulumi config set --secret --path dvm:${side}.kubeconfig "$(cat ~/.kube/${side}.yaml)"` }]);
+                throw new ConfigError([{ where, what: `is neither kubeconfig content nor an existing file (looked at ${p})`, example }]);
             }
+            try {
+                text = files.read(p);
+            } catch (e) {
+                throw new ConfigError([{ where, what: `names ${p}, which cannot be read: ${(e as Error).message}`, example }]);
+            }
+            what = `the file ${p}`;
         }
+        const e = kubeconfigError(text, access.context);
+        // never the content itself in the message: it holds credentials
+        if (e) problems.add(where, `${what} ${e}`, example);
     }
+    problems.throwIfAny();
+    transferHostProblems(cfg.destination.endpoint, wave.namespaces, waveFile).throwIfAny();
     return {
         ...cfg,
         wave: { name: wave.name, file: waveFile },
@@ -94,4 +112,51 @@ export function loadPlan(opts: LoadOptions): Plan {
             pvcs: ns.pvcs.map((pvc) => ({ ...pvc, verify: pvc.verify || cfg.rsync.verify })),
         })),
     };
+}
+
+/** Why a text is not a kubeconfig (or lacks the named context), or undefined. Never quotes the text. */
+export function kubeconfigError(text: string, context?: string): string | undefined {
+    let doc: unknown;
+    try {
+        doc = YAML.parse(text);
+    } catch {
+        return "is not YAML or JSON, so it is not a kubeconfig";
+    }
+    const o = doc as Record<string, unknown> | null;
+    if (typeof o !== "object" || o === null || Array.isArray(o)) return "is not a kubeconfig (a YAML mapping with kind: Config, clusters, users and contexts)";
+    if (o.kind !== "Config") {
+        return `is not a kubeconfig: its kind is ${o.kind === undefined ? "missing" : JSON.stringify(String(o.kind)).slice(0, 40)}, a kubeconfig has kind: Config`;
+    }
+    for (const list of ["clusters", "contexts", "users"]) {
+        if (o[list] !== undefined && o[list] !== null && !Array.isArray(o[list])) return `is not a kubeconfig: ${list} must be a list`;
+    }
+    if (context !== undefined) {
+        const names = Array.isArray(o.contexts) ? o.contexts.map((c) => (c as { name?: unknown })?.name).filter((n): n is string => typeof n === "string") : [];
+        if (!names.includes(context)) return `has no context ${JSON.stringify(context)} (its contexts: ${names.join(", ") || "none"})`;
+    }
+    return undefined;
+}
+
+/** DNS limits of the transfer hosts `<hostLabel>.<subdomain>` (route, ingress): checked here, before any resource
+ * exists, instead of failing inside an apply; and two namespaces whose shortened labels collide. */
+export function transferHostProblems(endpoint: EndpointConfig, namespaces: NamespacePlan[], waveFile: string): Problems {
+    const p = new Problems();
+    if ((endpoint.type !== "route" && endpoint.type !== "ingress") || endpoint.subdomain === undefined) return p;
+    const seen = new Map<string, number>();
+    namespaces.forEach((ns, i) => {
+        const label = transferNames("", ns.target, 1).hostLabel;
+        const host = `${label}.${endpoint.subdomain}`;
+        if (host.length > 253) {
+            p.add("dvm:destination.endpoint.subdomain", `makes the transfer host of namespace ${JSON.stringify(ns.target)} ${host.length} characters long (${label}.<subdomain>); a host name has at most 253, so the subdomain may have at most ${252 - label.length}`,
+                `dvm:destination.endpoint: {type: ${endpoint.type}, subdomain: apps.dst.example.com}`);
+        }
+        const other = seen.get(label);
+        if (other !== undefined) {
+            p.add(`${waveFile}: namespaces[${i}]`, `destination namespace ${JSON.stringify(ns.target)} gets the same transfer host label ${JSON.stringify(label)} as ${JSON.stringify(namespaces[other].target)} (namespaces[${other}]), whose long name is shortened with a hash to exactly this; the router would give the host to only one of them`,
+                "namespaces:\n  - {name: app-a, targetNamespace: app-a-migrated}");
+        } else {
+            seen.set(label, i);
+        }
+    });
+    return p;
 }

@@ -123,10 +123,10 @@ export const RSYNC_OPTIONS: readonly RsyncOptionRow[] = [
         },
     },
     {
-        key: "extras", shape: "list of plain rsync options", default: [], rsync: "each item as one word, after dvm's own", mtc: "`rsync_opt_extras`",
-        doc: "further rsync options; see [extras](#extras) for what is refused",
+        key: "extras", shape: "list of rsync options from the [extras](#extras) allow-list", default: [], rsync: "each item as one word, after dvm's own", mtc: "`rsync_opt_extras`",
+        doc: "further rsync options; see [extras](#extras) for what is accepted and what is refused",
         example: "pulumi config set --path 'dvm:rsync.extras[0]' -- --compress",
-        // read: config/stack.ts (each item checked by rules.ts rsyncExtraError against RSYNC_OPTIONS' reservations)
+        // read: config/stack.ts (each item checked by rules.ts rsyncExtraError against EXTRAS, REFUSED_EXTRAS and the rows' reservations)
         argv: (o) => o.extras.map((e) => {
             if (!e.startsWith("-") || e === "--" || /[\0\r\n]/.test(e)) {
                 throw new Error(`dvm:rsync.extras: ${JSON.stringify(e)} is not a plain rsync option; example: extras: ["--xattrs", "--acls"]`);
@@ -172,6 +172,173 @@ export function reservedShortBy(letter: string): RsyncOptionRow | undefined {
     return RSYNC_OPTIONS.find((r) => r.reservesShort?.includes(letter));
 }
 
+// ------------------------------------------------------------------------------------------------ rsync extras
+
+/** What an extra's value must look like (`--name=<value>`, or `-x<value>` for a short option). */
+export type ExtraValueShape = "count" | "size" | "pattern" | "chmod" | "names" | "idmap" | "relative-dir";
+
+export const EXTRA_VALUE_SHAPES: Record<ExtraValueShape, { re: RegExp; shows: string }> = {
+    count: { re: /^[0-9]{1,9}$/, shows: "a whole number, e.g. 3" },
+    size: { re: /^[0-9]{1,12}(\.[0-9]+)?([KMGTkmgt][iI]?[bB]?)?$/, shows: "a size, e.g. 131072 or 128K" },
+    pattern: { re: /^[^=\s]{1,512}$/, shows: "an rsync pattern without whitespace, e.g. /cache/" },
+    chmod: { re: /^([ugoaDF]*[-+=][rwxXst]*|[DF]?[0-7]{3,4})(,([ugoaDF]*[-+=][rwxXst]*|[DF]?[0-7]{3,4}))*$/, shows: "chmod rules, e.g. Dg+s,Fo-w" },
+    names: { re: /^[a-z0-9][a-z0-9,/]{0,255}$/, shows: "comma-separated names, e.g. zstd" },
+    idmap: { re: /^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+)*$/, shows: "FROM:TO pairs, e.g. 1000:2000,app:1001" },
+    "relative-dir": { re: /^(?!\/)(?!(.*\/)?\.\.(\/|$))[A-Za-z0-9._/-]{1,255}$/, shows: "a directory inside the destination volume, e.g. .rsync-partial" },
+};
+
+/** One rsync option an extra may give. Everything not in this table (or in REFUSED_EXTRAS) is refused. */
+export interface ExtraOptionRow {
+    /** The long name, without `--`. */
+    long: string;
+    /** The short letter, when rsync has one. */
+    short?: string;
+    /** Shape of the value; undefined: a flag that takes none. */
+    value?: ExtraValueShape;
+    /** `--no-<long>` (and `--no-<short>`) is accepted too: it only switches off something the copy does not need. */
+    negatable?: boolean;
+    /** Why it cannot make a pass copy less, touch the source, follow links out of a volume or hide progress. */
+    why: string;
+}
+
+/** Extras dvm accepts: rsync options that change how, never whether, every file arrives. */
+export const EXTRAS: readonly ExtraOptionRow[] = [
+    { long: "archive", short: "a", why: "what dvm:rsync.archive already passes" },
+    { long: "recursive", short: "r", why: "part of `--archive`" },
+    { long: "links", short: "l", why: "part of `--archive`: symlinks are copied as links, never followed" },
+    { long: "perms", short: "p", negatable: true, why: "permissions; `--no-p` leaves the destination's defaults (e.g. a volume that refuses chmod)" },
+    { long: "times", short: "t", negatable: true, why: "modification times; `--no-t` makes later passes compare content instead" },
+    { long: "group", short: "g", negatable: true, why: "group owners; `--no-g` for a destination that may not set them" },
+    { long: "owner", short: "o", negatable: true, why: "user owners; `--no-o` for a destination that may not set them" },
+    { long: "devices", negatable: true, why: "device files are recreated as device files (never read through)" },
+    { long: "specials", negatable: true, why: "sockets and FIFOs are recreated, never read through" },
+    { long: "D", short: "D", negatable: true, why: "`--devices --specials`; `--no-D` skips device and special files, which an application volume rarely holds" },
+    { long: "acls", short: "A", negatable: true, why: "POSIX ACLs (both filesystems must support them)" },
+    { long: "xattrs", short: "X", negatable: true, why: "extended attributes (both filesystems must support them)" },
+    { long: "executability", short: "E", why: "keeps the executable bit when permissions are not copied" },
+    { long: "atimes", short: "U", why: "access times" },
+    { long: "omit-dir-times", short: "O", why: "directory times are not set (e.g. a destination that refuses them)" },
+    { long: "omit-link-times", short: "J", why: "symlink times are not set" },
+    { long: "hard-links", short: "H", why: "what dvm:rsync.hardLinks already passes" },
+    { long: "numeric-ids", why: "what dvm always passes" },
+    { long: "checksum", short: "c", why: "compares content instead of size and time: copies more, never less (dvm:rsync.verify)" },
+    { long: "ignore-times", short: "I", why: "copies files even when size and time match: more, never less" },
+    { long: "modify-window", value: "count", why: "tolerance in seconds when comparing times (FAT, some NFS servers)" },
+    { long: "whole-file", short: "W", negatable: true, why: "sends whole files instead of deltas: faster on fast links" },
+    { long: "compress", short: "z", negatable: true, why: "compresses the stream inside the tunnel: for slow links" },
+    { long: "compress-level", value: "count", why: "how hard `--compress` works" },
+    { long: "compress-choice", value: "names", why: "which compression `--compress` uses (zstd, lz4, zlib)" },
+    { long: "skip-compress", value: "names", why: "file suffixes `--compress` leaves alone" },
+    { long: "checksum-choice", value: "names", why: "which checksum rsync uses (xxh128, md5)" },
+    { long: "block-size", short: "B", value: "size", why: "the delta algorithm's block size" },
+    { long: "bwlimit", value: "size", why: "a bandwidth limit (dvm:rsync.bwlimit is the same)" },
+    { long: "max-alloc", value: "size", why: "rsync's memory allocation limit (many files)" },
+    { long: "one-file-system", short: "x", why: "stays on the volume's filesystem (a PVC holds no other mounts)" },
+    { long: "delete-before", why: "when dvm:rsync.delete deletes; deletes only what the source no longer has" },
+    { long: "delete-during", why: "when dvm:rsync.delete deletes" },
+    { long: "delete-delay", why: "when dvm:rsync.delete deletes" },
+    { long: "delete-after", why: "when dvm:rsync.delete deletes" },
+    { long: "delete-excluded", why: "also removes destination files an `--exclude` names" },
+    { long: "delay-updates", why: "puts every updated file in place at the end of the pass" },
+    { long: "partial-dir", value: "relative-dir", why: "where `--partial` keeps unfinished files, inside the destination volume" },
+    { long: "preallocate", why: "allocates each file's size before writing it" },
+    { long: "fsync", why: "syncs every file written (slower, safer on a crash)" },
+    { long: "exclude", value: "pattern", why: "an explicit choice of what not to copy, written in the stack config" },
+    { long: "include", value: "pattern", why: "re-includes what an `--exclude` would skip" },
+    { long: "chmod", value: "chmod", why: "adjusts permissions on the destination" },
+    { long: "chown", value: "idmap", why: "sets owners on the destination (root transfers)" },
+    { long: "usermap", value: "idmap", why: "maps user ids on the destination (root transfers)" },
+    { long: "groupmap", value: "idmap", why: "maps group ids on the destination (root transfers)" },
+    { long: "protect-args", short: "s", why: "sends file names without letting the remote shell split them" },
+    { long: "stats", why: "the statistics block dvm already asks for with `--info=STATS2`" },
+];
+
+const LINKS_OUT = "follows symlinks, so a source link to /etc/dvm/secret/... would copy the pod's credentials to the destination";
+const COPIES_LESS = "can make a pass skip files and still exit 0";
+const HIDES_PROGRESS = "changes or silences the output dvm reads progress from (extras come after dvm's --info, so they win)";
+
+/** Extras refused with the reason; what is in neither table is refused as unknown. */
+export const REFUSED_EXTRAS: readonly { long: string; short?: string; why: string }[] = [
+    { long: "remove-source-files", why: "deletes files on the source volume" },
+    { long: "remove-sent-files", why: "deletes files on the source volume" },
+    { long: "daemon", why: "starts an rsync daemon instead of a client" },
+    { long: "rsh", short: "e", why: "replaces the transport; data must go through the stunnel tunnel" },
+    { long: "rsync-path", why: "runs a different program on the remote side" },
+    { long: "server", why: "is an internal option of the rsync protocol" },
+    { long: "sender", why: "is an internal option of the rsync protocol" },
+    { long: "config", why: "selects a daemon config file" },
+    { long: "dparam", why: "overrides daemon parameters" },
+    { long: "remote-option", short: "M", why: "passes options to the daemon side" },
+    { long: "password-file", why: "is set by dvm from the credentials Secret" },
+    { long: "port", why: "is set by dvm (the local tunnel port)" },
+    { long: "address", why: "is set by dvm" },
+    { long: "sockopts", why: "is set by dvm" },
+    { long: "dry-run", short: "n", why: "copies nothing while reporting success" },
+    { long: "list-only", why: "copies nothing while reporting success" },
+    { long: "only-write-batch", why: "copies nothing to the destination" },
+    { long: "write-batch", why: "writes batch files next to the read-only source" },
+    { long: "read-batch", why: "reads a batch file instead of the source" },
+    { long: "files-from", why: "reads a list file that does not exist in the transfer pod" },
+    { long: "exclude-from", why: "reads a file that does not exist in the transfer pod" },
+    { long: "include-from", why: "reads a file that does not exist in the transfer pod" },
+    { long: "filter", short: "f", why: "can merge rule files read from the source volume itself (filter rules `merge`, `dir-merge`), so the data would decide what is copied; use --exclude/--include" },
+    { long: "F", short: "F", why: "reads per-directory rule files from the source volume (`dir-merge /.rsync-filter`)" },
+    { long: "cvs-exclude", short: "C", why: `silently skips core files, *.o, *.so, .git/ and more: it ${COPIES_LESS}` },
+    { long: "temp-dir", short: "T", why: "points outside the destination volume" },
+    { long: "backup-dir", why: "points outside the destination volume" },
+    { long: "backup", short: "b", why: "leaves renamed copies of replaced files in the destination volume" },
+    { long: "suffix", why: "belongs to --backup" },
+    { long: "log-file", why: "writes to a file in the read-only transfer pod; rsync output already goes to the pod log" },
+    { long: "no-recursive", why: "would skip the contents of every volume" },
+    { long: "no-r", why: "is --no-recursive: with dvm:rsync.delete false a pass copies nothing and exits 0" },
+    { long: "no-links", why: `skips every symlink: it ${COPIES_LESS}` },
+    { long: "no-l", why: `is --no-links: skips every symlink, so it ${COPIES_LESS}` },
+    { long: "dirs", short: "d", why: `copies directories without their contents: it ${COPIES_LESS}` },
+    { long: "existing", why: `copies only files the destination already has: it ${COPIES_LESS}` },
+    { long: "ignore-non-existing", why: `copies only files the destination already has: it ${COPIES_LESS}` },
+    { long: "ignore-existing", why: `never updates a file the destination has: it ${COPIES_LESS}` },
+    { long: "update", short: "u", why: `keeps destination files that are newer: it ${COPIES_LESS}` },
+    { long: "size-only", why: `skips a changed file whose size did not change: it ${COPIES_LESS}` },
+    { long: "max-size", why: `skips larger files: it ${COPIES_LESS}` },
+    { long: "min-size", why: `skips smaller files: it ${COPIES_LESS}` },
+    { long: "max-delete", why: "stops deleting after N files and leaves the destination unlike the source" },
+    { long: "prune-empty-dirs", short: "m", why: `drops empty directories: it ${COPIES_LESS}` },
+    { long: "safe-links", why: `skips symlinks that point out of the volume: it ${COPIES_LESS}` },
+    { long: "stop-after", why: `ends the pass early: it ${COPIES_LESS}` },
+    { long: "stop-at", why: `ends the pass early: it ${COPIES_LESS}` },
+    { long: "append", why: "assumes the existing part of every destination file is right, so changed data is never corrected" },
+    { long: "append-verify", why: "assumes the existing part of every destination file is right" },
+    { long: "relative", short: "R", why: "puts files under other paths in the destination volume" },
+    { long: "copy-links", short: "L", why: LINKS_OUT },
+    { long: "copy-unsafe-links", why: LINKS_OUT },
+    { long: "copy-dirlinks", short: "k", why: LINKS_OUT },
+    { long: "keep-dirlinks", short: "K", why: "follows symlinked directories on the destination, so files land outside the volume" },
+    { long: "munge-links", why: "rewrites every symlink target" },
+    { long: "copy-devices", why: "reads the content of device files instead of recreating them" },
+    { long: "write-devices", why: "writes into device files on the destination" },
+    { long: "early-input", why: "reads a file that does not exist in the transfer pod" },
+    { long: "quiet", short: "q", why: HIDES_PROGRESS },
+    { long: "info", why: `${HIDES_PROGRESS}; use dvm:rsync.info` },
+    { long: "debug", why: HIDES_PROGRESS },
+    { long: "verbose", short: "v", why: HIDES_PROGRESS },
+    { long: "progress", why: HIDES_PROGRESS },
+    { long: "P", short: "P", why: `is --partial --progress: ${HIDES_PROGRESS}` },
+    { long: "human-readable", short: "h", why: HIDES_PROGRESS },
+    { long: "itemize-changes", short: "i", why: HIDES_PROGRESS },
+    { long: "out-format", why: HIDES_PROGRESS },
+    { long: "ipv6", short: "6", why: "the tunnel listens on 127.0.0.1; dvm sets the connection" },
+];
+
+/** The allow-list row an extra's long name or short letter names. */
+export function extraRow(name: string): ExtraOptionRow | undefined {
+    return EXTRAS.find((r) => r.long === name || (name.length === 1 && r.short === name));
+}
+
+/** The refusal of an extra's long name (or `no-` form) or short letter. */
+export function refusedExtra(name: string): { long: string; short?: string; why: string } | undefined {
+    return REFUSED_EXTRAS.find((r) => r.long === name || (name.length === 1 && r.short === name));
+}
+
 // ------------------------------------------------------------------------------------------------ endpoint kinds
 
 export interface EndpointKindRow {
@@ -182,6 +349,8 @@ export interface EndpointKindRow {
     dials: string;
     /** `dvm:destination.endpoint.<key>` this kind needs, with why. */
     requires: { key: "subdomain" | "nodeAddress"; why: string; example: string }[];
+    /** How `dvm:destination.endpoint.sourceRanges` is enforced; undefined: it cannot be, and is refused. */
+    sourceRanges?: string;
     mtc: string;
 }
 
@@ -190,32 +359,37 @@ export const ENDPOINT_KINDS = [
     {
         type: "route", mtc: "MTC's Route (its default)",
         objects: "ClusterIP Service + OpenShift Route with TLS passthrough",
-        dials: "the Route's host on port 443, with SNI (the router forwards the TLS stream by SNI, untouched)",
+        dials: "the Route's host on port 443, with SNI (the router forwards the TLS stream by SNI, untouched); `routerAddress` instead of the host when the source cannot resolve it",
         requires: [{ key: "subdomain", why: "transfer hosts are <name>.<subdomain> (the cluster's apps/ingress domain)", example: "dvm:destination.endpoint: {type: route, subdomain: apps.dst.example.com}" }],
+        sourceRanges: "the router refuses other clients: Route annotation `haproxy.router.openshift.io/ip_whitelist` (the NetworkPolicy admits the router)",
     },
     {
         type: "ingress", mtc: "(none)",
         objects: "ClusterIP Service + Ingress for ingress-nginx with `nginx.ingress.kubernetes.io/ssl-passthrough: \"true\"` (the controller must run with `--enable-ssl-passthrough`); `ingressClass` optional",
-        dials: "the Ingress host on port 443, with SNI",
+        dials: "the Ingress host on port 443, with SNI (or `routerAddress`)",
         requires: [{ key: "subdomain", why: "transfer hosts are <name>.<subdomain> (the cluster's apps/ingress domain)", example: "dvm:destination.endpoint: {type: ingress, subdomain: apps.dst.example.com}" }],
+        // ssl-passthrough hands the stream on before nginx, so the controller's whitelist annotation never applies
     },
     {
         type: "loadBalancer", mtc: "(none)",
         objects: "LoadBalancer Service",
         dials: "the load balancer's address from the Service's status, port 443 (the Kubernetes provider waits for it)",
         requires: [],
+        sourceRanges: "`loadBalancerSourceRanges`, and the NetworkPolicy's `ipBlock`s (`externalTrafficPolicy: Local` keeps the client address)",
     },
     {
         type: "nodePort", mtc: "(none)",
         objects: "NodePort Service",
         dials: "`nodeAddress` on the allocated node port (or `nodePort`)",
         requires: [{ key: "nodeAddress", why: "the address of a destination node the source pods can reach", example: "dvm:destination.endpoint: {type: nodePort, nodeAddress: 192.0.2.10}" }],
+        sourceRanges: "the NetworkPolicy's `ipBlock`s, with `externalTrafficPolicy: Local` so the client address reaches it (`nodeAddress` must then be the node the destination pod runs on)",
     },
     {
         type: "clusterIP", mtc: "(none)",
         objects: "ClusterIP Service",
         dials: "the Service's cluster DNS name, port 443: only from the same cluster or clusters with a flat, routed network",
         requires: [],
+        sourceRanges: "the NetworkPolicy's `ipBlock`s (pod addresses arrive unchanged)",
     },
 ] as const satisfies readonly EndpointKindRow[];
 
@@ -238,14 +412,29 @@ export function rsyncOptionsTable(): string {
 /** The endpoint kinds table of docs/configuration.md. */
 export function endpointKindsTable(): string {
     const rows = ENDPOINT_KINDS.map((k: EndpointKindRow) =>
-        `| \`${k.type}\`${k.type === "route" ? " (default)" : ""} | ${cell(k.objects)} | ${cell(k.dials)} | ${k.requires.length ? k.requires.map((r) => `\`${r.key}\``).join(", ") : "-"} | ${cell(k.mtc)} |`);
-    return ["| type | destination objects | the source dials | required keys | MTC equivalent |", "|---|---|---|---|---|", ...rows].join("\n");
+        `| \`${k.type}\`${k.type === "route" ? " (default)" : ""} | ${cell(k.objects)} | ${cell(k.dials)} | ${k.requires.length ? k.requires.map((r) => `\`${r.key}\``).join(", ") : "-"} | ${cell(k.sourceRanges ?? "cannot be enforced: refused")} | ${cell(k.mtc)} |`);
+    return ["| type | destination objects | the source dials | required keys | `sourceRanges` enforced by | MTC equivalent |", "|---|---|---|---|---|---|", ...rows].join("\n");
+}
+
+/** The extras tables of docs/configuration.md: what is accepted (with value shapes) and what is refused, and why. */
+export function extrasTable(): string {
+    const name = (r: { long: string; short?: string }) => {
+        const long = r.long.length === 1 ? `-${r.long}` : `--${r.long}`;
+        return r.short && r.short !== r.long ? `\`-${r.short}\`, \`${long}\`` : `\`${long}\``;
+    };
+    const accepted = EXTRAS.map((r) => `| ${name(r)}${r.negatable ? ` (also \`--no-${r.short ?? r.long}\`)` : ""} | ${r.value ? `\`=<${r.value}>\`: ${EXTRA_VALUE_SHAPES[r.value].shows}` : "-"} | ${cell(r.why)} |`);
+    const refused = REFUSED_EXTRAS.map((r) => `| ${name(r)} | ${cell(r.why)} |`);
+    return [
+        "| accepted option | value | why it is safe |", "|---|---|---|", ...accepted, "",
+        "| refused option | why |", "|---|---|", ...refused,
+    ].join("\n");
 }
 
 /** The generated blocks of docs/configuration.md, by marker name. */
 export const GENERATED_BLOCKS: Record<string, () => string> = {
     "rsync-options": rsyncOptionsTable,
     "endpoint-kinds": endpointKindsTable,
+    extras: extrasTable,
 };
 
 /** `page` with every generated block replaced by its current content. */

@@ -11,12 +11,18 @@ export interface EndpointConfig {
     type: EndpointType;
     /** Route/Ingress host suffix: hosts are `<short-name>.<subdomain>`. */
     subdomain?: string;
+    /** `route`/`ingress`: the address the source dials for the router or ingress controller, when the source cluster
+     * cannot resolve the transfer hosts; the TLS SNI stays the transfer host. Unset: the transfer host itself. */
+    routerAddress?: string;
     /** Ingress class for `ingress` (ingress-nginx with --enable-ssl-passthrough). */
     ingressClass?: string;
     /** Address the source reaches for `nodePort` (a destination node's IP or name). */
     nodeAddress?: string;
     /** Fixed nodePort for `nodePort` (30000-32767); unset lets Kubernetes pick. */
     nodePort?: number;
+    /** CIDRs the source cluster's connections come from; unset: any address (the PSK still refuses strangers).
+     * How each kind enforces them: config/options.ts ENDPOINT_KINDS `sourceRanges`. */
+    sourceRanges?: string[];
 }
 
 /** `dvm:rsync.sparse`. */

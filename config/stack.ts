@@ -1,14 +1,15 @@
 // Validation of the stack config (`dvm:*` keys) as a pure function: raw values in, the stack part of the plan out,
 // or a ConfigError listing every problem (where, what, a valid example). No Pulumi resources, no I/O.
+import { isIP } from "net";
 import { closest, Problems } from "./errors";
 import { DEFAULT_RESOURCES, DEFAULT_RSYNC, DEFAULT_SECURITY, DEFAULT_TRANSFER_IMAGE, DEFAULTS } from "./defaults";
-import { ENDPOINT_KINDS, ENDPOINT_TYPES, RSYNC_KEYS, RSYNC_OPTIONS } from "./options";
+import { ENDPOINT_KINDS, ENDPOINT_TYPES, EndpointKindRow, RSYNC_KEYS, RSYNC_OPTIONS } from "./options";
 import {
     ClusterAccess, EndpointConfig, EndpointType, MigrationMode, Plan, QuiesceOptions, ResourceRequirements, ResourcesConfig, RsyncOptions,
     SecurityOptions,
 } from "./plan";
 import { bool, describe, int, intList, isObj, object, Obj, optInt, str } from "./readers";
-import { dns1123SubdomainError, parseQuantity, rsyncExtraError } from "./rules";
+import { cidrError, dns1123SubdomainError, parseQuantity, rsyncExtraError } from "./rules";
 
 /** Every `dvm:` key the program reads. Anything else under `dvm:` is a typo and rejected. */
 export const CONFIG_KEYS = [
@@ -43,6 +44,13 @@ export function validateStackConfig(raw: Obj): StackConfig {
     const p = new Problems();
     for (const k of Object.keys(raw)) {
         if (!(CONFIG_KEYS as readonly string[]).includes(k)) {
+            const head = /^([A-Za-z]+)[.[]/.exec(k)?.[1];
+            if (head !== undefined && (CONFIG_KEYS as readonly string[]).includes(head)) {
+                // `pulumi config set dvm:rsync.bwlimit 5` without --path stores the dotted name as one literal key
+                p.add(`dvm:${k}`, `is a literal key with a dot in its name: it was set without --path, so it is not part of dvm:${head}; set it again with --path`,
+                    `pulumi config rm dvm:${k}; pulumi config set --path 'dvm:${k}' <value>`);
+                continue;
+            }
             const hint = closest(k, CONFIG_KEYS);
             p.add(`dvm:${k}`, `unknown config key${hint ? ` (did you mean 'dvm:${hint}'?)` : ""}; known keys: ${CONFIG_KEYS.map((c) => `dvm:${c}`).join(", ")}`,
                 `pulumi config rm dvm:${k}${hint ? `; pulumi config set dvm:${hint} ...` : ""}`);
@@ -122,7 +130,7 @@ function clusterAccess(p: Problems, v: unknown, where: string, keys: string[], e
 function endpointConfig(p: Problems, v: unknown): EndpointConfig | undefined {
     const where = "dvm:destination.endpoint";
     const raw = v === undefined ? {} : v;
-    const o = object(p, raw, where, ["type", "subdomain", "ingressClass", "nodeAddress", "nodePort"], EXAMPLES.endpoint);
+    const o = object(p, raw, where, ["type", "subdomain", "routerAddress", "ingressClass", "nodeAddress", "nodePort", "sourceRanges"], EXAMPLES.endpoint);
     if (!o) return undefined;
     let type: EndpointType = "route";
     if (o.type !== undefined) {
@@ -138,6 +146,15 @@ function endpointConfig(p: Problems, v: unknown): EndpointConfig | undefined {
         const e = dns1123SubdomainError(subdomain);
         if (e) p.add(`${where}.subdomain`, `${JSON.stringify(subdomain)} ${e}`, EXAMPLES.endpoint);
     }
+    const routerExample = "dvm:destination.endpoint: {type: route, subdomain: apps.dst.example.com, routerAddress: 192.0.2.20}";
+    const routerAddress = str(p, o.routerAddress, `${where}.routerAddress`, routerExample);
+    if (routerAddress !== undefined) {
+        if (type !== "route" && type !== "ingress") {
+            p.add(`${where}.routerAddress`, `is only for endpoint types route and ingress (the address of the router in front of the transfer hosts), not '${type}'`, routerExample);
+        } else if (isIP(routerAddress) === 0 && dns1123SubdomainError(routerAddress)) {
+            p.add(`${where}.routerAddress`, `${JSON.stringify(routerAddress)} is neither an IP address nor a DNS name`, routerExample);
+        }
+    }
     const ingressClass = str(p, o.ingressClass, `${where}.ingressClass`, "dvm:destination.endpoint: {type: ingress, subdomain: dst.example.com, ingressClass: nginx}");
     const nodeAddress = str(p, o.nodeAddress, `${where}.nodeAddress`, "dvm:destination.endpoint: {type: nodePort, nodeAddress: 192.0.2.10}");
     // the keys this kind needs (options.ts ENDPOINT_KINDS)
@@ -146,7 +163,30 @@ function endpointConfig(p: Problems, v: unknown): EndpointConfig | undefined {
         if (given[r.key] === undefined) p.add(`${where}.${r.key}`, `is required for endpoint type '${type}': ${r.why}`, r.example);
     }
     const nodePort = optInt(p, o.nodePort, `${where}.nodePort`, 30000, 32767, "dvm:destination.endpoint: {type: nodePort, nodeAddress: 192.0.2.10, nodePort: 30873}");
-    return { type, subdomain, ingressClass, nodeAddress, nodePort };
+    const sourceRanges = cidrList(p, o.sourceRanges, `${where}.sourceRanges`, type);
+    return { type, subdomain, ingressClass, nodeAddress, nodePort, ...(sourceRanges ? { sourceRanges } : {}), ...(routerAddress ? { routerAddress } : {}) };
+}
+
+const SOURCE_RANGES_EXAMPLE = "pulumi config set --path 'dvm:destination.endpoint.sourceRanges[0]' 203.0.113.0/24   # the source cluster's egress addresses";
+
+/** `dvm:destination.endpoint.sourceRanges`: a non-empty list of CIDRs, for a kind that can enforce it. */
+function cidrList(p: Problems, v: unknown, where: string, type: EndpointType): string[] | undefined {
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || v.length === 0) {
+        p.add(where, `must be a non-empty list of CIDRs (leave it unset to admit any address), got ${describe(v)}`, SOURCE_RANGES_EXAMPLE);
+        return undefined;
+    }
+    const out: string[] = [];
+    v.forEach((c, i) => {
+        const e = cidrError(c);
+        if (e) p.add(`${where}[${i}]`, e, SOURCE_RANGES_EXAMPLE);
+        else out.push(c as string);
+    });
+    if ((ENDPOINT_KINDS as readonly EndpointKindRow[]).find((k) => k.type === type)?.sourceRanges === undefined) {
+        p.add(where, `cannot be enforced for endpoint type '${type}': ingress-nginx hands an ssl-passthrough stream on before any of its address checks; use type loadBalancer or nodePort, or restrict the ingress controller itself`,
+            "dvm:destination.endpoint: {type: loadBalancer, sourceRanges: [203.0.113.0/24]}");
+    }
+    return out;
 }
 
 function rsyncOptions(p: Problems, v: unknown): RsyncOptions {
@@ -187,6 +227,19 @@ function securityOptions(p: Problems, v: unknown): SecurityOptions {
     if (!runAsRoot && runAsUser === 0) {
         p.add(`${where}.runAsUser`, "is 0 (root) while dvm:security.runAsRoot is false; set runAsRoot: true to transfer as root, or give a non-zero user id",
             "dvm:security: {runAsRoot: true}   or   dvm:security: {runAsUser: 1000680000}");
+    }
+    // group 0 is root's group: it reads and writes whatever is group-root, so it belongs to root transfers only
+    const groupFix = "dvm:security: {runAsGroup: 1000680000, targetSupplementalGroups: [5555]}   or   dvm:security: {runAsRoot: true}";
+    if (!runAsRoot && runAsGroup === 0) {
+        p.add(`${where}.runAsGroup`, "is 0 (root's group) while dvm:security.runAsRoot is false; give a non-zero group id, or set runAsRoot: true", groupFix);
+    }
+    for (const key of ["sourceSupplementalGroups", "targetSupplementalGroups"]) {
+        const list = o[key];
+        if (!runAsRoot && Array.isArray(list)) {
+            list.forEach((g, i) => {
+                if (g === 0 || g === "0") p.add(`${where}.${key}[${i}]`, "is 0 (root's group) while dvm:security.runAsRoot is false; remove it, or set runAsRoot: true", groupFix);
+            });
+        }
     }
     if (runAsRoot && runAsUser !== undefined && runAsUser !== 0) {
         p.add(`${where}.runAsUser`, `is ${runAsUser} while dvm:security.runAsRoot is true; drop runAsUser or runAsRoot`, "dvm:security: {runAsRoot: true}");

@@ -16,6 +16,13 @@ namespaces:
     pvcs:
       - {name: postgresql, capacity: 10Gi, accessModes: [ReadWriteOnce], storageClass: gp3-csi}`;
 
+/** For a name YAML did not read as a string (`name: 123`, `name: true`, `name: 1e3`): how to quote it. */
+export function quoteHint(v: unknown, key: string): string {
+    return typeof v === "number" || typeof v === "boolean"
+        ? ` (YAML reads ${JSON.stringify(v)} as a ${typeof v}: quote it, ${key}: "${String(v)}")`
+        : "";
+}
+
 /** Validates a parsed wave file. `file` is the path shown in messages. */
 export function validateWave(doc: unknown, file: string): WavePlan {
     const p = new Problems();
@@ -26,7 +33,7 @@ export function validateWave(doc: unknown, file: string): WavePlan {
 
     let name = "";
     if (typeof top.name !== "string") {
-        p.add(at("name"), `is required: a DNS-1123 label naming the wave, got ${describe(top.name)}`, WAVE_EXAMPLE);
+        p.add(at("name"), `is required: a DNS-1123 label naming the wave, got ${describe(top.name)}${quoteHint(top.name, "name")}`, WAVE_EXAMPLE);
     } else {
         name = top.name;
         const e = dns1123LabelError(name);
@@ -35,7 +42,7 @@ export function validateWave(doc: unknown, file: string): WavePlan {
     let defaultClass: string | undefined;
     if (top.storageClass !== undefined) {
         if (typeof top.storageClass !== "string" || dns1123SubdomainError(top.storageClass)) {
-            p.add(at("storageClass"), `must be a storage class name (DNS-1123 subdomain), got ${describe(top.storageClass)}`, "storageClass: gp3-csi");
+            p.add(at("storageClass"), `must be a storage class name (DNS-1123 subdomain), got ${describe(top.storageClass)}${quoteHint(top.storageClass, "storageClass")}`, "storageClass: gp3-csi");
         } else {
             defaultClass = top.storageClass;
         }
@@ -58,7 +65,9 @@ export function validateWave(doc: unknown, file: string): WavePlan {
             }
             const dupTarget = targets.get(ns.target);
             if (dupTarget !== undefined && dupSource === undefined) {
-                p.add(at(`namespaces[${i}].targetNamespace`), `destination namespace ${JSON.stringify(ns.target)} is also the destination of namespaces[${dupTarget}]; each source namespace needs its own destination namespace`,
+                // the key this item has: its targetNamespace, or its name when it keeps the name
+                const key = (raw as Record<string, unknown>).targetNamespace !== undefined ? "targetNamespace" : "name";
+                p.add(at(`namespaces[${i}].${key}`), `destination namespace ${JSON.stringify(ns.target)} is also the destination of namespaces[${dupTarget}]; each source namespace needs its own destination namespace`,
                     "namespaces:\n  - {name: app-a, targetNamespace: app-a}\n  - {name: app-b, targetNamespace: app-b-migrated}");
             } else if (dupTarget === undefined) {
                 targets.set(ns.target, i);
@@ -79,7 +88,7 @@ function namespacePlan(p: Problems, raw: unknown, path: string, at: (s: string) 
             return undefined;
         }
         if (typeof v !== "string") {
-            p.add(at(`${path}.${key}`), `must be a namespace name, got ${describe(v)}`, WAVE_EXAMPLE);
+            p.add(at(`${path}.${key}`), `must be a namespace name, got ${describe(v)}${quoteHint(v, key)}`, WAVE_EXAMPLE);
             return undefined;
         }
         const e = dns1123LabelError(v);
@@ -94,7 +103,7 @@ function namespacePlan(p: Problems, raw: unknown, path: string, at: (s: string) 
     let nodeName: string | undefined;
     if (o.nodeName !== undefined) {
         if (typeof o.nodeName !== "string" || dns1123SubdomainError(o.nodeName)) {
-            p.add(at(`${path}.nodeName`), `must be a node name (DNS-1123 subdomain), got ${describe(o.nodeName)}`, "nodeName: worker-1");
+            p.add(at(`${path}.nodeName`), `must be a node name (DNS-1123 subdomain), got ${describe(o.nodeName)}${quoteHint(o.nodeName, "nodeName")}`, "nodeName: worker-1");
         } else {
             nodeName = o.nodeName;
         }
@@ -116,7 +125,8 @@ function namespacePlan(p: Problems, raw: unknown, path: string, at: (s: string) 
             sources.set(pvc.source, j);
             const dt = targets.get(pvc.target);
             if (dt !== undefined) {
-                p.add(at(`${path}.pvcs[${j}].targetName`), `destination PVC ${JSON.stringify(pvc.target)} is also the destination of pvcs[${dt}]; two volumes would be copied into one`,
+                const key = (r as Record<string, unknown>).targetName !== undefined ? "targetName" : "name";
+                p.add(at(`${path}.pvcs[${j}].${key}`), `destination PVC ${JSON.stringify(pvc.target)} is also the destination of pvcs[${dt}]; two volumes would be copied into one`,
                     "pvcs:\n  - {name: data, capacity: 1Gi}\n  - {name: data-old, capacity: 1Gi, targetName: data-old-migrated}");
                 return;
             }
@@ -133,7 +143,7 @@ function pvcPlan(p: Problems, raw: unknown, path: string, at: (s: string) => str
     if (!o) return undefined;
     const pvcName = (v: unknown, key: string): string | undefined => {
         if (typeof v !== "string") {
-            p.add(at(`${path}.${key}`), `must be a PVC name, got ${describe(v)}`, "- {name: postgresql, capacity: 10Gi}");
+            p.add(at(`${path}.${key}`), `must be a PVC name, got ${describe(v)}${quoteHint(v, key)}`, "- {name: postgresql, capacity: 10Gi}");
             return undefined;
         }
         const e = dns1123SubdomainError(v);
@@ -167,7 +177,7 @@ function pvcPlan(p: Problems, raw: unknown, path: string, at: (s: string) => str
     let storageClass = defaultClass;
     if (o.storageClass !== undefined) {
         if (typeof o.storageClass !== "string" || dns1123SubdomainError(o.storageClass)) {
-            p.add(at(`${path}.storageClass`), `must be a storage class name (DNS-1123 subdomain), got ${describe(o.storageClass)}`, "storageClass: gp3-csi");
+            p.add(at(`${path}.storageClass`), `must be a storage class name (DNS-1123 subdomain), got ${describe(o.storageClass)}${quoteHint(o.storageClass, "storageClass")}`, "storageClass: gp3-csi");
         } else {
             storageClass = o.storageClass;
         }

@@ -7,6 +7,8 @@
 
 /** Where the scripts ConfigMap is mounted (mode 0555). */
 export const SCRIPTS_DIR = "/opt/dvm/scripts";
+/** The config key a transfer image problem names. */
+export const TRANSFER_IMAGE_KEY = "dvm:transferImage";
 /** Where the rendered non-secret configs (rsyncd.conf, stunnel-*.conf) are mounted. */
 export const CONFIG_DIR = "/etc/dvm/config";
 /** Where the credentials Secret is mounted (mode 0440, group = fsGroup). */
@@ -55,6 +57,8 @@ export const SCRIPT_FILES = {
     stunnelClient: "stunnel-client.sh",
     rsyncd: "rsyncd.sh",
     stunnelServer: "stunnel-server.sh",
+    /** The start-up self-check of the transfer image, sourced by every container's script. */
+    imageCheck: "image-check.sh",
 } as const;
 
 /** Keys of the config ConfigMap. */
@@ -77,6 +81,8 @@ export const EXIT_CODES = {
     tunnelDown: 97,
     /** The script was called wrongly (missing env/args): a bug, never retried. */
     usage: 98,
+    /** The transfer image (dvm:transferImage) lacks what the scripts need (image-check.sh): never retried. */
+    imageUnfit: 96,
     /** SIGTERM (pod deletion, eviction): rsync stopped, the script exits 128 + 15. */
     terminated: 143,
     /** SIGINT. */
@@ -130,10 +136,11 @@ export const SCRIPT_ENV = {
 export const LOG_PREFIX = "dvm: ";
 /** The events each script prints, by script (PROTOCOL.md documents each one with its keys). */
 export const LOG_EVENTS = {
-    [SCRIPT_FILES.rsyncClient]: ["tunnel-wait", "tunnel-up", "tunnel-down", "pvc-start", "pvc-end", "usage-error", "error", "done"],
-    [SCRIPT_FILES.stunnelClient]: ["usage-error", "stunnel-start", "stunnel-stop", "stunnel-exit"],
-    [SCRIPT_FILES.rsyncd]: ["usage-error", "rsyncd-start"],
-    [SCRIPT_FILES.stunnelServer]: ["usage-error", "stunnel-start"],
+    [SCRIPT_FILES.rsyncClient]: ["tunnel-wait", "tunnel-up", "tunnel-down", "pvc-start", "pvc-end", "usage-error", "error", "done", "image-unfit"],
+    [SCRIPT_FILES.stunnelClient]: ["usage-error", "stunnel-start", "stunnel-stop", "stunnel-exit", "image-unfit"],
+    [SCRIPT_FILES.rsyncd]: ["usage-error", "rsyncd-start", "image-unfit"],
+    [SCRIPT_FILES.stunnelServer]: ["usage-error", "stunnel-start", "image-unfit"],
+    [SCRIPT_FILES.imageCheck]: ["image-unfit"],
 } as const;
 /** Events of the rsync container, as the progress parser reads them. */
 export const EVENTS = {
@@ -143,6 +150,8 @@ export const EVENTS = {
     pvcStart: "pvc-start",
     pvcEnd: "pvc-end",
     usageError: "usage-error",
+    /** The transfer image cannot run the scripts (image-check.sh): names dvm:transferImage. */
+    imageUnfit: "image-unfit",
     error: "error",
     done: "done",
 } as const;
@@ -172,7 +181,7 @@ export const ANNOTATIONS = {
     sourcePvc: "dvm.io/source-pvc",
     /** Pod templates: a hash of scripts, config and credentials version (a change rolls the pod). */
     rollout: "dvm.io/rollout",
-    /** Source namespace: which wave added the Pod Security labels. */
+    /** Source and destination namespaces: which wave added the Pod Security labels (removed with the wave). */
     psaPatchedBy: "dvm.io/psa-patched-by",
     /** Source workloads a cutover quiesced: the wave that did it (rollback of that wave restores them). */
     quiescedBy: "dvm.io/quiesced-by",
@@ -198,6 +207,10 @@ export const QUIESCE_NODE_SELECTOR: Readonly<Record<string, string>> = { "dvm.io
 
 /** ingress-nginx passes TLS through to the backend, by SNI: the Ingress endpoint sets it, the policy pack requires it. */
 export const SSL_PASSTHROUGH_ANNOTATION = "nginx.ingress.kubernetes.io/ssl-passthrough";
+
+/** The OpenShift router admits a Route's connections only from these space-separated CIDRs (also for passthrough):
+ * the Route endpoint sets it from dvm:destination.endpoint.sourceRanges; hack/clusters' test router honours it. */
+export const ROUTER_IP_ALLOWLIST_ANNOTATION = "haproxy.router.openshift.io/ip_whitelist";
 
 /** Pod Security Admission labels that admit root/privileged transfer pods. */
 export const PSA_LABELS = [

@@ -77,7 +77,7 @@ fi
 # a project copy, so the demo's stack file and state never land in the work tree
 mkdir -p "$DEMO/project/stacks" "$DEMO/state"
 echo "$ids" >"$DEMO/clusters-id"
-for e in Pulumi.yaml package.json tsconfig.json index.ts config components progress waves policies bin; do
+for e in Pulumi.yaml package.json tsconfig.json index.ts contract kube config components progress waves policies bin; do
     rm -rf "${DEMO:?}/project/$e"
     cp -a "$e" "$DEMO/project/$e"
 done
@@ -94,6 +94,9 @@ if pulumi stack select "$STACK" --non-interactive >/dev/null 2>&1; then
 else
     pulumi stack init "$STACK" --non-interactive >/dev/null
 fi
+# the transfer image pinned by digest (the policy pack refuses a tag): the clusters import it under both names
+digest=$(bash "$REPO_ROOT/hack/clusters/images.sh" digest)
+pulumi config set dvm:transferImage "${TRANSFER_IMAGE%:*}@$digest" >/dev/null
 log_file=$DEMO/pulumi-up.log
 # a demo run that was interrupted leaves its lock behind (nothing else uses this state directory)
 rm -rf "$DEMO/state/.pulumi/locks"

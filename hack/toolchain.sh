@@ -13,7 +13,8 @@
 #   pulumi-language-nodejs      dvm's minimal language host, hack/toolchain/langhost (the official host's own module is
 #                               not served by the proxy reachable here).
 #   pulumi-resource-kubernetes  github.com/pulumi/pulumi-kubernetes/provider/v4 at the v4.25.0 release commit, the
-#                               newest provider release the proxy serves (4.34.2 is not served); its embedded schema
+#                               newest provider release the proxy serves (4.34.2 is not served), = @pulumi/kubernetes
+#                               in package.json (test/unit/toolchain-pins.test.ts); its embedded schema
 #                               is generated from the module's own schema.json with the module's own generate.go.
 #   pulumi-resource-command     dvm's stand-in for @pulumi/command's plugin, hack/toolchain/command (the official
 #                               module is not served): command:local:Command of v1.2.1, nothing else.

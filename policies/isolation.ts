@@ -130,3 +130,50 @@ export const transferNoServiceAccountToken = podPolicy({
         }
     },
 });
+
+/** The volume sources a transfer pod uses; hostPath is judged by transfer-no-host-access. */
+const VOLUME_SOURCES_OK = new Set(["persistentVolumeClaim", "configMap", "secret", "emptyDir"]);
+
+export const transferVolumeTypes = podPolicy({
+    name: "transfer-volume-types",
+    description: "Transfer pods mount only PVCs, their ConfigMaps and Secret, and emptyDirs (no nfs, iscsi or other volume the pod reaches by itself).",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Give the data to the wave as a PVC; remove other volumes.",
+    check: (ref, _cfg, report, subject) => {
+        const volumes = ref.spec.volumes;
+        if (!Array.isArray(volumes)) {
+            return;
+        }
+        volumes.forEach((v: any, i: number) => {
+            const kinds = Object.keys(v ?? {}).filter((k) => k !== "name" && k !== "hostPath");
+            for (const k of kinds.filter((x) => !VOLUME_SOURCES_OK.has(x))) {
+                report(`${subject}: volume "${v?.name ?? i}" is a ${k} volume; a transfer pod reads and writes PVCs only ` +
+                    `(a ${k} volume reaches storage outside the wave's claims). Fix: remove ${ref.path}.volumes[${i}], or ` +
+                    `bind the storage to a PVC and list it in the wave file.`);
+            }
+        });
+    },
+});
+
+const PINNED = /@sha256:[0-9a-f]{64}$/;
+
+export const transferImagePinned = podPolicy({
+    name: "transfer-image-pinned",
+    description: "Every transfer container's image is pinned by digest (name@sha256:...): a tag can be moved to other content.",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Set dvm:transferImage to <registry>/<name>@sha256:<digest> (image/ builds dvm's own).",
+    check: (ref, _cfg, report, subject) => {
+        for (const c of containersOf(ref)) {
+            const image = c.c?.image;
+            if (image === undefined && ref.partial) {
+                continue; // a patch that leaves the image alone
+            }
+            if (typeof image !== "string" || !PINNED.test(image)) {
+                report(`${subject}, ${c.label}: image ${JSON.stringify(image)} is not pinned by digest, so what runs can ` +
+                    `change under the same name. Fix: set dvm:transferImage to the image's digest reference, e.g. ` +
+                    `pulumi config set dvm:transferImage registry.example.com/dvm/transfer@sha256:<digest> (make image ` +
+                    `prints the digest of dvm's own image).`);
+            }
+        }
+    },
+});

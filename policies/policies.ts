@@ -8,19 +8,25 @@
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { endpointTlsPassthrough } from "./endpoint";
 import {
+    transferImagePinned,
     transferNoServiceAccountToken,
     transferReadOnlyRootFilesystem,
     transferResources,
     transferSourceReadOnly,
+    transferVolumeTypes,
 } from "./isolation";
 import {
     rootNeedsPrivilegedNamespace,
+    transferAppArmor,
     transferCapabilities,
     transferNoHostAccess,
     transferNoPrivilegeEscalation,
+    transferNoSysctls,
     transferPrivileged,
+    transferProcMount,
     transferRunAsNonRoot,
     transferSeccomp,
+    transferSelinuxOptions,
     transferSelinuxSpcT,
 } from "./privilege";
 import { configMapNoKeyMaterial } from "./secrets";
@@ -42,6 +48,12 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     transferNoPrivilegeEscalation,
     transferSeccomp,
     transferNoHostAccess,
+    transferSelinuxOptions,
+    transferAppArmor,
+    transferProcMount,
+    transferNoSysctls,
+    transferVolumeTypes,
+    transferImagePinned,
     transferResources,
     transferSourceReadOnly,
     transferReadOnlyRootFilesystem,

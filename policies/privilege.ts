@@ -61,7 +61,7 @@ export const transferSelinuxSpcT = podPolicy({
 
 export const transferRunAsNonRoot = podPolicy({
     name: "transfer-run-as-non-root",
-    description: "Transfer containers run as non-root (runAsNonRoot: true, runAsUser not 0) unless root is allowed.",
+    description: "Transfer containers run as non-root (runAsNonRoot: true, runAsUser not 0) and without group 0 (runAsGroup, fsGroup, supplementalGroups) unless root is allowed.",
     enforcementLevel: "mandatory",
     remediationSteps: "Leave dvm:security.runAsRoot unset, or set allowRoot in the pack config.",
     config: ["allowRoot"],
@@ -83,6 +83,21 @@ export const transferRunAsNonRoot = podPolicy({
                 report(`${subject}, ${c.label}: ${why} and ${who}; without runAsNonRoot: true the kubelet does not ` +
                     `refuse a root user. Set securityContext.runAsNonRoot: true on the pod. ${fix}`);
             }
+            // root's group as a non-root user (for root itself the user is the finding)
+            if (user !== 0 && effective(ref, c.c, "runAsGroup") === 0) {
+                report(`${subject}, ${c.label}: runs with group 0 (runAsGroup: 0), root's group, which reads and writes ` +
+                    `whatever is group-root on the node's volumes. Fix: give dvm:security.runAsGroup a non-zero group. ${fix}`);
+            }
+        }
+        // group 0 also arrives through the pod's fsGroup (the volumes' group) and supplementalGroups
+        const pod = ref.spec.securityContext ?? {};
+        if (pod.fsGroup === 0) {
+            report(`${subject}: securityContext.fsGroup is 0 (root's group). Fix: give dvm:security a non-zero group ` +
+                `(targetSupplementalGroups or runAsGroup). ${fix}`);
+        }
+        if (Array.isArray(pod.supplementalGroups) && pod.supplementalGroups.some((g: unknown) => g === 0 || g === "0")) {
+            report(`${subject}: securityContext.supplementalGroups holds 0 (root's group). Fix: remove 0 from ` +
+                `dvm:security.sourceSupplementalGroups / targetSupplementalGroups. ${fix}`);
         }
     },
 });
@@ -291,3 +306,92 @@ export const rootNeedsPrivilegedNamespace = {
         });
     },
 } satisfies StackValidationPolicy;
+
+/** SELinux types the baseline Pod Security profile admits; `spc_t` is judged by transfer-selinux-spc-t. */
+const SELINUX_TYPES_OK = new Set(["", "container_t", "container_init_t", "container_kvm_t", "spc_t"]);
+
+export const transferSelinuxOptions = podPolicy({
+    name: "transfer-selinux-options",
+    description: "SELinux options name no user or role and only a container type (container_t, container_init_t, container_kvm_t; spc_t by transfer-selinux-spc-t).",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Remove seLinuxOptions (dvm sets only spc_t, in super-privileged mode).",
+    check: (ref, _cfg, report, subject) => {
+        const judge = (o: any, where: string, path: string) => {
+            if (o === undefined || o === null) {
+                return;
+            }
+            const type = o.type;
+            if (type !== undefined && !SELINUX_TYPES_OK.has(type)) {
+                report(`${where}: seLinuxOptions.type is ${JSON.stringify(type)}, which is not a container type (e.g. ` +
+                    `unconfined_t runs unconfined by SELinux). Fix: remove ${path}.seLinuxOptions.type.`);
+            }
+            for (const f of ["user", "role"]) {
+                if (o[f] !== undefined && o[f] !== "") {
+                    report(`${where}: seLinuxOptions.${f} is ${JSON.stringify(o[f])}; transfer pods never change their ` +
+                        `SELinux ${f}. Fix: remove ${path}.seLinuxOptions.${f}.`);
+                }
+            }
+        };
+        judge(ref.spec.securityContext?.seLinuxOptions, `${subject}: pod securityContext`, `${ref.path}.securityContext`);
+        for (const c of containersOf(ref)) {
+            judge(sc(c, "seLinuxOptions"), `${subject}, ${c.label}`, `${c.path}.securityContext`);
+        }
+    },
+});
+
+/** The pod annotation AppArmor profiles were given with before the securityContext field. */
+const APPARMOR_ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/";
+
+export const transferAppArmor = podPolicy({
+    name: "transfer-apparmor",
+    description: "No transfer container runs AppArmor Unconfined (securityContext.appArmorProfile or the beta annotation).",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Remove appArmorProfile (RuntimeDefault applies) or use RuntimeDefault / a Localhost profile.",
+    check: (ref, _cfg, report, subject) => {
+        if (ref.spec.securityContext?.appArmorProfile?.type === "Unconfined") {
+            report(`${subject}: pod securityContext.appArmorProfile.type is Unconfined. Fix: remove ` +
+                `${ref.path}.securityContext.appArmorProfile (the runtime's default profile applies).`);
+        }
+        for (const c of containersOf(ref)) {
+            if (sc(c, "appArmorProfile")?.type === "Unconfined") {
+                report(`${subject}, ${c.label}: securityContext.appArmorProfile.type is Unconfined. Fix: remove ` +
+                    `${c.path}.securityContext.appArmorProfile.`);
+            }
+        }
+        for (const [k, v] of Object.entries(ref.annotations)) {
+            if (k.startsWith(APPARMOR_ANNOTATION_PREFIX) && v === "unconfined") {
+                report(`${subject}: pod annotation ${k} is unconfined. Fix: remove the annotation.`);
+            }
+        }
+    },
+});
+
+export const transferProcMount = podPolicy({
+    name: "transfer-proc-mount",
+    description: "Transfer containers keep the default masked /proc (no procMount: Unmasked).",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Remove securityContext.procMount.",
+    check: (ref, _cfg, report, subject) => {
+        for (const c of containersOf(ref)) {
+            const m = sc(c, "procMount");
+            if (m !== undefined && m !== "Default") {
+                report(`${subject}, ${c.label}: securityContext.procMount is ${JSON.stringify(m)}, which unmasks the ` +
+                    `kernel's /proc paths. Fix: remove ${c.path}.securityContext.procMount.`);
+            }
+        }
+    },
+});
+
+export const transferNoSysctls = podPolicy({
+    name: "transfer-no-sysctls",
+    description: "Transfer pods set no sysctls: rsync and stunnel need none, and some change the node's kernel.",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Remove securityContext.sysctls from the pod.",
+    check: (ref, _cfg, report, subject) => {
+        const sysctls = ref.spec.securityContext?.sysctls;
+        if (Array.isArray(sysctls) && sysctls.length > 0) {
+            report(`${subject}: pod securityContext.sysctls sets ${sysctls.map((x: any) => x?.name).join(", ")}; ` +
+                `transfer pods need none. Fix: remove ${ref.path}.securityContext.sysctls.`);
+        }
+    },
+});

@@ -31,8 +31,8 @@ export function describe(type: string, name: string, props: any): string {
     return obj ? `${kind} ${obj} (resource "${name}")` : `${kind} (resource "${name}")`;
 }
 
-export function labelsOf(meta: any): Record<string, string> {
-    const labels = known(() => meta?.labels);
+export function labelsOf(meta: any, field: "labels" | "annotations" = "labels"): Record<string, string> {
+    const labels = known(() => meta?.[field]);
     const out: Record<string, string> = {};
     if (labels && typeof labels === "object") {
         for (const k of Object.keys(labels)) {
@@ -52,6 +52,8 @@ export interface PodSpecRef {
     spec: any;
     /** Pod labels: the template's, over the workload's own. */
     labels: Record<string, string>;
+    /** The pod's annotations (the template's; a Pod's own). */
+    annotations: Record<string, string>;
     /** The workload's namespace (undefined when not set or not known yet). */
     namespace?: string;
     /** How many pods it runs at once; "per-node" for a DaemonSet. */
@@ -91,12 +93,13 @@ export function podSpecsOf(type: string, props: any): PodSpecRef[] {
         path,
         spec: podSpec,
         labels: { ...workloadLabels, ...labelsOf(known(() => template?.metadata)) },
+        annotations: labelsOf(known(() => template?.metadata), "annotations"),
         namespace,
         pods,
         partial,
     });
     if (base === "Pod") {
-        return isObject(spec) ? [{ path: "spec", spec, labels: workloadLabels, namespace, pods: 1, partial }] : [];
+        return isObject(spec) ? [{ path: "spec", spec, labels: workloadLabels, annotations: labelsOf(meta, "annotations"), namespace, pods: 1, partial }] : [];
     }
     if (base === "PodTemplate") {
         const template = read(() => props.template);

@@ -7,6 +7,7 @@ import { EndpointKind } from "./types";
 export const clusterIP: EndpointKind = {
     serviceType: "ClusterIP",
     readsServiceStatus: false,
+    clientAddressReachesPod: true,
     expose({ service }) {
         return pulumi.all([service.metadata.name, service.metadata.namespace]).apply(([name, ns]) => ({
             host: `${name}.${ns}.svc.cluster.local`,

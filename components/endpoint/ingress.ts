@@ -8,6 +8,7 @@ import { EndpointKind, transferHost } from "./types";
 export const ingress: EndpointKind = {
     serviceType: "ClusterIP",
     readsServiceStatus: false,
+    clientAddressReachesPod: false,
     expose({ prefix, namespace, names, config, labels, service, opts }) {
         const host = transferHost(names, config);
         new k8s.networking.v1.Ingress(`${prefix}-ingress`, {
@@ -34,6 +35,7 @@ export const ingress: EndpointKind = {
                 }],
             },
         }, opts);
-        return pulumi.output({ host, port: 443, sni: host });
+        // the router routes by SNI: dial its address when the transfer host does not resolve from the source
+        return pulumi.output({ host: config.routerAddress ?? host, port: 443, sni: host });
     },
 };

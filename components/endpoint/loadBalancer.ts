@@ -6,6 +6,7 @@ import { EndpointKind, UNRESOLVED } from "./types";
 export const loadBalancer: EndpointKind = {
     serviceType: "LoadBalancer",
     readsServiceStatus: true,
+    clientAddressReachesPod: true,
     expose({ service, render }) {
         // In render mode there is no status, ever: a known placeholder keeps repeated previews stable (an unknown
         // address would make every preview propose replacing the source side).

@@ -23,6 +23,7 @@ export function nodePortAddress(ports: { nodePort?: number }[] | undefined, conf
 export const nodePort: EndpointKind = {
     serviceType: "NodePort",
     readsServiceStatus: false,
+    clientAddressReachesPod: true,
     expose({ service, config, render }) {
         if (render) return pulumi.output({ host: config.nodeAddress!, port: config.nodePort ?? RENDER_NODE_PORT_PLACEHOLDER });
         return service.spec.apply((spec) => nodePortAddress(spec.ports, config, pulumi.runtime.isDryRun())) as pulumi.Output<EndpointAddress>;

@@ -36,6 +36,9 @@ export interface EndpointKind {
      * tunnel, and the Deployment's rollout is still awaited.
      */
     readsServiceStatus: boolean;
+    /** Whether the source's own address reaches the transfer pod (no router in between), so the NetworkPolicy can
+     * hold `dvm:destination.endpoint.sourceRanges` as ipBlocks. Behind a router the router enforces them. */
+    clientAddressReachesPod: boolean;
     /** Creates what the kind needs in front of the Service and returns the address the source dials. */
     expose(args: ExposeArgs): pulumi.Output<EndpointAddress>;
 }

@@ -3,6 +3,9 @@
 // filesystem.
 import { RSYNCD_PORT, RSYNC_USER, SECRET_DIR, SECRET_KEYS, TARGET_ROOT, TMP_DIR } from "../../contract";
 
+/** What the daemon refuses from any client: the link-following options (the extras allow-list refuses them too). */
+export const RSYNCD_REFUSED_OPTIONS = ["copy-links", "copy-unsafe-links", "copy-dirlinks", "keep-dirlinks", "safe-links", "munge-links"] as const;
+
 const MODULE_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 export function renderRsyncdConf(a: { modules: string[]; runAsRoot: boolean }): string {
@@ -35,6 +38,9 @@ export function renderRsyncdConf(a: { modules: string[]; runAsRoot: boolean }): 
         `auth users = ${RSYNC_USER}`,
         `secrets file = ${SECRET_DIR}/${SECRET_KEYS.rsyncdSecrets}`,
         `strict modes = yes`,
+        // Defence in depth behind the extras allow-list: options that follow links, if a client sends them, end the
+        // session. (-L and -k act on the sender alone and never reach the daemon; the allow-list refuses those.)
+        `refuse options = ${RSYNCD_REFUSED_OPTIONS.join(" ")}`,
         // nothing on the read-only root filesystem: no pid file, lock file in the writable scratch dir
         `lock file = ${TMP_DIR}/rsyncd.lock`,
         `log file = /dev/stdout`,

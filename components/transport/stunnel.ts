@@ -43,14 +43,16 @@ function globalLines(): string[] {
     ];
 }
 
-/** Destination pod: accepts TLS on every interface at STUNNEL_PORT, forwards to rsyncd on 127.0.0.1:RSYNCD_PORT. */
+/** Destination pod: accepts TLS on every interface at STUNNEL_PORT, IPv4 and IPv6 (`::` is dual-stack: Linux's
+ * default net.ipv6.bindv6only=0 holds in every pod network namespace; stunnel-server.sh falls back to 0.0.0.0 on a
+ * kernel without IPv6), forwards to rsyncd on 127.0.0.1:RSYNCD_PORT. */
 export function renderStunnelServerConf(): string {
     return [
         "; dvm stunnel server - rendered by components/transport/stunnel.ts, do not edit",
         ...globalLines(),
         "",
         "[rsync]",
-        `accept = 0.0.0.0:${STUNNEL_PORT}`,
+        `accept = :::${STUNNEL_PORT}`,
         `connect = 127.0.0.1:${RSYNCD_PORT}`,
         ...tlsLines(),
         "",

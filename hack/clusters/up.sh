@@ -295,12 +295,14 @@ import_images() {
         # re-import when the archive changed (its path carries the cache key)
         local stamp=$DIR/images/$kind.imported
         mkdir -p "$DIR/images"
-        if grep -qx "$ref" <<<"$have" && [ "$(cat "$stamp" 2>/dev/null)" = "$archive" ]; then continue; fi
+        if grep -qx "$ref" <<<"$have" && [ "$(cat "$stamp" 2>/dev/null)" = "$archive digests" ]; then continue; fi
         log "$CLUSTER: importing $ref"
-        ctr --address "$CONTAINERD_SOCK" -n k8s.io images import --base-name "${ref%:*}" "$archive" >/dev/null
+        # --digests: also as <name>@sha256:<manifest digest>, so pods can name the image pinned by digest (the policy
+        # pack's transfer-image-pinned) and the kubelet finds it without a registry
+        ctr --address "$CONTAINERD_SOCK" -n k8s.io images import --digests --base-name "${ref%:*}" "$archive" >/dev/null
         grep -qx "$ref" <<<"$(ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q)" \
             || die "$CLUSTER: $ref not present in containerd after import"
-        echo "$archive" >"$stamp"
+        echo "$archive digests" >"$stamp"
     done < <(bash "$REPO_ROOT/hack/clusters/images.sh" paths)
 }
 

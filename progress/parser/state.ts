@@ -2,7 +2,7 @@
 // oldest first) -> what each PVC's attempts did, from the script's `dvm: ` events (contract/PROTOCOL.md) and the rsync
 // output between them.
 // Pure and serialized by value with the progress provider: imports nothing but the contract and its siblings.
-import { EVENTS, EXIT_CODES, PVC_RESULTS } from "../../contract";
+import { EVENTS, EXIT_CODES, PVC_RESULTS, TRANSFER_IMAGE_KEY } from "../../contract";
 import { toRecord } from "./record";
 import { applyOutput, applyProgress, Attempt, progressLine } from "./rsync";
 import { forEachToken, parseEvent } from "./tokens";
@@ -48,6 +48,7 @@ export function parseTransferLogs(input: string | LogSegment[], options: ParseOp
         current = undefined;
         let tunnelMessage: string | undefined;
         let usageMessage: string | undefined;
+        let imageMessage: string | undefined;
         /** The attempt rsync output belongs to: the open one, or the one that just ended (its stderr may trail). */
         let last: Attempt | undefined;
         // attempts restart at 1 in every new pod: count on from what earlier pods did
@@ -69,6 +70,9 @@ export function parseTransferLogs(input: string | LogSegment[], options: ParseOp
                     break;
                 case EVENTS.usageError:
                     usageMessage = f.message ?? "usage error";
+                    break;
+                case EVENTS.imageUnfit:
+                    imageMessage = f.message ?? `the transfer image (${TRANSFER_IMAGE_KEY}) cannot run dvm's scripts`;
                     break;
                 case EVENTS.pvcStart: {
                     if (!f.pvc) break;
@@ -146,6 +150,9 @@ export function parseTransferLogs(input: string | LogSegment[], options: ParseOp
             if (tunnel === "down" && s.phase !== "Succeeded") {
                 s.phase = "Failed";
                 s.override = { reason: "TunnelDown", message: tunnelMessage, exitCode: EXIT_CODES.tunnelDown };
+            } else if (imageMessage !== undefined && s.phase !== "Succeeded") {
+                s.phase = "Failed";
+                s.override = { reason: "ImageUnfit", message: imageMessage, exitCode: EXIT_CODES.imageUnfit };
             } else if (usageMessage !== undefined && s.phase !== "Succeeded") {
                 s.phase = "Failed";
                 s.override = { reason: "Other", message: `usage error: ${usageMessage}`, exitCode: doneExit };

@@ -11,6 +11,7 @@ export type ProgressReason =
     | "VanishedFiles" // files disappeared on the source while copying (rsync 24)
     | "Timeout" // rsync I/O timeout, or the wait for the Job ran out
     | "NotStarted" // the script ended before this PVC's turn
+    | "ImageUnfit" // the transfer image (dvm:transferImage) lacks what the scripts need (exit 96)
     | "ContainerTerminated" // the container died without the script's own exit line (OOM, eviction, kill)
     | "Other";
 

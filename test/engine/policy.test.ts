@@ -4,9 +4,9 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { copyProject, pulumi, pulumiOk, removeWorkDir, repoRoot, workDir } from "../support/engine";
+import { copyProject, PROJECT_ENTRIES as PROGRAM_ENTRIES, pulumi, pulumiOk, removeWorkDir, repoRoot, workDir } from "../support/engine";
 
-const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "config", "components", "progress", "waves", "stacks"];
+const PROJECT_ENTRIES = [...PROGRAM_ENTRIES, "stacks"];
 const pack = path.join(repoRoot, "policies");
 
 /** The example stack that runs non-root with the default endpoint (route), else the first non-root one. */

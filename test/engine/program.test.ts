@@ -10,9 +10,9 @@ import * as YAML from "yaml";
 import {
     CONFIG_FILES, CONTAINERS, IPC_DIR, IPC_VOLUME, LABELS, ROLE_DESTINATION, ROLE_SOURCE, SOURCE_ROOT, TARGET_ROOT,
 } from "../../contract";
-import { copyProject, pulumi, pulumiOk, readManifests, removeWorkDir, repoRoot, workDir } from "../support/engine";
+import { copyProject, PROJECT_ENTRIES as PROGRAM_ENTRIES, pulumi, pulumiOk, readManifests, removeWorkDir, repoRoot, workDir } from "../support/engine";
 
-const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "config", "components", "progress", "waves", "stacks"];
+const PROJECT_ENTRIES = [...PROGRAM_ENTRIES, "stacks"];
 
 const stackNames = fs.existsSync(path.join(repoRoot, "stacks"))
     ? fs.readdirSync(path.join(repoRoot, "stacks"))

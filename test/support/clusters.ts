@@ -16,9 +16,19 @@ export const DST = "dvm-dst";
 /** The destination cluster's node address (hack/clusters/lib.sh): its NodePorts are reached here. */
 export const DST_NODE_ADDRESS = "10.213.0.12";
 export const STORAGE_CLASS = "dvm-local";
-export const IMAGE = "dvm.local/dvm-transfer:bookworm";
-/** What a user's checkout of the program holds (copied into a throw-away project by test/support/engine.ts). */
-export const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "config", "components", "progress", "waves"];
+/** The transfer image as the clusters have it (hack/clusters/images.sh, imported with --digests), pinned by digest as
+ * the policy pack requires: `dvm.local/dvm-transfer@sha256:<manifest digest of the archive>`. */
+export const IMAGE = transferImageRef();
+
+function transferImageRef(): string {
+    const name = "dvm.local/dvm-transfer";
+    if (!CLUSTERS_DIR) return name; // not under hack/e2e.sh: requireClusters() says how to run
+    const r = spawnSync("bash", [path.join(__dirname, "..", "..", "hack", "clusters", "images.sh"), "digest"], { encoding: "utf8" });
+    const digest = r.stdout.trim();
+    if (r.status !== 0 || !/^sha256:[0-9a-f]{64}$/.test(digest)) throw new Error(`cannot read the transfer image's digest: ${r.stderr}${r.stdout}`);
+    return `${name}@${digest}`;
+}
+export { PROJECT_ENTRIES } from "./engine";
 
 /** Fails with how to run it when the script that brings the clusters up did not start this process. */
 export function requireClusters(how: string): void {

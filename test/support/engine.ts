@@ -9,6 +9,10 @@ import * as path from "path";
 
 export const repoRoot = path.resolve(__dirname, "..", "..");
 
+/** What a user's checkout of the program holds: the files and folders `pulumi up` loads (index.ts's import closure,
+ * checked by test/unit/program-files.test.ts), copied into a throw-away project by copyProject. */
+export const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "contract", "config", "kube", "components", "progress", "waves"];
+
 export interface RunResult {
     code: number;
     stdout: string;

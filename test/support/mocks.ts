@@ -98,6 +98,8 @@ export function makePlan(config: Record<string, unknown> = {}, wave: unknown = T
         source: { context: "src" },
         destination: { context: "dst", endpoint: { type: "route", subdomain: "apps.dst.example.com" } },
         wave: "waves/w.yaml",
+        // pinned by digest, as the policy pack requires
+        transferImage: `registry.example.com/dvm/transfer@sha256:${"a".repeat(64)}`,
         ...config,
     });
     const w = validateWave(wave, "waves/w.yaml");

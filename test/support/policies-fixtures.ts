@@ -155,6 +155,9 @@ export async function validateStack(policy: StackValidationPolicy, objs: Obj[], 
 
 export type Mode = "nonroot" | "root" | "super";
 
+/** A transfer image pinned by digest, as the pack requires. */
+export const TRANSFER_IMAGE = `quay.io/dvm/transfer@sha256:${"5".repeat(64)}`;
+
 export function podSecurity(mode: Mode): any {
     const base = { seccompProfile: { type: "RuntimeDefault" } };
     if (mode === "nonroot") {
@@ -191,7 +194,7 @@ export const PVCS = ["postgresql", "uploads"];
 export function destinationDeployment(ns: string, mode: Mode = "nonroot"): Obj {
     const container = (name: string) => ({
         name,
-        image: "quay.io/dvm/transfer:1",
+        image: TRANSFER_IMAGE,
         securityContext: containerSecurity(mode),
         resources: resources(),
         volumeMounts: [
@@ -229,7 +232,7 @@ export function destinationDeployment(ns: string, mode: Mode = "nonroot"): Obj {
 export function sourceJob(ns: string, mode: Mode = "nonroot"): Obj {
     const container = (name: string, sources: boolean) => ({
         name,
-        image: "quay.io/dvm/transfer:1",
+        image: TRANSFER_IMAGE,
         securityContext: containerSecurity(mode),
         resources: resources(),
         volumeMounts: [

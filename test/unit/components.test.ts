@@ -9,7 +9,7 @@ import { declared, declaredOpts, installMocks, isSecret, makePlan, ofType, promi
 installMocks();
 const { MigrationWave } = require("../../components/wave") as typeof import("../../components/wave");
 import {
-    CONTAINERS, DONE_FILE, IPC_DIR, IPC_VOLUME, LABELS, ROLE_DESTINATION, ROLE_SOURCE, ROOT_CAPABILITIES, SOURCE_ROOT,
+    CONTAINERS, DONE_FILE, IPC_DIR, IPC_VOLUME, LABELS, PSA_LABELS, ROLE_DESTINATION, ROLE_SOURCE, ROOT_CAPABILITIES, SOURCE_ROOT,
     TARGET_ROOT,
 } from "../../contract";
 
@@ -338,7 +338,7 @@ describe("components: privilege modes", function () {
         }
     });
 
-    it("runAsRoot: uid 0 with exactly the documented capabilities, PSA labels on both namespaces", async () => {
+    it("runAsRoot: uid 0 with exactly the documented capabilities, PSA labels on both namespaces (as patches removed with the wave)", async () => {
         await build(makePlan({ security: { runAsRoot: true } }));
         for (const spec of pods()) {
             assert.strictEqual(spec.securityContext.runAsUser, 0);
@@ -348,12 +348,18 @@ describe("components: privilege modes", function () {
                 assert.strictEqual(c.securityContext.privileged, false);
             }
         }
+        // the destination Namespace is retained on delete: the labels are not on it, but on a patch of it
         for (const ns of ofType("kubernetes:core/v1:Namespace")) {
-            assert.strictEqual(ns.inputs.metadata.labels["pod-security.kubernetes.io/enforce"], "privileged");
+            assert.strictEqual(ns.inputs.metadata.labels["pod-security.kubernetes.io/enforce"], undefined);
         }
         const patches = ofType("kubernetes:core/v1:NamespacePatch");
-        assert.deepStrictEqual(patches.map((p) => p.inputs.metadata.name).sort(), ["billing", "inventory"]);
-        for (const p of patches) assert.match(p.provider!, /::source::/);
+        for (const p of patches) {
+            for (const l of PSA_LABELS) assert.strictEqual(p.inputs.metadata.labels[l], "privileged", `${p.name}: ${l}`);
+            assert.strictEqual(declaredOpts.get(p.name)?.retainOnDelete, false, `${p.name} goes with the wave`);
+        }
+        const on = (side: string) => patches.filter((p) => p.provider!.includes(`::${side}::`)).map((p) => p.inputs.metadata.name).sort();
+        assert.deepStrictEqual(on("source"), ["billing", "inventory"]);
+        assert.deepStrictEqual(on("destination"), ofType("kubernetes:core/v1:Namespace").map((n) => n.inputs.metadata.name).sort());
     });
 
     it("runAsRoot without PSA labelling leaves namespaces alone (the policy pack then blocks the wave)", async () => {

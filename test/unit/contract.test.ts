@@ -71,7 +71,9 @@ describe("contract: the container scripts", () => {
     it("print exactly the log events the contract lists for each of them", () => {
         for (const [name, events] of Object.entries(C.LOG_EVENTS)) {
             assert.ok(files[name], `LOG_EVENTS names ${name}, which is not a script`);
-            const text = name === C.SCRIPT_FILES.rsyncClient ? script(name) + script(C.SCRIPT_FILES.rsyncClientPvc) : script(name);
+            // a script prints what the files it sources print (`# shellcheck source=.../<file>` before each `.`)
+            const sourced = [...script(name).matchAll(/# shellcheck source=\S*\/([a-z-]+\.sh)/g)].map((m) => script(m[1]));
+            const text = [script(name), ...sourced].join("\n");
             assert.deepStrictEqual([...printedEvents(text)].sort(), [...events].sort(), `events of ${name}`);
         }
         for (const e of Object.values(C.EVENTS)) {
@@ -91,6 +93,12 @@ describe("contract: the container scripts", () => {
         assert.ok(c.includes(`${C.SCRIPT_OPTION_PREFIX}*) usage "unknown script option`));
         assert.ok(c.includes(`[ "$1" != "${C.PVC_PAIRS_SEPARATOR}" ]`));
         assert.ok(c.includes(`/${C.SCRIPT_FILES.rsyncClientPvc}"`), "rsync-client.sh sources rsync-client-pvc.sh from its own directory");
+        const check = script(C.SCRIPT_FILES.imageCheck);
+        assert.ok(check.includes(`readonly EXIT_IMAGE_UNFIT=${C.EXIT_CODES.imageUnfit}\n`), "image-check.sh exits with the contract's imageUnfit");
+        assert.ok(check.includes(`(${C.TRANSFER_IMAGE_KEY})`), `image-check.sh names ${C.TRANSFER_IMAGE_KEY}`);
+        for (const name of [C.SCRIPT_FILES.rsyncClient, C.SCRIPT_FILES.rsyncd, C.SCRIPT_FILES.stunnelServer, C.SCRIPT_FILES.stunnelClient]) {
+            assert.ok(script(name).includes(`/${C.SCRIPT_FILES.imageCheck}"`), `${name} sources ${C.SCRIPT_FILES.imageCheck}`);
+        }
         for (const name of [C.SCRIPT_FILES.rsyncd, C.SCRIPT_FILES.stunnelServer, C.SCRIPT_FILES.stunnelClient]) {
             assert.ok(files[name].includes(`exit ${C.EXIT_CODES.usage}`) || files[name].includes(`; exit ${C.EXIT_CODES.usage}`), `${name} exits ${C.EXIT_CODES.usage} on a usage error`);
         }

@@ -28,7 +28,7 @@ describe("stunnel configs", () => {
         assert.equal(c.global["foreground"], "yes");
         assert.equal(c.global["pid"], "");
         const s = c.sections["rsync"];
-        assert.equal(s["accept"], `0.0.0.0:${L.STUNNEL_PORT}`);
+        assert.equal(s["accept"], `:::${L.STUNNEL_PORT}`, "every interface, IPv4 and IPv6 (dual-stack)");
         assert.equal(s["connect"], `127.0.0.1:${L.RSYNCD_PORT}`);
         assert.equal(s["sslVersionMin"], "TLSv1.3");
         assert.equal(s["PSKsecrets"], `${L.SECRET_DIR}/${L.SECRET_KEYS.psk}`);

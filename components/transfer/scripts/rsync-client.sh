@@ -68,6 +68,11 @@ pvc_functions="$(dirname "${BASH_SOURCE[0]}")/rsync-client-pvc.sh"
 # shellcheck source=components/transfer/scripts/rsync-client-pvc.sh
 . "$pvc_functions" || usage "cannot read $pvc_functions (the scripts ConfigMap is incomplete)"
 
+# the start-up self-check of the transfer image
+image_functions="$(dirname "${BASH_SOURCE[0]}")/image-check.sh"
+# shellcheck source=components/transfer/scripts/image-check.sh
+. "$image_functions" || usage "cannot read $image_functions (the scripts ConfigMap is incomplete)"
+
 for var in wait_seconds backoff_limit retry_base retry_max tunnel_port; do
     [[ ${!var} =~ ^[0-9]+$ ]] || usage "$var must be a whole number, got '${!var}'"
 done
@@ -89,6 +94,15 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do
     esac
     shift
 done
+# every option rsync gets from dvm, including those decided per PVC (a failure exits 96 through the EXIT trap, so the
+# done-file still stops the stunnel container)
+check_opts=("${opts[@]}" --exclude=/lost+found --checksum)
+(( sparse_if_holes )) && check_opts+=(--sparse)
+(( inplace_if_empty )) && check_opts+=(--inplace)
+if ! image_check || ! image_check_rsync_options "${check_opts[@]}"; then
+    exit_code=$EXIT_IMAGE_UNFIT
+    image_unfit rsync
+fi
 [ $# -gt 0 ] || usage "missing '--' before the PVC pairs"
 shift
 [ $# -gt 0 ] || usage "no <source-pvc>:<target-module> pair after '--'"

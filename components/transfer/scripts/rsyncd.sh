@@ -4,6 +4,10 @@
 set -euo pipefail
 
 config=${DVM_CONFIG_DIR:-/etc/dvm/config}/rsyncd.conf
+# the start-up self-check of the transfer image (exit 96 naming dvm:transferImage)
+# shellcheck source=components/transfer/scripts/image-check.sh
+. "$(dirname "${BASH_SOURCE[0]}")/image-check.sh" || { printf 'dvm: usage-error message="%s"\n' "image-check.sh is missing (the scripts ConfigMap is incomplete)"; exit 98; }
+image_check || image_unfit rsyncd
 [ -r "$config" ] || { printf 'dvm: usage-error message="%s is missing (config ConfigMap not mounted?)"\n' "$config"; exit 98; }
 # rsyncd writes its log by reopening /dev/stdout (`log file` in rsyncd.conf). That works on the pipe a container
 # runtime gives, but not on a socket (ENXIO), where rsyncd would log nowhere: then put a pipe in between.

@@ -5,6 +5,10 @@
 set -uo pipefail
 
 config=${DVM_CONFIG_DIR:-/etc/dvm/config}/stunnel-client.conf
+# the start-up self-check of the transfer image (exit 96 naming dvm:transferImage)
+# shellcheck source=components/transfer/scripts/image-check.sh
+. "$(dirname "${BASH_SOURCE[0]}")/image-check.sh" || { printf 'dvm: usage-error message="%s"\n' "image-check.sh is missing (the scripts ConfigMap is incomplete)"; exit 98; }
+image_check || image_unfit stunnel
 ipc_dir=${DVM_IPC_DIR:-/rsync-stunnel-ipc}
 done_file="$ipc_dir/rsync-client-container-done"
 
