@@ -4,7 +4,9 @@ import { ConfigError } from "./config/errors";
 import { loadPlan } from "./config/load";
 import { Plan } from "./config/plan";
 import { checkClusters, kubeReader } from "./components/preflight";
-import { MigrationWave } from "./components/wave";
+import { readSourceViews, SourceViews } from "./components/quiesce";
+import { kubeWorkloadApi } from "./components/quiesce/cluster";
+import { MigrationWave, SourceStateError } from "./components/wave";
 import { resolveKubeconfig } from "./kube";
 
 // Which config keys hold secrets: the SDK's own record (runtime/config, not in its typings; @pulumi/pulumi is pinned).
@@ -49,10 +51,28 @@ async function check(plan: Plan, source: string, destination: string): Promise<v
     }
 }
 
+/** The source namespaces as they are now (where an RWO volume is in use, what a cutover will quiesce), read before
+ * anything is declared; nothing in render mode. */
+async function readSource(plan: Plan, kubeconfig: string | undefined): Promise<SourceViews | undefined> {
+    if (plan.render !== undefined) return undefined;
+    try {
+        return await readSourceViews(plan, kubeWorkloadApi(kubeconfig, plan.source.context), (m) => { void pulumi.log.warn(m); });
+    } catch (e) {
+        throw new pulumi.RunError((e as Error).message);
+    }
+}
+
 export = async () => {
     const { plan, source, destination } = load();
     if (plan.render === undefined) await check(plan, source!, destination!);
-    const wave = new MigrationWave("wave", { plan, sourceKubeconfig: source, destinationKubeconfig: destination });
-    /** `{wave, pass, namespaces: {<ns>: {phase, target, pvcs: {<pvc>: <progress record>}}}}` */
+    const sourceViews = await readSource(plan, source);
+    let wave: MigrationWave;
+    try {
+        wave = new MigrationWave("wave", { plan, sourceKubeconfig: source, destinationKubeconfig: destination, sourceViews });
+    } catch (e) {
+        if (e instanceof SourceStateError) throw new pulumi.RunError(e.message);
+        throw e;
+    }
+    /** `{wave, pass, mode, namespaces: {<ns>: {phase, target, pvcs: {<pvc>: <progress record>}, mode, quiesced, workloads, images?}}}` */
     return { migration: wave.migration };
 };

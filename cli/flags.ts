@@ -29,6 +29,8 @@ export interface Flags {
     once: boolean;
     plain: boolean;
     json: boolean;
+    /** `dvm status`: read the source cluster now too. */
+    live: boolean;
     help: boolean;
     /** discover: the destination cluster (instead of the stack's dvm:destination). */
     destinationKubeconfig?: string;
@@ -44,7 +46,7 @@ export interface Flags {
 
 const FIELD: Record<string, keyof Flags> = {
     "--stack": "stack", "--kubeconfig": "kubeconfig", "--context": "context", "--namespace": "namespaces", "--wave": "wave",
-    "--pass": "pass", "--interval": "interval", "--once": "once", "--plain": "plain", "--json": "json", "--help": "help",
+    "--pass": "pass", "--interval": "interval", "--once": "once", "--plain": "plain", "--json": "json", "--live": "live", "--help": "help",
     "--destination-kubeconfig": "destinationKubeconfig", "--destination-context": "destinationContext", "--selector": "selector",
     "--storage-class-map": "storageClassMap", "--name": "name", "--out": "out", "--max-wave-bytes": "maxWaveBytes",
 };
@@ -60,6 +62,7 @@ export const FLAGS: Record<string, FlagSpec> = {
     once: { name: "--once", value: "none", help: "read once, print, exit (2 when no Job exists yet)" },
     plain: { name: "--plain", value: "none", help: "plain lines instead of progress bars" },
     json: { name: "--json", value: "none", help: "print JSON" },
+    live: { name: "--live", value: "none", help: "also read the source cluster now: every workload a cutover left quiesced, wave by wave" },
     help: { name: "--help", alias: "-h", value: "none", help: "show this help" },
     discoverStack: { name: "--stack", alias: "-s", value: "string", placeholder: "<stack>", help: "take both clusters from this stack's dvm:source and dvm:destination" },
     discoverNamespace: { name: "--namespace", alias: "-n", value: "string", repeat: true, placeholder: "<ns>", help: "a source namespace to put into the wave" },
@@ -84,7 +87,7 @@ export const DEFAULT_USAGE = "usage: dvm <command> [flags]   (dvm <command> --he
 
 /** Parses argv against the given flags; errors name the flag, say what is wrong and end with `usage`. */
 export function parseFlags(argv: string[], specs: FlagSpec[] = Object.values(FLAGS), usage = DEFAULT_USAGE): Flags {
-    const f: Flags = { namespaces: [], storageClassMap: [], once: false, plain: false, json: false, help: false };
+    const f: Flags = { namespaces: [], storageClassMap: [], once: false, plain: false, json: false, live: false, help: false };
     const byName = new Map<string, FlagSpec>();
     for (const s of specs) {
         byName.set(s.name, s);

@@ -57,8 +57,55 @@ export function plainLine(row: WatchRow): string {
 
 export interface StatusRecord extends Partial<ProgressRecord> { phase: ProgressRecord["phase"] }
 
+/** A source workload a cutover quiesced, as the outputs and the live read give it (components/quiesce/rules.ts). */
+export interface StatusWorkload { kind: string; name: string; field: string; saved: unknown; current: unknown; state: string }
+
+export interface StatusNamespace {
+    phase?: string;
+    target?: string;
+    pvcs?: Record<string, StatusRecord>;
+    mode?: string;
+    quiesced?: boolean;
+    workloads?: StatusWorkload[];
+    sourceNode?: { name: string; why: string };
+    images?: Partial<ImageRecord>[];
+}
+
+const value = (v: unknown) => (v === undefined ? "-" : typeof v === "object" ? JSON.stringify(v) : String(v));
+
+/** Header and rows as aligned lines. */
+function table(header: string[], rows: string[][]): string[] {
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+    return [fmt(header), ...rows.map(fmt)];
+}
+
+/** The source workloads of each namespace: whether the source is quiesced, what was saved, what holds now. */
+export function workloadLines(namespaces: Record<string, StatusNamespace>): string[] {
+    const entries = Object.entries(namespaces).filter(([, n]) => n.mode !== undefined && (n.mode !== "stage" || n.quiesced || (n.workloads ?? []).length > 0));
+    if (entries.length === 0) return [];
+    const rows: string[][] = [];
+    for (const [ns, n] of entries) {
+        const q = n.quiesced ? "yes" : "no";
+        if (!(n.workloads ?? []).length) rows.push([ns, n.mode ?? "?", q, "-", "-", "-", "-", "-", n.mode === "cutover" ? "nothing mounts a PVC of the wave" : "-"]);
+        for (const w of n.workloads ?? []) rows.push([ns, n.mode ?? "?", q, w.kind, w.name, w.field, value(w.saved), value(w.current), w.state]);
+    }
+    return ["", "source workloads (as this stack's last pulumi up left them):",
+        ...table(["NAMESPACE", "MODE", "QUIESCED", "KIND", "NAME", "FIELD", "SAVED", "NOW", "STATE"], rows)];
+}
+
+/** What a cutover left quiesced on the source cluster now, wave by wave (`dvm status --live`). */
+export function liveLines(from: string, rows: { wave: string; namespace: string; workload: StatusWorkload }[]): string[] {
+    if (rows.length === 0) return ["", `source cluster now (${from}): no workload carries dvm's saved values - nothing is quiesced by dvm`];
+    const sorted = [...rows].sort((a, b) => a.wave.localeCompare(b.wave) || a.namespace.localeCompare(b.namespace) || a.workload.name.localeCompare(b.workload.name));
+    const quiesced = sorted.filter((r) => r.workload.state === "quiesced").length;
+    return ["", `source cluster now (${from}): ${quiesced} of ${rows.length} workload(s) dvm saved values for hold their quiesced value`,
+        ...table(["WAVE", "NAMESPACE", "KIND", "NAME", "FIELD", "SAVED", "NOW", "STATE"],
+            sorted.map((r) => [r.wave, r.namespace, r.workload.kind, r.workload.name, r.workload.field, value(r.workload.saved), value(r.workload.current), r.workload.state]))];
+}
+
 /** The `dvm status` table from the stack output `migration`. */
-export function statusTable(migration: { wave?: string; pass?: number; namespaces?: Record<string, { phase?: string; target?: string; pvcs?: Record<string, StatusRecord>; images?: Partial<ImageRecord>[] }> }): string {
+export function statusTable(migration: { wave?: string; pass?: number; mode?: string; namespaces?: Record<string, StatusNamespace> }): string {
     const header = ["NAMESPACE", "PVC", "PHASE", "ATTEMPTS", "PROGRESS", "TRANSFERRED", "THROUGHPUT", "ELAPSED", "EXIT", "REASON"];
     const rows: string[][] = [];
     for (const [ns, n] of Object.entries(migration.namespaces ?? {})) {
@@ -70,7 +117,8 @@ export function statusTable(migration: { wave?: string; pass?: number; namespace
             ]);
         }
     }
-    const lines = [`wave: ${migration.wave ?? "?"}${migration.pass !== undefined ? ` (pass ${migration.pass})` : ""}`, ...table(header, rows)];
+    const detail = [migration.pass !== undefined ? `pass ${migration.pass}` : "", migration.mode ?? ""].filter((x) => x).join(", ");
+    const lines = [`wave: ${migration.wave ?? "?"}${detail ? ` (${detail})` : ""}`, ...table(header, rows)];
     const images = Object.entries(migration.namespaces ?? {}).flatMap(([ns, n]) => (n.images ?? []).map((r) => [
         ns, r.destination ?? "?", r.result ?? "?", r.digest ? r.digest.slice(0, 19) : "-", formatBytes(r.bytes), formatDuration(r.seconds),
         r.attempts !== undefined ? String(r.attempts) : "-", r.source ?? "?",
@@ -84,12 +132,6 @@ export function statusTable(migration: { wave?: string; pass?: number; namespace
         Object.entries(n.pvcs ?? {}).filter(([, r]) => r.phase !== "Failed" && (r.unsafeSymlinks ?? 0) > 0)
             .map(([pvc, r]) => `  ${ns}/${pvc}: ${r.reason === "UnsafeSymlinks" && r.message ? r.message : `${r.unsafeSymlinks} symlinks rewritten by the destination's rsync daemon (no chroot)`}`));
     if (warned.length) lines.push("", "warnings:", ...warned);
+    lines.push(...workloadLines(migration.namespaces ?? {}));
     return lines.join("\n");
-}
-
-/** Header and rows as aligned lines. */
-function table(header: string[], rows: string[][]): string[] {
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
-    return [fmt(header), ...rows.map(fmt)];
 }

@@ -27,9 +27,11 @@ const COMMANDS: Command[] = [
     {
         name: "status",
         synopsis: "the progress table recorded in the stack output 'migration'",
-        description: "Reads `pulumi stack output --json migration` of the stack; exit 1 when a PVC failed.",
-        flags: [FLAGS.stack, FLAGS.json, FLAGS.help],
-        run: status,
+        description: "Reads `pulumi stack output --json migration` of the stack: per PVC, and per namespace the migration mode and the\n" +
+            "source workloads a cutover quiesced (saved value, value now). --live also reads the source cluster (flags, else the\n" +
+            "stack's dvm:source): every workload that carries dvm's saved values, wave by wave. Exit 1 when a PVC failed.",
+        flags: [FLAGS.stack, FLAGS.json, FLAGS.live, FLAGS.kubeconfig, FLAGS.context, FLAGS.help],
+        run: (f, out) => status(f, out),
     },
     {
         name: "discover",

@@ -6,7 +6,7 @@
 // declare a kind on a cluster that has no row here, or a row names a kind nothing declares.
 //
 // Pure data and small functions: the CLI loads it (no Pulumi packages).
-import type { EndpointType, SecurityOptions } from "../config/plan";
+import type { EndpointType, MigrationMode, SecurityOptions } from "../config/plan";
 
 export type Verb = "get" | "list" | "watch" | "create" | "patch" | "update" | "delete";
 export type Cluster = "source" | "destination";
@@ -37,6 +37,8 @@ export interface AccessRow {
 export interface AccessPlan {
     security: SecurityOptions;
     destination: { endpoint: { type: EndpointType } };
+    /** dvm:migration (stage when absent). */
+    migration?: MigrationMode;
 }
 
 /** Objects dvm creates, updates, replaces and removes again (removal waits for them to go). */
@@ -49,6 +51,25 @@ export function labelsNamespaces(s: SecurityOptions): boolean {
 }
 
 const endpointIs = (...types: EndpointType[]) => (p: AccessPlan) => types.includes(p.destination.endpoint.type);
+const quiesces = (p: AccessPlan) => p.migration === "cutover" || p.migration === "rollback";
+
+/** The workloads the program reads in each source namespace before it declares anything (components/quiesce: where
+ * an RWO volume is in use; what a cutover stops), and that a cutover and a rollback patch. On a stage pass a failed
+ * read only costs the placement next to an RWO volume in use (a warning), so the verb is optional there. Jobs have
+ * their own row (the transfer Job). */
+const WORKLOAD_ROWS: AccessRow[] = ([
+    ["apps", "deployments"], ["apps", "statefulsets"], ["apps", "replicasets"], ["apps", "daemonsets"], ["", "replicationcontrollers"],
+    ["batch", "cronjobs"],
+] as const).flatMap(([group, resource]): AccessRow[] => [
+    {
+        cluster: "source", group, resource, scope: "namespaced", verbs: [], optional: ["list"], applies: (p) => !quiesces(p), when: "dvm:migration stage",
+        why: "the program reads the source namespace's workloads (the transfer pod goes next to an RWO volume in use)",
+    },
+    {
+        cluster: "source", group, resource, scope: "namespaced", verbs: ["list", "patch"], applies: quiesces, when: "dvm:migration cutover or rollback",
+        why: "the cutover scales the workloads that use the wave's PVCs to zero (saving their values); the rollback restores them",
+    },
+]);
 
 export const ACCESS: readonly AccessRow[] = [
     // ------------------------------------------------------------------------------------------------ source
@@ -63,6 +84,19 @@ export const ACCESS: readonly AccessRow[] = [
     { cluster: "source", group: "", resource: "pods", scope: "namespaced", verbs: ["list"], why: "the progress reader finds the transfer Job's pods" },
     { cluster: "source", group: "", resource: "pods/log", scope: "namespaced", verbs: ["get"], why: "the progress reader reads the rsync container's log" },
     { cluster: "source", group: "", resource: "events", scope: "namespaced", verbs: [], optional: ["list", "watch"], why: "the provider shows the warning events of what it creates" },
+    {
+        cluster: "source", group: "", resource: "persistentvolumeclaims", scope: "namespaced", verbs: [], optional: ["list"], applies: (p) => !quiesces(p), when: "dvm:migration stage",
+        why: "the program reads the source namespace's PVCs (the transfer pod goes next to an RWO volume in use)",
+    },
+    {
+        cluster: "source", group: "", resource: "persistentvolumeclaims", scope: "namespaced", verbs: ["list"], applies: quiesces, when: "dvm:migration cutover or rollback",
+        why: "the cutover finds what mounts the wave's PVCs",
+    },
+    ...WORKLOAD_ROWS,
+    {
+        cluster: "source", group: "apps.openshift.io", resource: "deploymentconfigs", scope: "namespaced", verbs: [], optional: ["list", "patch"], applies: quiesces,
+        when: "dvm:migration cutover or rollback, on OpenShift", why: "the cutover scales DeploymentConfigs too (only where apps.openshift.io/v1 is served)",
+    },
     // ------------------------------------------------------------------------------------------------ destination
     {
         cluster: "destination", group: "", resource: "namespaces", scope: "namespace-object", verbs: ["get", "create", "patch"],

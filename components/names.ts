@@ -29,17 +29,17 @@ export interface TransferNames {
     server: string;
     /** First DNS label of the Route/Ingress host. */
     hostLabel: string;
-    /** Source Job (rsync + stunnel client); one per pass. */
+    /** Source Job (rsync + stunnel client); one per pass (a cutover's final pass has a name of its own). */
     job: string;
 }
 
-export function transferNames(wave: string, targetNamespace: string, pass: number): TransferNames {
+export function transferNames(wave: string, targetNamespace: string, pass: number, mode: "stage" | "cutover" | "rollback" = "stage"): TransferNames {
     return {
         credentials: shortName(["dvm-transfer-credentials", wave]),
         scripts: shortName(["dvm-transfer-scripts", wave]),
         config: shortName(["dvm-transfer-config", wave]),
         server: shortName(["dvm-rsyncd", wave]),
         hostLabel: shortName(["dvm", wave, targetNamespace]),
-        job: shortName(["dvm-rsync", wave, `p${pass}`], 52),
+        job: shortName(["dvm-rsync", wave, `p${pass}`, ...(mode === "cutover" ? ["cutover"] : [])], 52),
     };
 }

@@ -3,11 +3,14 @@
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { NamespacePlan, Plan } from "../config/plan";
+import { MigrationMode, NamespacePlan, Plan } from "../config/plan";
+import { MIGRATION_MODES } from "../contract";
 import { ProgressRecord, TransferProgress } from "../progress/resource";
 import { CopiedMarker, DestinationTransfer, destinationNamespace } from "./destination";
 import { ImageCopy, ImageMigration, ImageRecord } from "./images";
 import { transferNames } from "./names";
+import { NamespaceDecision, QuiescedWorkload } from "./quiesce";
+import { SourceQuiesce, SourceRestore } from "./quiesce/resource";
 import { SourceTransfer } from "./source";
 import { GeneratedCredentials } from "./transport/credentialsResource";
 
@@ -23,6 +26,9 @@ export interface NamespaceMigrationArgs {
     waitFor?: pulumi.Resource;
     /** dvm:images: this namespace's copies and the command provider (none in render mode). */
     images?: { copies: Promise<ImageCopy[]>; provider?: command.Provider };
+    /** What the program decided from the source namespace it read (placement, the cutover's preview, what the wave
+     * quiesced); undefined when it read nothing (render mode). */
+    decision?: NamespaceDecision;
 }
 
 export interface NamespaceResult {
@@ -31,6 +37,15 @@ export interface NamespaceResult {
     pvcs: Record<string, ProgressRecord>;
     /** With dvm:images only: one record per image copy. */
     images?: ImageRecord[];
+    /** dvm:migration of this `pulumi up`. */
+    mode: MigrationMode;
+    /** Whether the source workloads of the wave are quiesced (as this `pulumi up` left or found them). */
+    quiesced: boolean;
+    /** What the cutover quiesced (with the saved values), what the rollback restored, or - on a stage pass - what an
+     * earlier cutover of the wave left quiesced. */
+    workloads: QuiescedWorkload[];
+    /** The node the source transfer pod was placed on, and why (the wave's nodeName, or an RWO PVC in use there). */
+    sourceNode?: { name: string; why: string };
 }
 
 export class NamespaceMigration extends pulumi.ComponentResource {
@@ -42,12 +57,35 @@ export class NamespaceMigration extends pulumi.ComponentResource {
     constructor(name: string, args: NamespaceMigrationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dvm:index:NamespaceMigration", name, {}, opts);
         const { plan, namespace: ns } = args;
+        const mode: MigrationMode = plan.migration;
+        const render = plan.render !== undefined;
+        const quiesceArgs = {
+            kubeconfig: args.sourceKubeconfig, context: args.sourceContext, namespace: ns.source, wave: plan.wave.name, pass: plan.pass,
+            pvcs: ns.pvcs.map((p) => p.source), scope: plan.quiesce.scope, timeoutSeconds: plan.quiesce.timeoutSeconds, render,
+        };
+        if (mode === MIGRATION_MODES.rollback) {
+            // the source workloads back; no transfer objects (the destination namespace and PVCs stay: retained)
+            const restore = new SourceRestore(`${name}-restore`, quiesceArgs, { parent: this });
+            this.result = pulumi.all([restore.phase, restore.quiesced, restore.workloads]).apply(([phase, quiesced, workloads]): NamespaceResult => ({
+                phase, target: ns.target, pvcs: {}, mode, quiesced, workloads: workloads as QuiescedWorkload[],
+            }));
+            this.registerOutputs({ result: this.result });
+            return;
+        }
         if (ns.pvcs.length === 0) {
             this.result = this.imagesOnly(name, args);
             this.registerOutputs({ result: this.result });
             return;
         }
-        const names = transferNames(plan.wave.name, ns.target, plan.pass);
+        // a cutover's final pass starts only once no pod mounts a PVC of the wave
+        const quiesce = mode === MIGRATION_MODES.cutover ? new SourceQuiesce(`${name}-quiesce`, quiesceArgs, { parent: this }) : undefined;
+        const decision = args.decision;
+        if (decision && decision.preview.length > 0) {
+            pulumi.log.info(`dvm: the cutover quiesces in namespace ${ns.source}:\n  ${decision.preview.join("\n  ")}`, this);
+        }
+        const placement = decision?.placement ?? (ns.nodeName ? { nodeName: ns.nodeName, why: "nodeName of the wave file" } : {});
+        if (placement.nodeName && !ns.nodeName) pulumi.log.info(`dvm: source transfer pod of namespace ${ns.source} on node ${placement.nodeName}: ${placement.why}`, this);
+        const names = transferNames(plan.wave.name, ns.target, plan.pass, mode);
         const stackId = `${pulumi.getProject()}/${pulumi.getStack()}`;
 
         // Stable across `pulumi up` runs; new keys only when dvm:credentialsVersion changes.
@@ -63,8 +101,8 @@ export class NamespaceMigration extends pulumi.ComponentResource {
         }, { parent: this });
 
         const source = new SourceTransfer(`${name}-src`, {
-            plan, wave: plan.wave.name, namespace: ns, names, address: destination.address,
-            after: args.waitFor ? [args.waitFor] : [],
+            plan, wave: plan.wave.name, namespace: { ...ns, nodeName: placement.nodeName }, names, address: destination.address,
+            after: [...(args.waitFor ? [args.waitFor] : []), ...(quiesce ? [quiesce] : [])],
             credentials, provider: args.sourceProvider, stackId,
         }, { parent: this });
 
@@ -78,6 +116,7 @@ export class NamespaceMigration extends pulumi.ComponentResource {
             pass: plan.pass,
             render: plan.render !== undefined,
             timeoutSeconds: plan.transferTimeoutMinutes * 60,
+            ...(quiesce ? { mode } : {}),
         }, { parent: this, dependsOn: [source] });
 
         // the destination PVCs say which pass copied into them completely (not in render mode: nothing is copied)
@@ -88,7 +127,11 @@ export class NamespaceMigration extends pulumi.ComponentResource {
         }
 
         const images = this.images(name, args, destination.namespace);
-        this.result = pulumi.all([progress.phase, progress.pvcs, images]).apply(([phase, pvcs, images]) => ({ phase, target: ns.target, pvcs, ...(images ? { images } : {}) }));
+        const sourceNode = placement.nodeName ? { sourceNode: { name: placement.nodeName, why: placement.why ?? "" } } : {};
+        this.result = pulumi.all([progress.phase, progress.pvcs, quiesce?.quiesced ?? decision?.quiesced ?? false, quiesce?.workloads ?? decision?.workloads ?? [], images])
+            .apply(([phase, pvcs, quiesced, workloads, images]): NamespaceResult => ({
+                phase, target: ns.target, pvcs, mode, quiesced, workloads: workloads as QuiescedWorkload[], ...sourceNode, ...(images ? { images } : {}),
+            }));
         this.registerOutputs({ result: this.result });
     }
 
@@ -105,7 +148,8 @@ export class NamespaceMigration extends pulumi.ComponentResource {
         const { plan, namespace: ns } = args;
         const target = destinationNamespace(`${name}-dst`, ns, { parent: this, provider: args.destinationProvider });
         return this.images(name, args, target).apply((images): NamespaceResult => ({
-            phase: plan.render !== undefined ? "Rendered" : "Succeeded", target: ns.target, pvcs: {}, ...(images ? { images } : {}),
+            phase: plan.render !== undefined ? "Rendered" : "Succeeded", target: ns.target, pvcs: {}, mode: plan.migration, quiesced: false, workloads: [],
+            ...(images ? { images } : {}),
         }));
     }
 }

@@ -13,8 +13,8 @@ import { NamespacePlan, Plan } from "../config/plan";
 import { baseLabels, childOpts, containerResources, contentHash, pick, supportMounts, supportObjects, supportVolumes } from "./common";
 import { EndpointAddress } from "./endpoint";
 import {
-    ANNOTATIONS, CONFIG_FILES, CONTAINERS, IPC_DIR, IPC_VOLUME, LABELS, ROLE_SOURCE, SCRIPTS_DIR, SCRIPT_FILES, SECRET_KEYS,
-    SIGNAL_EXIT_CODES, SOURCE_ROOT, TUNNEL_PORT,
+    ANNOTATIONS, CONFIG_FILES, CONTAINERS, IPC_DIR, IPC_VOLUME, LABELS, MIGRATION_MODES, ROLE_SOURCE, SCRIPTS_DIR, SCRIPT_FILES,
+    SECRET_KEYS, SIGNAL_EXIT_CODES, SOURCE_ROOT, TUNNEL_PORT,
 } from "../contract";
 import { TransferNames } from "./names";
 import { scriptFiles } from "./scripts";
@@ -27,7 +27,8 @@ import { renderStunnelClientConf } from "./transport/stunnel";
 export const JOB_POD_RETRIES = 2;
 
 export interface SourceTransferArgs {
-    plan: Pick<Plan, "rsync" | "security" | "resources" | "transferImage" | "stunnelWaitSeconds" | "transferTimeoutMinutes" | "pass" | "debugHoldSeconds">;
+    plan: Pick<Plan, "rsync" | "security" | "resources" | "transferImage" | "stunnelWaitSeconds" | "transferTimeoutMinutes" | "pass" | "debugHoldSeconds"> &
+        Partial<Pick<Plan, "migration">>;
     wave: string;
     namespace: NamespacePlan;
     names: TransferNames;
@@ -75,7 +76,9 @@ export class SourceTransfer extends pulumi.ComponentResource {
             secretKeys: [SECRET_KEYS.psk, SECRET_KEYS.rsyncPassword],
         }));
 
-        const podLabels = { ...labels, [LABELS.role]: ROLE_SOURCE, [LABELS.pass]: String(plan.pass) };
+        // a cutover's final pass says so (and an rsync exit 24 fails it: nothing may change once the source is quiesced)
+        const cutover = plan.migration === MIGRATION_MODES.cutover;
+        const podLabels = { ...labels, [LABELS.role]: ROLE_SOURCE, [LABELS.pass]: String(plan.pass), ...(cutover ? { [LABELS.migration]: MIGRATION_MODES.cutover } : {}) };
         const containerSecurity = containerSecurityContext(plan.security);
         const sourceVolumes = ns.pvcs.map((pvc, i) => ({ name: `source-${i}`, persistentVolumeClaim: { claimName: pvc.source, readOnly: true } }));
         const sourceMounts = ns.pvcs.map((pvc, i) => ({ name: `source-${i}`, mountPath: `${SOURCE_ROOT}/${pvc.source}`, readOnly: true }));
@@ -88,6 +91,7 @@ export class SourceTransfer extends pulumi.ComponentResource {
             { name: "DVM_TUNNEL_PORT", value: String(TUNNEL_PORT) },
             { name: "DVM_IPC_DIR", value: IPC_DIR },
             { name: "DVM_DEBUG_HOLD_SECONDS", value: String(plan.debugHoldSeconds) },
+            ...(cutover ? [{ name: "DVM_MIGRATION_MODE", value: MIGRATION_MODES.cutover }] : []),
         ];
         const rollout = pulumi.all([clientConf, creds.version]).apply(([conf, v]) => contentHash({ scripts, conf, credentialsVersion: v }));
 

@@ -5,10 +5,11 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { ConfigError } from "../config/errors";
-import { Plan } from "../config/plan";
+import { MigrationMode, Plan } from "../config/plan";
 import { transferTurns } from "./budget";
 import { ImagePlan, planImages, ResolveDeps } from "./images/resolve";
 import { NamespaceMigration, NamespaceResult } from "./namespace";
+import { decideSource, SourceViews } from "./quiesce";
 
 export interface MigrationWaveArgs {
     plan: Plan;
@@ -17,24 +18,41 @@ export interface MigrationWaveArgs {
     destinationKubeconfig?: string;
     /** Tests only: fakes for the registry and ImageStream reads of the image part. */
     imageDeps?: ResolveDeps;
+    /** The source namespaces as the program read them before declaring anything (components/quiesce
+     * readSourceViews); undefined in render mode. */
+    sourceViews?: SourceViews;
 }
 
 export interface MigrationOutput {
     wave: string;
     pass: number;
+    /** dvm:migration: stage, cutover or rollback. */
+    mode: MigrationMode;
     namespaces: Record<string, NamespaceResult>;
+}
+
+/** The source cluster's state makes the wave impossible (RWO PVCs in use on different nodes, a pod a cutover cannot
+ * stop): nothing was declared. */
+export class SourceStateError extends Error {
+    constructor(public readonly problems: string[]) {
+        super(problems.join("\n"));
+        this.name = "SourceStateError";
+    }
 }
 
 export class MigrationWave extends pulumi.ComponentResource {
     public readonly migration: pulumi.Output<MigrationOutput>;
 
     constructor(name: string, args: MigrationWaveArgs, opts?: pulumi.ComponentResourceOptions) {
+        // decided before anything is registered, so a refusal leaves nothing behind
+        const { decisions, problems } = decideSource(args.plan, args.sourceViews);
+        if (problems.length > 0) throw new SourceStateError(problems);
         super("dvm:index:MigrationWave", name, {}, opts);
-        this.migration = withoutPromiseStacks(() => this.build(args));
+        this.migration = withoutPromiseStacks(() => this.build(args, decisions));
         this.registerOutputs({ migration: this.migration });
     }
 
-    private build(args: MigrationWaveArgs): pulumi.Output<MigrationOutput> {
+    private build(args: MigrationWaveArgs, decisions: ReturnType<typeof decideSource>["decisions"]): pulumi.Output<MigrationOutput> {
         const { plan } = args;
         const provider = (side: "source" | "destination", kubeconfig: string | undefined, context: string | undefined) =>
             new k8s.Provider(`${side}`, plan.render !== undefined
@@ -67,11 +85,13 @@ export class MigrationWave extends pulumi.ComponentResource {
             sourceContext: plan.source.context,
             waitFor: turns[i] === undefined ? undefined : namespaces[turns[i]!].progress,
             ...(images ? { images: { copies: images.plan.then((m) => m.get(ns.source) ?? []), provider: images.provider } } : {}),
+            decision: args.sourceViews ? decisions[ns.source] : undefined,
         }, { parent: this })));
 
         return pulumi.all(namespaces.map((n) => n.result)).apply((results) => ({
             wave: plan.wave.name,
             pass: plan.pass,
+            mode: plan.migration,
             namespaces: Object.fromEntries(plan.namespaces.map((ns, i) => [ns.source, results[i]])),
         }));
     }

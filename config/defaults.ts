@@ -21,4 +21,7 @@ export const DEFAULTS = {
     credentialsVersion: 1,
     /** 0 = no limit: every namespace's source transfer pod starts at once */
     maxConcurrentNamespaces: 0,
+    migration: "stage" as const,
+    quiesceScope: "pvcs" as const,
+    quiesceTimeoutSeconds: 600,
 };

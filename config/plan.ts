@@ -89,6 +89,18 @@ export interface ResourcesConfig {
     stunnel: ResourceRequirements;
 }
 
+/** `dvm:migration` (contract MIGRATION_MODES): stage passes copy from running applications; a cutover quiesces the
+ * source workloads that mount the wave's PVCs and runs the final pass; a rollback restores them. */
+export type MigrationMode = "stage" | "cutover" | "rollback";
+
+/** `dvm:quiesce`: what a cutover stops and how long it waits for their pods to go. */
+export interface QuiesceOptions {
+    /** `pvcs`: the workloads whose pods mount a PVC of the wave; `namespace`: every workload of the namespace (MTC). */
+    scope: "pvcs" | "namespace";
+    /** How long the cutover waits until no pod mounts a PVC of the wave. */
+    timeoutSeconds: number;
+}
+
 export interface PvcPlan {
     /** Source PVC name (read, never managed). */
     source: string;
@@ -138,6 +150,9 @@ export interface Plan {
     maxConcurrentNamespaces: number;
     /** `dvm:images`: registries to copy the namespaces' images between; unset = no image migration. */
     images?: ImagesConfig;
+    /** Stage (default), cutover or rollback. */
+    migration: MigrationMode;
+    quiesce: QuiesceOptions;
     namespaces: NamespacePlan[];
 }
 

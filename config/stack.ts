@@ -5,14 +5,17 @@ import { closest, Problems } from "./errors";
 import { imagesConfig } from "./images";
 import { DEFAULT_RESOURCES, DEFAULT_RSYNC, DEFAULT_SECURITY, DEFAULT_TRANSFER_IMAGE, DEFAULTS } from "./defaults";
 import { ENDPOINT_KINDS, ENDPOINT_TYPES, EndpointKindRow, RSYNC_KEYS, RSYNC_OPTIONS } from "./options";
-import { ClusterAccess, EndpointConfig, EndpointType, Plan, ResourceRequirements, ResourcesConfig, RsyncOptions, SecurityOptions } from "./plan";
+import {
+    ClusterAccess, EndpointConfig, EndpointType, MigrationMode, Plan, QuiesceOptions, ResourceRequirements, ResourcesConfig, RsyncOptions,
+    SecurityOptions,
+} from "./plan";
 import { bool, describe, int, intList, isObj, object, Obj, optInt, str } from "./readers";
 import { cidrError, dns1123SubdomainError, parseQuantity, rsyncExtraError } from "./rules";
 
 /** Every `dvm:` key the program reads. Anything else under `dvm:` is a typo and rejected. */
 export const CONFIG_KEYS = [
     "source", "destination", "wave", "transferImage", "rsync", "security", "resources", "stunnelWaitSeconds",
-    "render", "pass", "credentialsVersion", "transferTimeoutMinutes", "debugHold", "maxConcurrentNamespaces", "images",
+    "render", "pass", "credentialsVersion", "transferTimeoutMinutes", "debugHold", "maxConcurrentNamespaces", "images", "migration", "quiesce",
 ] as const;
 
 const EXAMPLES = {
@@ -24,7 +27,12 @@ const EXAMPLES = {
     extras: "pulumi config set --path 'dvm:rsync.extras[0]' -- --compress",
     security: "dvm:security: {runAsRoot: false, superPrivileged: false, sourceSupplementalGroups: [5555]}",
     resources: "dvm:resources: {rsync: {requests: {cpu: 100m, memory: 256Mi}, limits: {cpu: '2', memory: 1Gi}}}",
+    migration: "pulumi config set dvm:migration cutover   # stage (default) | cutover | rollback",
+    quiesce: "dvm:quiesce: {scope: pvcs, timeoutSeconds: 600}   # scope: pvcs (default) | namespace",
 };
+
+const MIGRATION_MODES: readonly MigrationMode[] = ["stage", "cutover", "rollback"];
+const QUIESCE_SCOPES: readonly QuiesceOptions["scope"][] = ["pvcs", "namespace"];
 
 /** The stack-config part of the plan: everything but the wave file's content (`wave` is still the file's path). */
 export type StackConfig = Omit<Plan, "wave" | "namespaces"> & { wave: string };
@@ -74,12 +82,14 @@ export function validateStackConfig(raw: Obj): StackConfig {
     const maxConcurrentNamespaces = int(p, raw.maxConcurrentNamespaces, "dvm:maxConcurrentNamespaces", DEFAULTS.maxConcurrentNamespaces, 0, 100_000,
         "pulumi config set dvm:maxConcurrentNamespaces 10   # at most 10 source transfer pods at a time; 0 = no limit");
     const images = imagesConfig(p, raw.images);
+    const migration = migrationMode(p, raw.migration);
+    const quiesce = quiesceOptions(p, raw.quiesce === undefined ? {} : raw.quiesce);
 
     p.throwIfAny();
     return {
         source: source!, destination: { ...destination!, endpoint: endpoint! }, wave: wave!, transferImage, rsync,
         security, resources, stunnelWaitSeconds, transferTimeoutMinutes, pass,
-        credentialsVersion, render, debugHoldSeconds, maxConcurrentNamespaces, ...(images ? { images } : {}),
+        credentialsVersion, render, debugHoldSeconds, maxConcurrentNamespaces, ...(images ? { images } : {}), migration, quiesce,
     };
 }
 
@@ -91,6 +101,30 @@ function debugHold(p: Problems, v: unknown, timeoutMinutes: number): number {
     if (typeof v === "number" && Number.isInteger(v) && v > 0 && v <= 60 * 24 * 30) return Math.min(v, timeoutMinutes) * 60;
     p.add("dvm:debugHold", `must be true, false or a whole number of minutes (1 to ${60 * 24 * 30}), got ${describe(v)}`, example);
     return 0;
+}
+
+function migrationMode(p: Problems, v: unknown): MigrationMode {
+    if (v === undefined) return DEFAULTS.migration;
+    if (typeof v === "string" && (MIGRATION_MODES as readonly string[]).includes(v)) return v as MigrationMode;
+    const hint = typeof v === "string" ? closest(v, MIGRATION_MODES) : undefined;
+    p.add("dvm:migration", `${describe(v)} is not a migration mode${hint ? ` (did you mean '${hint}'?)` : ""}; use one of ${MIGRATION_MODES.join(", ")}`, EXAMPLES.migration);
+    return DEFAULTS.migration;
+}
+
+function quiesceOptions(p: Problems, v: unknown): QuiesceOptions {
+    const where = "dvm:quiesce";
+    const o = object(p, v, where, ["scope", "timeoutSeconds"], EXAMPLES.quiesce) ?? {};
+    let scope: QuiesceOptions["scope"] = DEFAULTS.quiesceScope;
+    if (o.scope !== undefined) {
+        if (typeof o.scope === "string" && (QUIESCE_SCOPES as readonly string[]).includes(o.scope)) {
+            scope = o.scope as QuiesceOptions["scope"];
+        } else {
+            const hint = typeof o.scope === "string" ? closest(o.scope, QUIESCE_SCOPES) : undefined;
+            p.add(`${where}.scope`, `${describe(o.scope)} is not a quiesce scope${hint ? ` (did you mean '${hint}'?)` : ""}; use pvcs (the workloads that mount a PVC of the wave) or namespace (every workload of the namespace)`, EXAMPLES.quiesce);
+        }
+    }
+    const timeoutSeconds = int(p, o.timeoutSeconds, `${where}.timeoutSeconds`, DEFAULTS.quiesceTimeoutSeconds, 1, 86400, EXAMPLES.quiesce);
+    return { scope, timeoutSeconds };
 }
 
 function clusterAccess(p: Problems, v: unknown, where: string, keys: string[], example: string): ClusterAccess | undefined {

@@ -152,6 +152,8 @@ export const SCRIPT_ENV = {
     DVM_RETRY_MAX_SECONDS: "60",
     /** dvm:debugHold: seconds a failed rsync container stays up (the stunnel sidecar with it) for `kubectl exec`. */
     DVM_DEBUG_HOLD_SECONDS: "0",
+    /** MIGRATION_MODES.stage or .cutover: what an rsync exit 24 (source files vanished) means. */
+    DVM_MIGRATION_MODE: "stage",
 } as const;
 
 /** The stunnel server drops a connection that has not completed its TLS handshake within this many seconds
@@ -210,6 +212,7 @@ export const LABELS = {
     wave: "dvm.io/wave", // = wave name
     namespace: "dvm.io/source-namespace", // = source namespace
     pass: "dvm.io/pass", // = pass number (source transfer only)
+    migration: "dvm.io/migration", // = MIGRATION_MODES.stage | .cutover (source transfer only)
 } as const;
 export const MANAGED_BY = "dvm";
 export const ROLE_DESTINATION = "destination-transfer";
@@ -234,7 +237,27 @@ export const ANNOTATIONS = {
     copySucceeded: "dvm.io/copy-succeeded",
     /** Every object of a wave: `<project>/<stack>`, so another stack's objects of the same name are recognised. */
     stack: "dvm.io/stack",
+    /** Source workloads a cutover quiesced: the wave that did it (rollback of that wave restores them). */
+    quiescedBy: "dvm.io/quiesced-by",
+    /** The value before the quiesce, as MTC's migration.openshift.io/preQuiesceReplicas: Deployments, StatefulSets,
+     * ReplicaSets, ReplicationControllers, DeploymentConfigs (spec.replicas, a number). */
+    preQuiesceReplicas: "dvm.io/pre-quiesce-replicas",
+    /** Jobs (spec.parallelism, a number; MTC keeps it in preQuiesceReplicas). */
+    preQuiesceParallelism: "dvm.io/pre-quiesce-parallelism",
+    /** CronJobs (spec.suspend, "true" or "false"), as MTC's migration.openshift.io/preQuiesceSuspend. */
+    preQuiesceSuspend: "dvm.io/pre-quiesce-suspend",
+    /** DaemonSets (the pod template's nodeSelector as JSON, "{}" for none), as MTC's
+     * migration.openshift.io/preQuiesceNodeSelector. */
+    preQuiesceNodeSelector: "dvm.io/pre-quiesce-node-selector",
 } as const;
+
+/** `dvm:migration`, in MTC's words: stage passes copy from running applications, the cutover stops them and runs the
+ * final pass, a rollback brings them back. */
+export const MIGRATION_MODES = { stage: "stage", cutover: "cutover", rollback: "rollback" } as const;
+
+/** The node selector a quiesced DaemonSet gets (no node carries this label), as MTC's
+ * migration.openshift.io/quiesceDaemonSet: quiesce. */
+export const QUIESCE_NODE_SELECTOR: Readonly<Record<string, string>> = { "dvm.io/quiesce-daemonset": "quiesced" };
 
 /** ingress-nginx passes TLS through to the backend, by SNI: the Ingress endpoint sets it, the policy pack requires it. */
 export const SSL_PASSTHROUGH_ANNOTATION = "nginx.ingress.kubernetes.io/ssl-passthrough";

@@ -35,7 +35,11 @@ export interface MountingPod {
 export interface KubeObject {
     apiVersion?: string;
     kind?: string;
-    metadata?: { name?: string; namespace?: string; ownerReferences?: { kind: string; name: string; controller?: boolean }[]; annotations?: Record<string, string>; labels?: Record<string, string> };
+    metadata?: {
+        name?: string; namespace?: string; ownerReferences?: { kind: string; name: string; controller?: boolean }[]; annotations?: Record<string, string>; labels?: Record<string, string>;
+        /** What a JSON patch's `test` compares, so a concurrent change fails the patch. */
+        resourceVersion?: string;
+    };
     spec?: any;
     status?: any;
 }
@@ -168,4 +172,71 @@ export async function readNamespace(kc: KubeConfig, namespace: string): Promise<
         ReplicationController: rcs, DeploymentConfig: deploymentConfigs, Job: jobs, CronJob: cronJobs, Pod: pods,
     }, names);
     return { namespace, workloads, pods: mountingPods(namespace, pods, workloads), pvcs };
+}
+
+/** Where each workload kind lives in the API ("" = the core group). */
+export const WORKLOAD_APIS: Record<WorkloadKind, { group: string; version: string; plural: string }> = {
+    Deployment: { group: "apps", version: "v1", plural: "deployments" },
+    StatefulSet: { group: "apps", version: "v1", plural: "statefulsets" },
+    ReplicaSet: { group: "apps", version: "v1", plural: "replicasets" },
+    DaemonSet: { group: "apps", version: "v1", plural: "daemonsets" },
+    Job: { group: "batch", version: "v1", plural: "jobs" },
+    CronJob: { group: "batch", version: "v1", plural: "cronjobs" },
+    DeploymentConfig: { group: "apps.openshift.io", version: "v1", plural: "deploymentconfigs" },
+    ReplicationController: { group: "", version: "v1", plural: "replicationcontrollers" },
+    Pod: { group: "", version: "v1", plural: "pods" },
+};
+
+/** Sends a JSON patch (RFC 6902) to one workload. Errors keep the API's status code (409/422 on a failed `test`). */
+export async function patchWorkload(kc: KubeConfig, kind: WorkloadKind, namespace: string, name: string, ops: unknown[], fieldManager = "dvm"): Promise<void> {
+    const k8s = require("@kubernetes/client-node") as typeof import("@kubernetes/client-node");
+    const options = { headers: { "Content-type": k8s.PatchUtils.PATCH_FORMAT_JSON_PATCH } };
+    const api = WORKLOAD_APIS[kind];
+    if (api.group === "") {
+        const core = kc.makeApiClient(k8s.CoreV1Api);
+        if (kind === "ReplicationController") await core.patchNamespacedReplicationController(name, namespace, ops, undefined, undefined, fieldManager, undefined, undefined, options);
+        else await core.patchNamespacedPod(name, namespace, ops, undefined, undefined, fieldManager, undefined, undefined, options);
+        return;
+    }
+    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    await custom.patchNamespacedCustomObject(api.group, api.version, namespace, api.plural, name, ops, undefined, fieldManager, undefined, options);
+}
+
+/** Every workload of the cluster (no pods, no claims resolved): what `dvm status --live` looks through for dvm's
+ * saved values. DeploymentConfigs only where apps.openshift.io/v1 is served. */
+export async function readAllWorkloads(kc: KubeConfig): Promise<Workload[]> {
+    const k8s = require("@kubernetes/client-node") as typeof import("@kubernetes/client-node");
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const apps = kc.makeApiClient(k8s.AppsV1Api);
+    const batch = kc.makeApiClient(k8s.BatchV1Api);
+    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    const items = async <T>(p: Promise<{ body: { items: T[] } }>) => (await p).body.items as unknown as KubeObject[];
+    const [deployments, statefulSets, replicaSets, daemonSets, rcs, jobs, cronJobs] = await Promise.all([
+        items(apps.listDeploymentForAllNamespaces()),
+        items(apps.listStatefulSetForAllNamespaces()),
+        items(apps.listReplicaSetForAllNamespaces()),
+        items(apps.listDaemonSetForAllNamespaces()),
+        items(core.listReplicationControllerForAllNamespaces()),
+        items(batch.listJobForAllNamespaces()),
+        items(batch.listCronJobForAllNamespaces()),
+    ]);
+    let deploymentConfigs: KubeObject[] = [];
+    try {
+        deploymentConfigs = ((await custom.listClusterCustomObject("apps.openshift.io", "v1", "deploymentconfigs")).body as { items?: KubeObject[] }).items ?? [];
+    } catch (e) {
+        const code = (e as { statusCode?: number; response?: { statusCode?: number } }).statusCode ?? (e as { response?: { statusCode?: number } }).response?.statusCode;
+        if (code !== 404) throw e;
+    }
+    const byNamespace = new Map<string, Partial<Record<WorkloadKind, KubeObject[]>>>();
+    const all: [WorkloadKind, KubeObject[]][] = [["Deployment", deployments], ["StatefulSet", statefulSets], ["ReplicaSet", replicaSets], ["DaemonSet", daemonSets],
+        ["ReplicationController", rcs], ["Job", jobs], ["CronJob", cronJobs], ["DeploymentConfig", deploymentConfigs]];
+    for (const [kind, list] of all) {
+        for (const o of list) {
+            const ns = o.metadata?.namespace ?? "";
+            const m = byNamespace.get(ns) ?? {};
+            (m[kind] ??= []).push(o);
+            byNamespace.set(ns, m);
+        }
+    }
+    return [...byNamespace.entries()].flatMap(([ns, objects]) => workloadsOf(ns, objects, []));
 }

@@ -22,6 +22,8 @@ export interface TransferProgressArgs {
     /** Render mode: record phase "Rendered" for every PVC, touch no cluster. */
     render: pulumi.Input<boolean>;
     timeoutSeconds: pulumi.Input<number>;
+    /** `cutover` for a cutover's final pass (its failure message says how to roll back); unset: a stage pass. */
+    mode?: pulumi.Input<string>;
 }
 
 /** Tests only: a fake cluster instead of @kubernetes/client-node. */
@@ -48,6 +50,7 @@ export class TransferProgress extends pulumi.dynamic.Resource {
             pass: args.pass,
             render: args.render,
             timeoutSeconds: args.timeoutSeconds,
+            ...(args.mode !== undefined ? { mode: args.mode } : {}),
             ...(test?.pollSeconds !== undefined ? { pollSeconds: test.pollSeconds } : {}),
             // outputs
             phase: undefined,

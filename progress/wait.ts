@@ -1,7 +1,7 @@
 // The wait: how `pulumi up` follows one namespace's transfer. Polls the source transfer Job (sleeping between polls,
 // bounded by the timeout), reads the rsync container log of every pod it ran, turns it into per-PVC records and fails
 // naming namespace, PVC, reason and the last rsync lines when a PVC failed.
-import { CONTAINERS } from "../contract";
+import { CONTAINERS, MIGRATION_MODES } from "../contract";
 import type { LogSegment, ParsedTransfer, ProgressRecord } from "./parser";
 import { namespacePhase, parseTransferLogs, scrubSecrets } from "./parser";
 import type { JobStatus, PodStatus, TransferSource } from "./source";
@@ -18,6 +18,8 @@ export interface TransferInputs {
     timeoutSeconds: number;
     /** Seconds between polls (tests: 0). */
     pollSeconds?: number;
+    /** `cutover`: the final pass of a quiesced source (a failure says how to roll back). Default stage. */
+    mode?: string;
 }
 
 export interface TransferOutputs {
@@ -30,6 +32,8 @@ export interface TransferOutputs {
     pvcPairs: { source: string; target: string }[];
     phase: string;
     pvcs: Record<string, ProgressRecord>;
+    /** Set for a cutover's final pass. */
+    mode?: string;
 }
 
 export interface WaitHooks {
@@ -136,7 +140,8 @@ export class TransferFailedError extends Error {
 
 /** The error text `pulumi up` shows: namespace, every failed PVC with reason, message and its last rsync lines. */
 export function failureMessage(out: TransferOutputs, headline: string, hold?: ParsedTransfer["hold"], why?: string): string {
-    const lines = [`dvm: ${headline} in namespace ${out.namespace} (Job ${out.jobName}, wave ${out.wave}, pass ${out.pass})`];
+    const cutover = out.mode === MIGRATION_MODES.cutover;
+    const lines = [`dvm: ${headline} in namespace ${out.namespace} (Job ${out.jobName}, wave ${out.wave}, pass ${out.pass}${cutover ? ", the cutover's final pass" : ""})`];
     if (why) lines.push(`  ${why}`);
     for (const [pvc, r] of Object.entries(out.pvcs)) {
         if (r.phase !== "Failed") continue;
@@ -152,7 +157,13 @@ export function failureMessage(out: TransferOutputs, headline: string, hold?: Pa
         lines.push(`  The failed source pod${hold.pod ? ` ${hold.pod}` : ""} stays up for ${hold.seconds}s (dvm:debugHold), its tunnel with it: ` +
             `kubectl -n ${out.namespace} exec -it ${hold.pod ?? "<pod>"} -c rsync -- bash`);
     }
-    lines.push("  Fix the cause, then run another pass of the wave: pulumi config set dvm:pass <n+1> && pulumi up");
+    if (cutover) {
+        lines.push("  The source applications stay quiesced (no split brain: nothing brings them back but a rollback).");
+        lines.push("  Fix the cause, then run the final pass again: pulumi config set dvm:pass <n+1> && pulumi up");
+        lines.push(`  Or give up the cutover and bring the source back: pulumi config set dvm:migration ${MIGRATION_MODES.rollback} && pulumi up`);
+    } else {
+        lines.push("  Fix the cause, then run another pass of the wave: pulumi config set dvm:pass <n+1> && pulumi up");
+    }
     return scrubSecrets(lines.join("\n"));
 }
 
@@ -166,6 +177,7 @@ function outputsOf(inputs: TransferInputs, pvcs: Record<string, ProgressRecord>)
         pvcPairs: inputs.pvcs.map((p) => ({ source: p.source, target: p.target })),
         phase: namespacePhase(pvcs),
         pvcs,
+        ...(inputs.mode === MIGRATION_MODES.cutover ? { mode: inputs.mode } : {}),
     };
 }
 

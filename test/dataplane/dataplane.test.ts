@@ -435,6 +435,45 @@ describe("data plane on real rsync + stunnel between two network namespaces", fu
         }
     });
 
+    it("a cutover's final pass (DVM_MIGRATION_MODE=cutover): files vanishing fail the PVC at once (rsync 24), not retried", async function () {
+        const live = path.join(work, "src-cut", "cut");
+        const liveDst = path.join(work, "dst", "cut");
+        fs.mkdirSync(path.join(live, "b"), { recursive: true });
+        fs.mkdirSync(liveDst, { recursive: true });
+        // as above: b/ is in the file list while a.bin is sent slowly, then vanishes
+        fs.writeFileSync(path.join(live, "a.bin"), randomBytes(24 << 20));
+        for (let i = 0; i < 200; i++) fs.writeFileSync(path.join(live, "b", `f-${i}`), `file ${i}\n`);
+        const logDir = path.join(work, "ns-cut");
+        const r = new Rendered(logDir, { creds, modules: ["cut"], runAsRoot: true });
+        await dest.stop();
+        const pod2 = new DestinationPod(r, { cut: liveDst }, { runAsRoot: true, logDir });
+        try {
+            await pod2.start();
+            const pod = new SourcePod(r, { cut: live }, clientArgs({ bwlimit: 8192 }, [pvc("cut")]),
+                { runAsRoot: true, logDir, name: "cutover-vanished", env: { DVM_MIGRATION_MODE: L.MIGRATION_MODES.cutover } }).start();
+            await waitFor("a.bin under way", () => fs.readdirSync(liveDst).some((n) => n.includes("a.bin") && fs.statSync(path.join(liveDst, n)).size > 1 << 20), 60000, 100);
+            fs.rmSync(path.join(live, "b"), { recursive: true });
+            fs.mkdirSync(path.join(live, "b"));
+            const run = await pod.wait();
+            assert.match(run.log, /file has vanished/, explain(run));
+            assert.equal(run.rsyncExit, L.RSYNC_EXIT.vanished, explain(run));
+            assert.ok(run.doneFile, "the done-file is written on this exit path too");
+            const end = dvmLines(run.log, "pvc-end");
+            assert.deepEqual(end.map((e) => [e.exit, e.result]), [["24", "fatal"]], "one attempt, no retry");
+            assert.match(end[0].reason, /vanished during the cutover pass/);
+            fixture("dataplane-cutover-vanished.log", run.log);
+
+            // any other mode is a usage error before anything is copied
+            const bad = await new SourcePod(r, { cut: live }, clientArgs({}, [pvc("cut")]),
+                { runAsRoot: true, logDir, name: "cutover-badmode", env: { DVM_MIGRATION_MODE: "final" } }).start().wait();
+            assert.equal(bad.rsyncExit, L.EXIT_CODES.usage, explain(bad));
+            assert.match(bad.log, /usage-error message="DVM_MIGRATION_MODE must be stage or cutover, got 'final'"/);
+        } finally {
+            await pod2.stop();
+            await dest.start();
+        }
+    });
+
     it("sparse auto: --sparse only for a PVC holding a file with holes, found anywhere, never through a symlink", async function () {
         // "plain": no holes, but 8 MiB of written zeros (rsync --sparse would turn them into a hole on the
         // destination, so the copy shows whether --sparse reached rsync) and symlinks to a sparse file and to a

@@ -50,6 +50,10 @@ export function installMocks(): void {
                 const pvcs = Object.fromEntries((args.inputs.pvcs ?? []).map((p: any) => [p.source, { phase: args.inputs.render ? "Rendered" : "Succeeded", attempts: 1, totalProgressPercentage: 100, transferredBytes: 0 }]));
                 Object.assign(state, { phase: args.inputs.render ? "Rendered" : "Succeeded", pvcs });
             }
+            if (args.type.startsWith("pulumi-nodejs:dynamic/quiesce")) {
+                const restore = args.type.endsWith(":SourceRestore");
+                Object.assign(state, { phase: args.inputs.render ? "Rendered" : restore ? "Restored" : "Quiesced", quiesced: !restore && !args.inputs.render, workloads: [] });
+            }
             return { id: `${args.name}-id`, state };
         },
         call(args: pulumi.runtime.MockCallArgs) {

@@ -168,7 +168,7 @@ describe("images: the resource graph under mocks", function () {
     });
 
     it("records each image in the migration output beside phase, target and pvcs", () => {
-        assert.deepStrictEqual(Object.keys(migration.namespaces.billing).sort(), ["images", "phase", "pvcs", "target"]);
+        assert.deepStrictEqual(Object.keys(migration.namespaces.billing).sort(), ["images", "mode", "phase", "pvcs", "quiesced", "target", "workloads"]);
         assert.strictEqual(migration.namespaces.billing.phase, "Succeeded");
         assert.ok(migration.namespaces.billing.pvcs.postgresql);
         const shop = migration.namespaces.shop;
@@ -204,7 +204,7 @@ describe("images: render mode and waves without dvm:images", function () {
     it("without dvm:images: no command provider, no commands, and the output has no images key", async () => {
         const migration = await build(makePlan({}, { name: "w", namespaces: [{ name: "billing", pvcs: [{ name: "d", capacity: "1Gi" }] }] }));
         assert.strictEqual(ofType("pulumi:providers:command").length + commands().length, 0);
-        assert.deepStrictEqual(Object.keys(migration.namespaces.billing).sort(), ["phase", "pvcs", "target"]);
+        assert.deepStrictEqual(Object.keys(migration.namespaces.billing).sort(), ["mode", "phase", "pvcs", "quiesced", "target", "workloads"]);
     });
 });
 

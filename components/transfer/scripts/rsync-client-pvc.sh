@@ -2,7 +2,7 @@
 # dvm source transfer pod, container "rsync": the per-PVC decisions of rsync-client.sh, which sources this file.
 # Contract: contract/PROTOCOL.md. Functions only; they read the caller's globals (opts, source_root, tunnel_port,
 # rsync_user, private_password, ipc_dir, retry_base, retry_max, sparse_if_holes, inplace_if_empty, unsafe_links,
-# hold_seconds, exit_code, signalled) and set the globals each one names.
+# hold_seconds, exit_code, signalled, migration_mode) and set the globals each one names.
 # shellcheck disable=SC2034,SC2154 # globals shared with rsync-client.sh: set there, read here, and the reverse
 
 # exit codes that cannot succeed on a retry: syntax/usage, protocol, unsupported action
@@ -202,13 +202,19 @@ decide_pvc() {
     fi
 }
 
-# attempt_outcome RC ERRORS-FILE: what one finished rsync attempt means. Sets outcome (ok | fatal | retry) and
-# outcome_warning (for an ok that needs a word).
+# attempt_outcome RC ERRORS-FILE: what one finished rsync attempt means. Sets outcome (ok | fatal | retry),
+# outcome_warning (for an ok that needs a word) and outcome_reason (for a fatal one the exit code does not explain).
 attempt_outcome() {
     local rc=$1 errors=$2
     outcome_warning=""
+    outcome_reason=""
     if [ "$rc" -eq 0 ]; then
         outcome=ok
+    elif [ "$rc" -eq 24 ] && [ "$migration_mode" = cutover ]; then
+        # the final pass of a quiesced source: nothing may change, so a writer is still at work - another attempt
+        # would copy another moving state
+        outcome=fatal
+        outcome_reason="source files vanished during the cutover pass: something still writes to the volume"
     elif [ "$rc" -eq 24 ]; then
         # the copy finished; files that vanished from the (live) source meanwhile were skipped
         outcome=ok
@@ -255,7 +261,7 @@ copy_pvc() {
             return 0
         fi
         if [ "$outcome" = fatal ]; then
-            log "pvc-end pvc=$src attempt=$attempt exit=$rc result=fatal$links"
+            log "pvc-end pvc=$src attempt=$attempt exit=$rc result=fatal${outcome_reason:+ reason=\"$outcome_reason\"}$links"
             pvc_rc=$rc
             return 0
         fi

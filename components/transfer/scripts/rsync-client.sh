@@ -31,6 +31,8 @@ backoff_limit=${DVM_BACKOFF_LIMIT:-20}
 retry_base=${DVM_RETRY_BASE_SECONDS:-5}
 retry_max=${DVM_RETRY_MAX_SECONDS:-60}
 hold_seconds=${DVM_DEBUG_HOLD_SECONDS:-0}
+# stage: a live source (exit 24 is a warning); cutover: the final pass of a quiesced source (exit 24 fails the PVC)
+migration_mode=${DVM_MIGRATION_MODE:-stage}
 rsync_user=dvm
 
 readonly EXIT_TUNNEL_DOWN=97 EXIT_USAGE=98 EXIT_UNSAFE_LINKS=95
@@ -96,6 +98,10 @@ image_functions="$(dirname "${BASH_SOURCE[0]}")/image-check.sh"
 for var in wait_seconds backoff_limit retry_base retry_max tunnel_port hold_seconds; do
     [[ ${!var} =~ ^[0-9]+$ ]] || usage "$var must be a whole number, got '${!var}'"
 done
+case $migration_mode in
+    stage | cutover) ;;
+    *) usage "DVM_MIGRATION_MODE must be stage or cutover, got '$migration_mode'" ;;
+esac
 
 opts=()
 sparse_if_holes=0
