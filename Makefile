@@ -77,7 +77,8 @@ bench: deps
 
 ## bench-e2e: only the end-to-end step of bench - waves through `pulumi up` between the local clusters (root; ~4 min)
 # (hack/bench-e2e.sh, bench/e2e.ts) waves of 1 and 4 namespaces (clusters brought up and down again like make e2e):
-# wave time vs the sum of the pure transfer times, time to first byte and where it goes. Writes into DVM_BENCH_OUT, by
+# wave time vs the sum of the pure transfer times, time to first byte and where it goes; the cutover window vs an
+# incremental pass (DVM_BENCH_E2E_PARTS=cutover: only that). Writes into DVM_BENCH_OUT, by
 # default bench/experiments/e2e-only/ (the reference results in bench/ stay)
 bench-e2e: deps toolchain
 	DVM_BENCH_ONLY=e2e DVM_BENCH_E2E=1 DVM_BENCH_OUT="$${DVM_BENCH_OUT:-bench/experiments/e2e-only}" bash hack/bench.sh

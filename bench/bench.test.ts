@@ -6,8 +6,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { RunSample } from "./dataplane";
 import type { E2EMeasured } from "./e2e";
-import { E2ESample, enginePoints, podTimeline } from "./e2e-timeline";
-import { BENCH_DOC, BENCH_DOC_BEGIN, BENCH_DOC_END, e2eMarkdown, markdown, median, streamProjection, summarize, summarizeE2E, updateBenchDoc } from "./report";
+import { CutoverSample, cutoverStats, E2ESample, enginePoints, PassPoints, podTimeline } from "./e2e-timeline";
+import {
+    BENCH_DOC, BENCH_DOC_BEGIN, BENCH_DOC_END, cutoverMarkdown, e2eMarkdown, markdown, median, streamProjection, summarize, summarizeCutover, summarizeE2E, updateBenchDoc,
+} from "./report";
 import type { Results } from "./run";
 import { growthExponent, scaleWave } from "./scale";
 
@@ -117,7 +119,7 @@ describe("bench: summary", () => {
         assert.equal(t("waiting loops").shown, "not measured");
         assert.equal(t("first byte").shown, "not measured: none");
         assert.equal(t("cutover window").met, null);
-        assert.equal(t("cutover window").shown, "not measured: cutover has not landed");
+        assert.equal(t("cutover window").shown, "not measured: none");
     });
 
     it("the report marks runs under 10 s and lists dvm against every limit", () => {
@@ -268,7 +270,7 @@ describe("bench: end-to-end step", () => {
 
     it("renders the tables of a measured step, why not otherwise, and runs saved before the step existed", () => {
         const e: E2EMeasured = {
-            measured: true, params: { namespaces: [1, 4], pvcsPerNamespace: 2, largeMiB: 64, smallFiles: 2000, smallKiB: 4, reps: 2, experiments: [] }, samples,
+            measured: true, params: { parts: ["waves"], cutoverReps: 2, namespaces: [1, 4], pvcsPerNamespace: 2, largeMiB: 64, smallFiles: 2000, smallKiB: 4, reps: 2, experiments: [] }, samples,
             clustersUpSeconds: 0, broughtUp: false, seedSeconds: 7, startedAt: "t", seconds: 120, command: "pulumi up --yes",
         };
         const md = e2eMarkdown(e).join("\n");
@@ -282,5 +284,82 @@ describe("bench: end-to-end step", () => {
         assert.match(markdown(old, summarize(old)), /End-to-end wave time: not measured in this run/);
         const withE2e = { ...results([]), e2e: e };
         assert.match(markdown(withE2e, summarize(withE2e)), /End-to-end waves through `pulumi up --yes`/);
+    });
+});
+
+describe("bench: cutover window", () => {
+    it("engine events: the first SourceQuiesce step that does something starts the quiesce, the last one done ends it", () => {
+        const ev = (ts: number, e: object) => JSON.stringify({ sequence: 1, timestamp: ts, ...e });
+        const q = "pulumi-nodejs:dynamic/quiesce:SourceQuiesce";
+        const out = [
+            ev(100, { preludeEvent: { config: {} } }),
+            ev(101, { resourcePreEvent: { metadata: { op: "same", type: q } } }),
+            ev(102, { resourcePreEvent: { metadata: { op: "create", type: "pulumi-nodejs:dynamic/progress:TransferProgress" } } }),
+            ev(104, { resourcePreEvent: { metadata: { op: "create", type: q } } }),
+            ev(105, { resourcePreEvent: { metadata: { op: "update", type: q } } }),
+            ev(107, { resOutputsEvent: { metadata: { op: "create", type: q } } }),
+            ev(109, { resOutputsEvent: { metadata: { op: "update", type: q } } }),
+        ].join("\n");
+        assert.deepEqual(enginePoints(out), { prelude: 100000, quiesceStart: 104000, quiesceDone: 109000 });
+    });
+
+    const pass = (n: number, upSeconds: number, points: PassPoints) => ({ pass: n, upSeconds, transfers: [], points });
+    const sample = (rep: number, incr: [number, number], q: number, last: number, up: number): CutoverSample => ({
+        rep, pvcs: 2, changedFiles: 42, bytes: 2 * 72 * 2 ** 20, files: 4002, rollbackSeconds: 9, loadavg: "1 1 1",
+        incremental: pass(2 * rep, 20, { firstByte: incr[0], lastByte: incr[1] }),
+        cutover: pass(2 * rep + 1, up, { quiesceStart: q, quiesceDone: q + 3, sourceJob: q + 4, sourceStarted: q + 5, tunnelUp: q + 5.5, firstByte: q + 6, lastByte: last }),
+    });
+    const samples = [sample(1, [10, 12], 4, 13, 16), sample(2, [10, 11.5], 3, 18, 20), sample(3, [10, 13], 5, 16, 18)];
+
+    it("a repetition: the window from the quiesce's start to the final pass's last pvc-end and to the exit; its steps add up", () => {
+        const s = cutoverStats(samples[0]);
+        assert.equal(s.incrementalSeconds, 2);
+        assert.equal(s.windowSeconds, 9);
+        assert.equal(s.windowToExitSeconds, 12);
+        assert.equal(s.excessSeconds, 7);
+        assert.equal(s.quiesceSeconds, 3);
+        assert.equal(s.finalPassSeconds, 3);
+        assert.deepEqual(Object.values(s.steps), [3, 1, 1, 0.5, 0.5, 3, 3]);
+        assert.equal(Object.values(s.steps).reduce((n, x) => n + x, 0), s.windowToExitSeconds);
+        const noQuiesce = { ...samples[0], cutover: { ...samples[0].cutover, points: { firstByte: 10, lastByte: 13 } } };
+        assert.ok(Number.isNaN(cutoverStats(noQuiesce).windowSeconds), "no quiesce event: no window, never one from 0");
+    });
+
+    const measured = (cut: CutoverSample[] | undefined, parts: Array<"waves" | "cutover"> = ["cutover"]): Results => ({
+        ...results([]),
+        e2e: {
+            measured: true, params: { parts, cutoverReps: 3, namespaces: [1], pvcsPerNamespace: 2, largeMiB: 64, smallFiles: 2000, smallKiB: 4, reps: 2, experiments: [] },
+            samples: [], clustersUpSeconds: 0, broughtUp: false, seedSeconds: 1, startedAt: "t", seconds: 60, command: "pulumi up",
+            ...(cut ? { cutover: { samples: cut, fullPassUpSeconds: 30, startedAt: "t0", seconds: 240 } } : {}),
+        },
+    });
+    const target = (r: Results) => summarize(r).targets.find((x) => x.target.startsWith("cutover window"))!;
+
+    it("medians, and the target: the median window against the median incremental pass + 10 s", () => {
+        const c = summarizeCutover(samples)!;
+        assert.equal(c.windowSeconds, 11); // 9, 15, 11
+        assert.equal(c.incrementalSeconds, 2); // 2, 1.5, 3
+        assert.equal(c.excessSeconds, 9);
+        assert.equal(c.windowToExitSeconds, 13); // 12, 17, 13
+        assert.equal(summarizeCutover([]), undefined);
+        assert.deepEqual([target(measured(samples)).met, target(measured(samples)).shown], [true, "11.0 s = incremental 2.0 s + 9.0 s"]);
+        // 15 s against 1.5 s: 13.5 s over
+        assert.deepEqual([target(measured([samples[1]])).met, target(measured([samples[1]])).value], [false, 13.5]);
+        assert.equal(target(measured(undefined, ["waves"])).shown, "not measured: not selected (DVM_BENCH_E2E_PARTS=waves)");
+        assert.equal(target(measured(undefined, ["waves"])).met, null);
+    });
+
+    it("renders one row per repetition and the medians, the steps of the window; says why when the part is missing", () => {
+        const e = measured(samples).e2e as E2EMeasured;
+        const md = cutoverMarkdown(e).join("\n");
+        assert.match(md, /^\| 1 \| 2\.00 \(20\.0\) \| 3\.0 \| 3\.00 \| \*\*9\.0\*\* \| 12\.0 \| 7\.0 \| 16\.0 \| 9\.0 \|$/m);
+        assert.match(md, /^\| median \| 2\.00 \(20\.0\) \| 3\.0 \| 5\.00 \| \*\*11\.0\*\* \| 13\.0 \| 9\.0 \| 18\.0 \| 9\.0 \|$/m);
+        assert.match(md, /42: 64 bytes appended/);
+        assert.match(md, /quiesce \(workloads patched, their pods gone\) 3\.0; .*final pass \(to the last pvc-end\) 5\.0; `pulumi up` exit 2\.0\./);
+        assert.match(e2eMarkdown(e).join("\n"), /^End-to-end wave time: not selected \(DVM_BENCH_E2E_PARTS=cutover\)\.$/m);
+        assert.deepEqual(cutoverMarkdown(measured(undefined, ["waves"]).e2e as E2EMeasured), ["Cutover window: not selected (DVM_BENCH_E2E_PARTS=waves)."]);
+        const old = measured(undefined).e2e as E2EMeasured;
+        delete (old.params as Partial<E2EMeasured["params"]>).parts;
+        assert.deepEqual(cutoverMarkdown(old), ["Cutover window: the run was made before the step had this part."]);
     });
 });

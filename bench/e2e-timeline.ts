@@ -73,9 +73,10 @@ export function podTimeline(namespace: string, log: string): PodTimeline {
 /** What `pulumi up --json` says about the wave (its engine events, one JSON object a line, times in whole seconds):
  * epoch ms of the engine's prelude (CLI, policy pack and engine started), of the first destination side complete
  * (transfer pod ready and the Service's own await done: the endpoint is known) and of the last progress resource
- * done (its Job seen complete). */
-export function enginePoints(stdout: string): { prelude?: number; destinationDone?: number; progressDone?: number } {
-    const out: { prelude?: number; destinationDone?: number; progressDone?: number } = {};
+ * done (its Job seen complete); on a cutover, of the first SourceQuiesce step starting (the provider's create or
+ * update called: workloads patched next) and of the last one done (no pod mounts a PVC of the wave). */
+export function enginePoints(stdout: string): EnginePoints {
+    const out: EnginePoints = {};
     for (const line of stdout.split("\n")) {
         if (!line.startsWith("{")) continue;
         let ev: any;
@@ -86,9 +87,15 @@ export function enginePoints(stdout: string): { prelude?: number; destinationDon
         const type: string = ev.resOutputsEvent?.metadata?.type ?? "";
         if (type.endsWith(":DestinationTransfer")) out.destinationDone = Math.min(out.destinationDone ?? ms, ms);
         if (type.endsWith(":TransferProgress")) out.progressDone = Math.max(out.progressDone ?? ms, ms);
+        if (type.endsWith(":SourceQuiesce")) out.quiesceDone = Math.max(out.quiesceDone ?? ms, ms);
+        const pre = ev.resourcePreEvent?.metadata;
+        // a step that changes nothing ("same") touches no workload: not the start of a quiesce
+        if ((pre?.type ?? "").endsWith(":SourceQuiesce") && pre.op !== "same") out.quiesceStart = Math.min(out.quiesceStart ?? ms, ms);
     }
     return out;
 }
+
+export interface EnginePoints { prelude?: number; destinationDone?: number; progressDone?: number; quiesceStart?: number; quiesceDone?: number }
 
 /** Points of one `pulumi up`, in seconds after the `pulumi up` process started (Kubernetes object times and engine
  * events have 1 s resolution, log lines nanoseconds). Up to the first byte each is the earliest over the wave's
@@ -156,5 +163,79 @@ export function sampleStats(s: E2ESample) {
         firstByte: s.milestones.firstByte,
         /** from the last pvc-end to the exit of `pulumi up` */
         tail: s.upSeconds - s.milestones.lastByte,
+    };
+}
+
+/** Points of one pass of the cutover measurement, in seconds after its `pulumi up` process started. */
+export interface PassPoints {
+    /** the SourceQuiesce step started / done (engine events; a cutover only) */
+    quiesceStart?: number;
+    quiesceDone?: number;
+    /** the pass's source Job created (Kubernetes), its pod's rsync script started (`dvm: tunnel-wait`), tunnel up */
+    sourceJob?: number;
+    sourceStarted?: number;
+    tunnelUp?: number;
+    /** the pass's first `dvm: pvc-start`, last `dvm: pvc-end` (the end of the pass) */
+    firstByte: number;
+    lastByte: number;
+    jobComplete?: number;
+    progressDone?: number;
+}
+
+/** One `pulumi up` of the cutover measurement: a plain incremental stage pass or a cutover's final pass. */
+export interface PassRun {
+    pass: number;
+    upSeconds: number;
+    transfers: Transfer[];
+    points: PassPoints;
+}
+
+/** One repetition: 1% of the files changed, a stage pass; the same files changed back (1% again), a cutover; a
+ * rollback to bring the source back for the next repetition. */
+export interface CutoverSample {
+    rep: number;
+    pvcs: number;
+    /** files changed before each of the two passes (all PVCs) */
+    changedFiles: number;
+    /** payload of the wave's PVCs */
+    bytes: number;
+    files: number;
+    incremental: PassRun;
+    cutover: PassRun;
+    /** wall time of the rollback's `pulumi up` */
+    rollbackSeconds: number;
+    loadavg: string;
+}
+
+/** A pass's transfer time: first pvc-start to last pvc-end (the PVCs run dvm:rsync.parallel at a time). */
+export const passSeconds = (r: PassRun): number => r.points.lastByte - r.points.firstByte;
+
+/** Where a cutover's window goes: from the start of the quiesce, each step to the next known point. */
+export const CUTOVER_STEPS: Array<[keyof PassPoints | "exit", string]> = [
+    ["quiesceDone", "quiesce (workloads patched, their pods gone)"], ["sourceJob", "final pass's Job created"], ["sourceStarted", "its pod started"],
+    ["tunnelUp", "tunnel up"], ["firstByte", "first pvc-start"], ["lastByte", "final pass (to the last pvc-end)"], ["exit", "`pulumi up` exit"],
+];
+
+/** The figures of one repetition; NaN where a point is missing (a cutover without its SourceQuiesce events). */
+export function cutoverStats(s: CutoverSample) {
+    const c = s.cutover;
+    const start = c.points.quiesceStart ?? NaN;
+    const incremental = passSeconds(s.incremental);
+    const windowSeconds = c.points.lastByte - start;
+    const steps: Record<string, number> = {};
+    let prev = start;
+    for (const [k, label] of CUTOVER_STEPS) {
+        const v = k === "exit" ? c.upSeconds : c.points[k];
+        if (v === undefined || !Number.isFinite(v) || !Number.isFinite(prev)) continue;
+        steps[label] = v - prev;
+        prev = v;
+    }
+    return {
+        incrementalSeconds: incremental, incrementalUpSeconds: s.incremental.upSeconds,
+        finalPassSeconds: passSeconds(c), quiesceSeconds: (c.points.quiesceDone ?? NaN) - start,
+        windowSeconds, windowToExitSeconds: c.upSeconds - start,
+        /** the window over the incremental pass: the target is <= 10 s */
+        excessSeconds: windowSeconds - incremental,
+        cutoverUpSeconds: c.upSeconds, rollbackSeconds: s.rollbackSeconds, steps,
     };
 }

@@ -4,8 +4,8 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { E2EResult } from "./e2e";
-import { E2ESample, Milestones, sampleStats } from "./e2e-timeline";
+import type { E2EMeasured, E2EResult } from "./e2e";
+import { CUTOVER_STEPS, CutoverSample, cutoverStats, E2ESample, Milestones, sampleStats } from "./e2e-timeline";
 import type { Results } from "./run";
 import { COMPILED_JS, SCALE_EXPERIMENTS } from "./scale";
 
@@ -146,7 +146,11 @@ export function summarize(r: Results) {
     const parallel = row("small", "parallel-3");
     const e2e = r.e2e?.measured ? summarizeE2E(r.e2e.samples).filter((x) => !x.experiment) : [];
     const e2eOne = e2e.find((x) => x.namespaces === 1) ?? e2e[0];
-    const e2eWhy = r.e2e && !r.e2e.measured ? `not measured: ${r.e2e.reason}` : undefined;
+    const e2eWhy = r.e2e && !r.e2e.measured ? `not measured: ${r.e2e.reason}`
+        : r.e2e?.measured && r.e2e.samples.length === 0 ? `not measured: ${partsWhy(r.e2e, "waves")}` : undefined;
+    const cut = r.e2e?.measured && r.e2e.cutover ? summarizeCutover(r.e2e.cutover.samples) : undefined;
+    const cutWhy = !r.e2e ? "not measured in this run" : !r.e2e.measured ? `not measured: ${r.e2e.reason}`
+        : !r.e2e.cutover ? `not measured: ${partsWhy(r.e2e, "cutover")}` : undefined;
     const defs: TargetDef[] = [
         { target: "large files: dvm / iperf3 through dvm's stunnel pair (MB/s)", goal: ">= 0.90", value: row("large", "generated")?.vs["iperf-stunnel"], ok: (v) => v >= 0.9, fmt: (v) => f(v) },
         { target: "small files: dvm / the `tar \\| socat` pipe (files/s)", goal: ">= 0.80", value: row("small", "generated")?.vs.pipe, ok: (v) => v >= 0.8, fmt: (v) => f(v) },
@@ -161,7 +165,8 @@ export function summarize(r: Results) {
         { target: `\`pulumi up\` exit after the last byte (${e2eOne?.namespaces ?? 1} namespace)`, goal: "<= 2 s", value: e2eOne?.tailSeconds, ok: (v) => v <= 2, fmt: (v) => `${f(v, 1)} s`, why: e2eWhy },
         { target: "program construction, 5000 PVCs in 500 namespaces (mocks)", goal: "< 30 s", value: at5000?.constructSeconds, ok: (v) => v < 30, fmt: (v) => `${f(v, 1)} s` },
         { target: "program peak memory, 5000 PVCs in 500 namespaces (mocks)", goal: "< 1.5 GiB", value: at5000?.peakRssMiB, ok: (v) => v < 1536, fmt: (v) => `${f(v, 0)} MiB` },
-        { target: "cutover window (quiesce to the end of the final pass, 1% changed)", goal: "<= the incremental pass + 10 s", value: undefined, ok: () => false, fmt: (v) => `${f(v, 1)} s`, why: "not measured: cutover has not landed" },
+        { target: "cutover window (quiesce to the end of the final pass, 1% changed)", goal: "<= the incremental pass + 10 s", value: cut?.excessSeconds, ok: (v) => v <= 10,
+            fmt: (v) => `${f(cut!.windowSeconds, 1)} s = incremental ${f(cut!.incrementalSeconds, 1)} s ${v < 0 ? "-" : "+"} ${f(Math.abs(v), 1)} s`, why: cutWhy },
     ];
     const streams = streamProjection(r);
     const targets = defs.map((t) => ({
@@ -251,6 +256,57 @@ export function summarizeE2E(samples: E2ESample[]) {
     });
 }
 
+/** Why a part of the end-to-end step is missing from a measured step (DVM_BENCH_E2E_PARTS, or a run saved before the
+ * step had the part). */
+function partsWhy(e: E2EMeasured, part: "waves" | "cutover"): string {
+    const parts = e.params.parts;
+    return parts && !parts.includes(part) ? `not selected (DVM_BENCH_E2E_PARTS=${parts.join(",")})` : "the run was made before the step had this part";
+}
+
+/** Medians over the cutover measurement's repetitions; undefined without a sample. The target's figure, the window's
+ * excess over the incremental pass, is the difference of the two medians (the report shows all three). */
+export function summarizeCutover(samples: CutoverSample[]) {
+    if (samples.length === 0) return undefined;
+    const st = samples.map(cutoverStats);
+    const med = (g: (x: ReturnType<typeof cutoverStats>) => number) => median(st.map(g));
+    return {
+        reps: samples.length, pvcs: samples[0].pvcs, bytes: samples[0].bytes, files: samples[0].files, changedFiles: samples[0].changedFiles,
+        incrementalSeconds: med((x) => x.incrementalSeconds), incrementalUpSeconds: med((x) => x.incrementalUpSeconds),
+        quiesceSeconds: med((x) => x.quiesceSeconds), finalPassSeconds: med((x) => x.finalPassSeconds),
+        windowSeconds: med((x) => x.windowSeconds), windowToExitSeconds: med((x) => x.windowToExitSeconds),
+        excessSeconds: med((x) => x.windowSeconds) - med((x) => x.incrementalSeconds),
+        cutoverUpSeconds: med((x) => x.cutoverUpSeconds), rollbackSeconds: med((x) => x.rollbackSeconds),
+        steps: CUTOVER_STEPS.map(([, label]) => ({ step: label, seconds: med((x) => x.steps[label] ?? NaN) })),
+        perRep: st.map((x, i) => ({ rep: samples[i].rep, ...x })),
+    };
+}
+
+/** The cutover window's section of the report. */
+export function cutoverMarkdown(e: E2EMeasured): string[] {
+    if (!e.cutover) return [`Cutover window: ${partsWhy(e, "cutover")}.`];
+    const c = summarizeCutover(e.cutover.samples);
+    if (!c) return ["Cutover window: no repetition finished."];
+    const out: string[] = [];
+    out.push(`Cutover window (\`dvm:migration cutover\`): one namespace of ${c.pvcs} PVC(s) (${f(c.bytes / 2 ** 20, 0)} MiB, ${c.files} files in all), `
+        + `mounted and written to by a Deployment of one replica; a stage pass copies it all once (${f(e.cutover.fullPassUpSeconds, 1)} s of \`pulumi up\`). `
+        + `Each of ${c.reps} repetition(s): 1% of the files change (${c.changedFiles}: 64 bytes appended, a new mtime) and a plain incremental stage pass `
+        + "(`dvm:pass` + 1) copies them while the application runs; the same files are changed back (1% differs again) and the cutover "
+        + "(`dvm:pass` + 1) quiesces the Deployment and runs the final pass; a rollback brings the application back for the next repetition. "
+        + "The window runs from the start of the SourceQuiesce step (the engine's event for it: whole seconds, so the window is up to 1 s too long) "
+        + "to the last `dvm: pvc-end` of the final pass (the source pod's log), and on to the exit of `pulumi up`; after each pass the destination is "
+        + `compared file by file with the source (the running application's own files left out of the stage pass's comparison). Medians; part started ${e.cutover.startedAt}, ${f(e.cutover.seconds / 60, 1)} min.`);
+    out.push("");
+    out.push("| rep | incremental stage pass: transfer s (`pulumi up` s) | cutover: quiesce s | final pass s | **window** to the end of the final pass s | window to `pulumi up` exit s | window - incremental s | cutover `pulumi up` s | rollback `pulumi up` s |");
+    out.push("|---|---|---|---|---|---|---|---|---|");
+    const line = (rep: string, x: Omit<ReturnType<typeof cutoverStats>, "steps">) => `| ${rep} | ${f(x.incrementalSeconds)} (${f(x.incrementalUpSeconds, 1)}) | ${f(x.quiesceSeconds, 1)} | ${f(x.finalPassSeconds)} | `
+        + `**${f(x.windowSeconds, 1)}** | ${f(x.windowToExitSeconds, 1)} | ${f(x.excessSeconds, 1)} | ${f(x.cutoverUpSeconds, 1)} | ${f(x.rollbackSeconds, 1)} |`;
+    for (const x of c.perRep) out.push(line(String(x.rep), x));
+    if (c.reps > 1) out.push(line("median", c));
+    out.push("");
+    out.push(`Where the window goes (median seconds of each step, from the start of the quiesce): ${c.steps.map((x) => `${x.step} ${f(x.seconds, 1)}`).join("; ")}.`);
+    return out;
+}
+
 /** The end-to-end section of the report: the tables of a measured step, else why it was not measured. */
 export function e2eMarkdown(e: E2EResult | undefined): string[] {
     const out: string[] = [];
@@ -259,6 +315,12 @@ export function e2eMarkdown(e: E2EResult | undefined): string[] {
         out.push(`End-to-end wave time: not measured in this run - ${e.reason}.${e.how ? ` To measure it: ${e.how}.` : ""}`);
         return out;
     }
+    const waves = e.samples.length > 0 ? waveMarkdown(e) : [`End-to-end wave time: ${partsWhy(e, "waves")}.`];
+    return [...waves, "", ...cutoverMarkdown(e)];
+}
+
+function waveMarkdown(e: E2EMeasured): string[] {
+    const out: string[] = [];
     const p = e.params;
     const rows = summarizeE2E(e.samples);
     const mib = (b: number) => f(b / 2 ** 20, 0);

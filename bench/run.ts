@@ -12,7 +12,7 @@
 //   for every experiment alone; at the largest size)  DVM_BENCH_SCALE_EXPERIMENT_REPS (1)  DVM_BENCH_IDLE_SECONDS (20)
 //   DVM_BENCH_ONLY ("dataplane,scale,e2e": run a subset)  DVM_BENCH_E2E ("auto": the end-to-end step of bench/e2e.ts
 //   runs when the engine toolchain, the Kubernetes binaries and the cluster images are built; "1" always, building
-//   what is missing; "0" never; its sizes: DVM_BENCH_E2E_* in bench/e2e.ts)
+//   what is missing; "0" never; its sizes and parts - the waves, the cutover window: DVM_BENCH_E2E_* in bench/e2e.ts)
 //   DVM_BENCH_VARIANTS ("split-3,parallel-2,parallel-3,streams-3": variants of the generated configuration from
 //   bench/variants.ts run side by side with it; "all", or "" for none)  DVM_BENCH_OUT (bench/: where results go)
 //   DVM_BENCH_DOCS ("auto": replace the generated block of docs/benchmarks.md when the results go to bench/, the
