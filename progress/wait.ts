@@ -48,7 +48,7 @@ export interface WaitHooks {
  * still counts with what was read of it last, so the record keeps that pod's attempts, bytes and time. The caller
  * keeps one per Job across polls (a plain value: the provider is serialized without module state).
  */
-export type SegmentMemory = Map<string, { created: number; segments: LogSegment[] }>;
+export type SegmentMemory = Map<string, { created: number; segments: LogSegment[]; restarts?: number }>;
 
 /** Reads every pod of the Job (oldest first, previous container runs included) as log segments; with `memory`, also
  * the pods that are no longer there. */
@@ -70,7 +70,13 @@ export async function readSegments(source: TransferSource, namespace: string, po
             }
         }
         try {
-            const text = await source.log(namespace, pod.name, CONTAINERS.rsync, false);
+            let text = await source.log(namespace, pod.name, CONTAINERS.rsync, false);
+            // an ended container's log no longer changes: a read that does not continue the last one (a deleted pod
+            // answers "unable to retrieve container logs ..." once the runtime removed its container) keeps what was
+            // read. (A running container's log may be rotated, so there the new text counts.)
+            const before = memory?.get(pod.name);
+            const last = before?.restarts === c.restartCount ? before.segments[before.segments.length - 1]?.text : undefined;
+            if (c.terminated && last && !text.startsWith(last)) text = last;
             segments.push({
                 text,
                 pod: pod.name,
@@ -84,7 +90,7 @@ export async function readSegments(source: TransferSource, namespace: string, po
             const before = memory?.get(pod.name);
             if (before) segments.splice(0, segments.length, ...before.segments);
         }
-        seen.set(pod.name, { created: pod.created, segments });
+        seen.set(pod.name, { created: pod.created, segments, restarts: c.restartCount });
     }
     if (memory) {
         for (const [name, before] of memory) {

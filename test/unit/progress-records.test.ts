@@ -180,6 +180,21 @@ describe("the wait across pods: a deleted pod, the Job's back-off, the debug hol
         assert.strictEqual(r.transferredBytes, MEDIA_TOTAL, "and the file it finished");
     });
 
+    it("a deleted pod still listed while it terminates, whose log the runtime already removed: what was read of it counts", async () => {
+        const cluster = new ScriptedCluster([
+            { job: running, pods: [{ name: "pod-1", created: 1, log: firstPod }] },
+            // the API answers the log request of a removed container with this text, not an error
+            { job: running, pods: [{ name: "pod-1", created: 1, log: "unable to retrieve container logs for containerd://36077be716a8\n", exitCode: 143 }] },
+            { job: running, pods: [{ name: "pod-2", created: 2, log: secondPod.slice(0, 200) }] },
+            { job: { complete: true, active: 0 }, pods: [{ name: "pod-2", created: 2, log: secondPod, exitCode: 0 }] },
+        ]);
+        const out = await waitForTransfer(cluster, waitInputs(["media"]), { sleep: async () => undefined });
+        const r = out.pvcs.media;
+        assert.strictEqual(r.phase, "Succeeded");
+        assert.strictEqual(r.attempts, 2, "the deleted pod's attempt counts");
+        assert.strictEqual(r.transferredBytes, MEDIA_TOTAL, "and the file it finished");
+    });
+
     it("no active pod while the Job backs off before its next pod is not a failure (the Job decides)", async () => {
         let clock = 0;
         const gap: PollState = { job: { complete: false, active: 0 }, pods: [{ name: "pod-1", created: 1, log: `${firstPod}dvm: done exit=143\n`, exitCode: 143 }] };
