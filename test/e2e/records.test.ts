@@ -134,13 +134,26 @@ describe("e2e: records and healing on the local clusters", function () {
         let before: ProgressRecord | undefined;
         let firstPod = "";
         const deadline = Date.now() + 5 * 60_000;
-        // wait until the first of the three files is complete, then do what an admin does to "restart" it
+        // wait until the first of the three files is complete on the destination (its size and the source's mtime,
+        // set when rsync finished it: the sender's byte count runs ahead by what the tunnel buffers), then do what an
+        // admin does to "restart" it
+        const srcDir = volumeDir(SRC, "rec-pod", "stream");
+        const finished = () => {
+            const dstDir = volumeDir(DST, "rec-pod", "stream");
+            return fs.readdirSync(srcDir).some((f) => {
+                const d = path.join(dstDir, f);
+                if (!fs.existsSync(d)) return false;
+                const [a, b] = [fs.statSync(path.join(srcDir, f)), fs.statSync(d)];
+                return a.size === b.size && Math.floor(a.mtimeMs / 1000) === Math.floor(b.mtimeMs / 1000);
+            });
+        };
         while (Date.now() < deadline) {
             before = await recordNow("rec-pod", "rec-pod", "stream").catch(() => undefined);
-            if (before?.phase === "Running" && before.transferredBytes > 10 * MiB) break;
+            if (before?.phase === "Running" && before.transferredBytes > 8 * MiB && finished()) break;
             await sleep(1000);
         }
-        assert.ok(before && before.transferredBytes > 10 * MiB, `the copy never got under way: ${JSON.stringify(before)}`);
+        assert.ok(before && before.transferredBytes > 8 * MiB && finished(), `the copy never got under way: ${JSON.stringify(before)}`);
+        assert.ok(before.transferredBytes < 24 * MiB, `the copy ended before the pod could be deleted: ${JSON.stringify(before)}`);
         firstPod = kubectlOk(SRC, ["-n", "rec-pod", "get", "pods", "-l", `${JOB_NAME_LABEL}=${job}`, "-o", "jsonpath={.items[0].metadata.name}"]).trim();
         const deletedAt = Date.now();
         kubectlOk(SRC, ["-n", "rec-pod", "delete", "pod", firstPod, "--wait=false"]);
