@@ -120,6 +120,14 @@ describe("e2e: dvm discover and dvm check on the local clusters", function () {
             },
         }));
         waitFor("disc-a/web's pod to run", 120, () => kubectl(SRC, ["-n", "disc-a", "get", "pods", "-l", "app=web", "-o", "jsonpath={.items[0].status.phase}"]).out === "Running" ? true : undefined);
+        // the kubelet measures a new pod's volumes on its own schedule (volumeStatsAggPeriod, a minute): discover reads
+        // what it has, so wait until the summary has a number for disc-a/data before asking
+        waitFor("the kubelet's summary to measure disc-a/data", 180, () => {
+            const r = kubectl(SRC, ["get", "--raw", `/api/v1/nodes/${SRC}/proxy/stats/summary`]);
+            if (r.code !== 0) return undefined;
+            const pod = (JSON.parse(r.out).pods ?? []).find((p: any) => p.podRef?.namespace === "disc-a" && p.podRef?.name?.startsWith("web-"));
+            return (pod?.volume ?? []).some((v: any) => v.pvcRef?.name === "data" && typeof v.usedBytes === "number") ? true : undefined;
+        });
 
         work = workDir("discover");
         project = copyProject(work, PROJECT_ENTRIES);
@@ -207,8 +215,10 @@ describe("e2e: dvm discover and dvm check on the local clusters", function () {
         const r = dvm(["check", "--stack", "disc-bad"]);
         assert.equal(r.code, 1, r.output);
         const fails = r.stdout.split("\n").filter((l) => l.startsWith("FAIL"));
-        assert.equal(fails.length, 1, r.stdout);
+        // the class is missing; and the PVC the earlier `pulumi up` made cannot change to it (a PVC's class is fixed)
+        assert.equal(fails.length, 2, r.stdout);
         assert.match(fails[0], /^FAIL +destination +storage class +disc-no-such-class +does not exist on the destination \(it has: dvm-local\)/);
+        assert.match(fails[1], /^FAIL +destination +destination PVC +disc-a\/cache +exists and does not fit: its storage class is dvm-local, the wave asks for disc-no-such-class/);
         assert.match(r.stdout, new RegExp(`fix: set waves/disc-bad\\.yaml: namespaces\\[0\\]\\.pvcs\\[0\\]\\.storageClass to one of: ${STORAGE_CLASS}`));
     });
 

@@ -9,6 +9,7 @@ import { strict as assert } from "assert";
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { transferNames } from "../../components/names";
 import { PSA_LABELS, ROUTER_IP_ALLOWLIST_ANNOTATION } from "../../contract";
 import { diff, generate, snapshot } from "../support/dataset";
 import { copyProject, pulumi, pulumiOk, removeWorkDir, RunResult, workDir } from "../support/engine";
@@ -20,7 +21,9 @@ import {
 const NS = "sec-route";
 const INGRESS_NS = "sec-ingress";
 const SUBDOMAIN = "apps.dst.dvm.local";
-const HOST = `dvm-${NS}.${SUBDOMAIN}`;
+/** The names the program gives the objects of a namespace's wave (`<ns>-wave`, pass 1). */
+const names = (ns: string) => transferNames(`${ns}-wave`, ns, 1);
+const HOST = `${names(NS).hostLabel}.${SUBDOMAIN}`;
 /** The source cluster's node: its pods reach other clusters masqueraded to this address. */
 const SRC_NODE_ADDRESS = "10.213.0.11";
 const ROUTER = path.join(__dirname, "..", "..", "hack", "clusters", "router.sh");
@@ -118,15 +121,15 @@ describe("e2e security: Route and Ingress passthrough routed by SNI, source rang
         const up = wave(NS);
 
         // dvm's Route: passthrough, the host the router routed on, the allow-list from sourceRanges
-        const route = json(DST, ["-n", NS, "get", "routes.route.openshift.io", "dvm-rsyncd"]);
+        const route = json(DST, ["-n", NS, "get", "routes.route.openshift.io", names(NS).server]);
         assert.equal(route.spec.tls.termination, "passthrough");
         assert.equal(route.spec.host, HOST);
         assert.equal(route.metadata.annotations[ROUTER_IP_ALLOWLIST_ANNOTATION], `${SRC_NODE_ADDRESS}/32`);
         const cfg = fs.readFileSync(path.join(routerDir, "haproxy.cfg"), "utf8");
-        assert.ok(cfg.includes(`use_backend be_tcp:${NS}:dvm-rsyncd if { req.ssl_sni -i ${HOST} }`), cfg);
+        assert.ok(cfg.includes(`use_backend be_tcp:${NS}:${names(NS).server} if { req.ssl_sni -i ${HOST} }`), cfg);
         assert.ok(cfg.includes(`acl whitelist src ${SRC_NODE_ADDRESS}/32`), cfg);
         // the source pod dialled the router, with the Route's host as SNI
-        const conf = json(SRC, ["-n", NS, "get", "configmap", "dvm-transfer-config"]).data["stunnel-client.conf"];
+        const conf = json(SRC, ["-n", NS, "get", "configmap", names(NS).config]).data["stunnel-client.conf"];
         assert.match(conf, new RegExp(`^connect = ${DST_NODE_ADDRESS.replace(/\./g, "\\.")}:443$`, "m"));
         assert.match(conf, new RegExp(`^sni = ${HOST.replace(/\./g, "\\.")}$`, "m"));
 
@@ -147,14 +150,14 @@ describe("e2e security: Route and Ingress passthrough routed by SNI, source rang
         // stunnel answers a ClientHello without its key with an alert (7 bytes); HAProxy closes without a byte
         assert.ok(helloBytes(HOST, "dvm-src") > 0, "the right SNI from the source node reaches the stunnel server");
         assert.equal(helloBytes(`wrong.${SUBDOMAIN}`, "dvm-src"), 0, "a wrong SNI gets no backend");
-        assert.equal(helloBytes(`dvm-other.${SUBDOMAIN}`, "dvm-src"), 0, "another route's name gets no backend");
+        assert.equal(helloBytes(`${transferNames(`${NS}-wave`, "other", 1).hostLabel}.${SUBDOMAIN}`, "dvm-src"), 0, "another route's name gets no backend");
         assert.equal(helloBytes(HOST), 0, "the host (10.213.0.1) is outside sourceRanges: the allow-list rejects it");
     });
 
     it("ingress wave: an Ingress with ssl-passthrough, routed by SNI the same way: data equal, a wrong SNI refused", function () {
         const up = wave(INGRESS_NS);
-        const ing = json(DST, ["-n", INGRESS_NS, "get", "ingress", "dvm-rsyncd"]);
-        const host = `dvm-${INGRESS_NS}.${SUBDOMAIN}`;
+        const ing = json(DST, ["-n", INGRESS_NS, "get", "ingress", names(INGRESS_NS).server]);
+        const host = `${names(INGRESS_NS).hostLabel}.${SUBDOMAIN}`;
         assert.equal(ing.spec.rules[0].host, host);
         assert.equal(ing.metadata.annotations["nginx.ingress.kubernetes.io/ssl-passthrough"], "true");
         assert.ok(fs.readFileSync(path.join(routerDir, "haproxy.cfg"), "utf8").includes(`if { req.ssl_sni -i ${host} }`));
