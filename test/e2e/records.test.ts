@@ -135,16 +135,17 @@ describe("e2e: records and healing on the local clusters", function () {
         let before: ProgressRecord | undefined;
         let firstPod = "";
         const deadline = Date.now() + 5 * 60_000;
-        // wait until the sender has passed the end of the second file: the first is then complete on the destination
-        // (the tunnel buffers some megabytes, so the sender's count runs ahead of what the receiver wrote); then do
-        // what an admin does to "restart" it
-        while (Date.now() < deadline) {
-            before = await recordNow("rec-pod", "rec-pod", "stream").catch(() => undefined);
-            if (before?.phase === "Running" && before.transferredBytes > 16 * MiB) break;
-            await sleep(1000);
-        }
-        assert.ok(before && before.transferredBytes > 16 * MiB, `the copy never got under way: ${JSON.stringify(before)}`);
-        assert.ok(before.transferredBytes < 24 * MiB, `the copy ended before the pod could be deleted: ${JSON.stringify(before)}`);
+        // wait until the first of the three files is complete on the destination volume itself (12 MiB there: the
+        // first file and part of the second; the record comes from the source's log, a poll behind, and the
+        // sender's count runs ahead by what the tunnel buffers), then do what an admin does to "restart" it
+        const arrived = () => {
+            const d = volumeDir(DST, "rec-pod", "stream");
+            return fs.readdirSync(d).reduce((n, f) => n + fs.statSync(path.join(d, f)).size, 0);
+        };
+        while (Date.now() < deadline && arrived() < 12 * MiB) await sleep(1000);
+        const got = arrived();
+        assert.ok(got >= 12 * MiB && got < 24 * MiB, `the copy is not under way on the destination (${got} bytes there)`);
+        before = await recordNow("rec-pod", "rec-pod", "stream");
         firstPod = kubectlOk(SRC, ["-n", "rec-pod", "get", "pods", "-l", `${JOB_NAME_LABEL}=${job}`, "-o", "jsonpath={.items[0].metadata.name}"]).trim();
         const deletedAt = Date.now();
         kubectlOk(SRC, ["-n", "rec-pod", "delete", "pod", firstPod, "--wait=false"]);
@@ -159,7 +160,7 @@ describe("e2e: records and healing on the local clusters", function () {
         // what the surviving pod's own log says: the record adds the deleted pod to it
         const own = parseTransferLogs(kubectlOk(SRC, ["-n", "rec-pod", "logs", pods[0], "-c", CONTAINERS.rsync, "--timestamps"]), { pvcs: ["stream"] }).pvcs.stream;
         assert.equal(own.phase, "Succeeded");
-        assert.equal(rec.attempts, own.attempts + 1, "the deleted pod's attempt");
+        assert.ok(rec.attempts >= own.attempts + 1, `the deleted pod's attempts: ${rec.attempts} in all, ${own.attempts} of the second pod`);
         assert.ok(own.transferredBytes < 24 * MiB, `the second pod alone sent ${own.transferredBytes} (the first pod had finished a file)`);
         // the first pod's seconds (its file took > 10 s) and the Job's back-off before the next pod (>= 10 s)
         assert.ok(rec.elapsedSeconds >= own.elapsedSeconds! + 15, `elapsed ${rec.elapsedSeconds}s, of the second pod alone ${own.elapsedSeconds}s`);
