@@ -164,6 +164,15 @@ describe("the wait across pods: a deleted pod, the Job's back-off, the debug hol
     const secondPod = text.slice(cut).replace(/attempt=2 max=4/g, "attempt=1 max=4").replace("pvc-end pvc=media attempt=2", "pvc-end pvc=media attempt=1");
     const running: JobStatus = { complete: false, active: 1 };
 
+    /** The wait over both pods: Succeeded, with the deleted pod's attempt and the file it finished. */
+    async function keepsTheDeletedPod(cluster: ScriptedCluster): Promise<void> {
+        const out = await waitForTransfer(cluster, waitInputs(["media"]), { sleep: async () => undefined });
+        const r = out.pvcs.media;
+        assert.strictEqual(r.phase, "Succeeded");
+        assert.strictEqual(r.attempts, 2, "the deleted pod's attempt counts");
+        assert.strictEqual(r.transferredBytes, MEDIA_TOTAL, "and the file it finished");
+    }
+
     it("a deleted pod takes its log with it: the record keeps what was read of it (attempts, bytes)", async () => {
         const cluster = new ScriptedCluster([
             { job: running, pods: [{ name: "pod-1", created: 1, log: firstPod.slice(0, firstPod.length / 2) }] },
@@ -173,11 +182,7 @@ describe("the wait across pods: a deleted pod, the Job's back-off, the debug hol
             { job: running, pods: [{ name: "pod-2", created: 2, log: secondPod.slice(0, 200) }] },
             { job: { complete: true, active: 0 }, pods: [{ name: "pod-2", created: 2, log: secondPod, exitCode: 0 }] },
         ]);
-        const out = await waitForTransfer(cluster, waitInputs(["media"]), { sleep: async () => undefined });
-        const r = out.pvcs.media;
-        assert.strictEqual(r.phase, "Succeeded");
-        assert.strictEqual(r.attempts, 2, "the deleted pod's attempt counts");
-        assert.strictEqual(r.transferredBytes, MEDIA_TOTAL, "and the file it finished");
+        await keepsTheDeletedPod(cluster);
     });
 
     it("a deleted pod still listed while it terminates, whose log the runtime already removed: what was read of it counts", async () => {
@@ -188,11 +193,7 @@ describe("the wait across pods: a deleted pod, the Job's back-off, the debug hol
             { job: running, pods: [{ name: "pod-2", created: 2, log: secondPod.slice(0, 200) }] },
             { job: { complete: true, active: 0 }, pods: [{ name: "pod-2", created: 2, log: secondPod, exitCode: 0 }] },
         ]);
-        const out = await waitForTransfer(cluster, waitInputs(["media"]), { sleep: async () => undefined });
-        const r = out.pvcs.media;
-        assert.strictEqual(r.phase, "Succeeded");
-        assert.strictEqual(r.attempts, 2, "the deleted pod's attempt counts");
-        assert.strictEqual(r.transferredBytes, MEDIA_TOTAL, "and the file it finished");
+        await keepsTheDeletedPod(cluster);
     });
 
     it("no active pod while the Job backs off before its next pod is not a failure (the Job decides)", async () => {
