@@ -57,13 +57,17 @@ describe("e2e: records and healing on the local clusters", function () {
         fs.writeFileSync(path.join(project, "stacks", `Pulumi.${name}.yaml`), stackYaml(`waves/${waveName}.yaml`, DST_NODE_ADDRESS, 60, extra));
         pulumiOk(work, project, ["stack", "init", name]);
     };
+    // one memory per Job, as the provider and dvm watch keep it: a memory shared by two Jobs would count the other
+    // Job's pods (gone from this one's listing) as this Job's deleted pods
+    const memories = new Map<string, SegmentMemory>();
     /** The record as the progress resource reads it right now (the same reader, the same parser). */
-    const memory: SegmentMemory = new Map();
     async function recordNow(ns: string, wave: string, pvc: string): Promise<ProgressRecord | undefined> {
         const src = kubeSource(KUBECONFIG, SRC);
         const job = transferNames(wave, ns, 1).job;
         if (!(await src.job(ns, job))) return undefined;
-        const { segments } = await readSegments(src, ns, await src.pods(ns, job), memory);
+        const key = `${ns}/${job}`;
+        if (!memories.has(key)) memories.set(key, new Map());
+        const { segments } = await readSegments(src, ns, await src.pods(ns, job), memories.get(key));
         return parseTransferLogs(segments, { pvcs: [pvc] }).pvcs[pvc];
     }
 
