@@ -37,17 +37,21 @@ function load(): { plan: Plan; source?: string; destination?: string } {
 }
 
 /** What the clusters already hold, before anything is declared: another stack's objects under this wave's names
- * fail the run with a ConfigError; a removed wave whose copy never succeeded is a warning (components/preflight.ts). */
-async function check(plan: Plan, source: string, destination: string): Promise<void> {
+ * fail the run with a ConfigError; a removed wave whose copy never succeeded is a warning (components/preflight.ts).
+ * Returns the destination PVCs this stack made that the cluster holds (re-adopted with force). */
+async function check(plan: Plan, source: string, destination: string): Promise<string[]> {
     const stackId = `${pulumi.getProject()}/${pulumi.getStack()}`;
     try {
-        const warnings = await checkClusters(plan, stackId,
+        const { warnings, ownClaims } = await checkClusters(plan, stackId,
             kubeReader(source, plan.source.context, "source"), kubeReader(destination, plan.destination.context, "destination"));
         for (const w of warnings) pulumi.log.warn(w);
+        return ownClaims;
     } catch (e) {
         if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
-        // a convenience, not a gate: server-side apply still refuses a real clash, if less clearly
+        // a convenience, not a gate: server-side apply still refuses a real clash, if less clearly (and a retained
+        // PVC is not re-adopted: its apply fails on the field conflict rather than force)
         pulumi.log.warn(`dvm: could not check the clusters for other stacks' objects and removed waves: ${(e as Error).message}`);
+        return [];
     }
 }
 
@@ -64,11 +68,11 @@ async function readSource(plan: Plan, kubeconfig: string | undefined): Promise<S
 
 export = async () => {
     const { plan, source, destination } = load();
-    if (plan.render === undefined) await check(plan, source!, destination!);
+    const ownClaims = plan.render === undefined ? await check(plan, source!, destination!) : [];
     const sourceViews = await readSource(plan, source);
     let wave: MigrationWave;
     try {
-        wave = new MigrationWave("wave", { plan, sourceKubeconfig: source, destinationKubeconfig: destination, sourceViews });
+        wave = new MigrationWave("wave", { plan, sourceKubeconfig: source, destinationKubeconfig: destination, sourceViews, ownClaims });
     } catch (e) {
         if (e instanceof SourceStateError) throw new pulumi.RunError(e.message);
         throw e;

@@ -37,6 +37,9 @@ export interface DestinationTransferArgs {
     rsyncTimeout?: number;
     /** `<project>/<stack>` (ANNOTATIONS.stack). */
     stackId?: string;
+    /** Target PVC names this stack made earlier that are in the cluster but may have left the state (a rollback, a
+     * removed wave): applied with force, as the field manager that owns their annotations went with the old state. */
+    ownClaims?: string[];
 }
 
 /** `<wave> pass <n>`: the value of the completion marker annotations. */
@@ -90,6 +93,7 @@ export class DestinationTransfer extends pulumi.ComponentResource {
                     // set before the source Job starts (it waits for this component); CopiedMarker sets copySucceeded
                     // to the same value when the copy succeeded - until then the volume may hold truncated files
                     ...(args.render ? {} : { [ANNOTATIONS.copyStarted]: copyMark(args.wave, args.pass) }),
+                    ...(args.ownClaims?.includes(pvc.target) ? { "pulumi.com/patchForce": "true" } : {}),
                 },
             },
             spec: {

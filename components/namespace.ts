@@ -29,6 +29,8 @@ export interface NamespaceMigrationArgs {
     /** What the program decided from the source namespace it read (placement, the cutover's preview, what the wave
      * quiesced); undefined when it read nothing (render mode). */
     decision?: NamespaceDecision;
+    /** The names of this namespace's destination PVCs that this stack made and the cluster holds now. */
+    ownClaims?: string[];
 }
 
 export interface NamespaceResult {
@@ -97,7 +99,7 @@ export class NamespaceMigration extends pulumi.ComponentResource {
         const destination = new DestinationTransfer(`${name}-dst`, {
             wave: plan.wave.name, namespace: ns, names, endpoint: plan.destination.endpoint, security: plan.security,
             resources: plan.resources, transferImage: plan.transferImage, credentials, provider: args.destinationProvider,
-            render: plan.render !== undefined, pass: plan.pass, rsyncTimeout: plan.rsync.timeout, stackId,
+            render: plan.render !== undefined, pass: plan.pass, rsyncTimeout: plan.rsync.timeout, stackId, ownClaims: args.ownClaims,
         }, { parent: this });
 
         const source = new SourceTransfer(`${name}-src`, {

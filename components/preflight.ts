@@ -135,12 +135,25 @@ export function kubeReader(kubeconfig: string, context: string | undefined, clus
     };
 }
 
-/** Reads both clusters: the clash check (throws ConfigError) and the removed-wave warnings (returned). */
-export async function checkClusters(plan: Plan, stackId: string, source: ClusterReader, destination: ClusterReader): Promise<string[]> {
+/**
+ * The destination PVCs (`<namespace>/<name>`) this stack made that are in the cluster now. A rollback, a removed wave
+ * or a replacement only drops a PVC from the state (retainOnDelete); the next pass re-adopts it with a forced apply,
+ * since the field manager that set its annotations is gone with the state. Another stack's PVCs are a clash instead,
+ * and a claim dvm did not make is never forced.
+ */
+export function ownClaims(stackId: string, destination: SeenObject[]): string[] {
+    return destination
+        .filter((o) => o.kind === "PersistentVolumeClaim" && owner(o) === stackId && o.labels[LABELS.managedBy] === MANAGED_BY)
+        .map((o) => `${o.namespace}/${o.name}`)
+        .sort();
+}
+
+/** Reads both clusters: the clash check (throws ConfigError), the removed-wave warnings and this stack's own claims. */
+export async function checkClusters(plan: Plan, stackId: string, source: ClusterReader, destination: ClusterReader): Promise<{ warnings: string[]; ownClaims: string[] }> {
     const [src, dst] = await Promise.all([
         Promise.all(SOURCE_KINDS.map((k) => source.list(k))).then((l) => l.flat()),
         Promise.all(DESTINATION_KINDS.map((k) => destination.list(k))).then((l) => l.flat()),
     ]);
     assertNoClash(plan, stackId, src, dst);
-    return removedWaveWarnings(plan, stackId, dst);
+    return { warnings: removedWaveWarnings(plan, stackId, dst), ownClaims: ownClaims(stackId, dst) };
 }

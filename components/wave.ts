@@ -21,6 +21,9 @@ export interface MigrationWaveArgs {
     /** The source namespaces as the program read them before declaring anything (components/quiesce
      * readSourceViews); undefined in render mode. */
     sourceViews?: SourceViews;
+    /** The destination PVCs (`<namespace>/<name>`) this stack made that the cluster holds now (components/preflight
+     * ownClaims): re-adopted with a forced apply. */
+    ownClaims?: string[];
 }
 
 export interface MigrationOutput {
@@ -86,6 +89,7 @@ export class MigrationWave extends pulumi.ComponentResource {
             waitFor: turns[i] === undefined ? undefined : namespaces[turns[i]!].progress,
             ...(images ? { images: { copies: images.plan.then((m) => m.get(ns.source) ?? []), provider: images.provider } } : {}),
             decision: args.sourceViews ? decisions[ns.source] : undefined,
+            ownClaims: (args.ownClaims ?? []).filter((c) => c.startsWith(`${ns.target}/`)).map((c) => c.slice(ns.target.length + 1)),
         }, { parent: this })));
 
         return pulumi.all(namespaces.map((n) => n.result)).apply((results) => ({

@@ -367,4 +367,22 @@ describe("e2e: cutover", function () {
         assert.equal(get("cronjob", "backup").spec.suspend, true, "the admin's suspend stays: nothing was saved any more");
         assert.deepEqual(migration().namespaces[NS].workloads, []);
     });
+
+    it("after a rollback the wave stages again into the destination PVCs it kept (the same claims, re-adopted)", function () {
+        const uids = Object.fromEntries(PVCS.map((p) => [p, json(DST, ["-n", NS, "get", "pvc", p]).metadata.uid]));
+        config("dvm:migration", "stage");
+        config("dvm:pass", "3");
+        const r = up();
+        assert.equal(r.code, 0, r.output);
+        const ns = migration().namespaces[NS];
+        for (const p of PVCS) {
+            assert.equal(ns.pvcs[p].phase, "Succeeded", `${p}: ${JSON.stringify(ns.pvcs[p])}`);
+            const pvc = json(DST, ["-n", NS, "get", "pvc", p]);
+            assert.equal(pvc.metadata.uid, uids[p], `${p}: the claim the rollback kept, not a new one`);
+            assert.equal(annotations(pvc)[ANNOTATIONS.copyStarted], `${WAVE1} pass 3`);
+            assert.equal(annotations(pvc)[ANNOTATIONS.copySucceeded], `${WAVE1} pass 3`);
+        }
+        assert.equal(ns.quiesced, false);
+        assert.equal(get("deployment", "web").spec.replicas, 1, "a stage pass leaves the applications alone");
+    });
 });

@@ -13,9 +13,9 @@ import * as C from "../../contract";
 installMocks();
 const { MigrationWave } = require("../../components/wave") as typeof import("../../components/wave");
 
-async function build(plan: Plan) {
+async function build(plan: Plan, ownClaims?: string[]) {
     reset();
-    const wave = new MigrationWave("wave", { plan, sourceKubeconfig: "apiVersion: v1\nkind: Config\n", destinationKubeconfig: "apiVersion: v1\nkind: Config\n" });
+    const wave = new MigrationWave("wave", { plan, sourceKubeconfig: "apiVersion: v1\nkind: Config\n", destinationKubeconfig: "apiVersion: v1\nkind: Config\n", ownClaims });
     await promiseOf(wave.migration);
     await settle();
 }
@@ -87,6 +87,16 @@ describe("records: the components", function () {
         const objects = declared.filter((d) => kinds.some((k) => d.type === `kubernetes:${k === "Job" ? "batch" : k === "Deployment" ? "apps" : "core"}/v1:${k}`));
         assert.ok(objects.length >= 10);
         for (const o of objects) assert.strictEqual(o.inputs.metadata.annotations?.[C.ANNOTATIONS.stack], "dvm/unit", `${o.type} ${o.name}`);
+    });
+
+    it("a destination PVC this stack made earlier (kept by a rollback or a removed wave) is re-adopted with a forced apply; no other is", async () => {
+        await build(makePlan(), ["inventory-west/mysql", "inventory/mysql", "elsewhere/data"]);
+        const force = Object.fromEntries(ofType("kubernetes:core/v1:PersistentVolumeClaim")
+            .map((p) => [`${p.inputs.metadata.namespace}/${p.inputs.metadata.name}`, p.inputs.metadata.annotations["pulumi.com/patchForce"]]));
+        assert.ok(Object.keys(force).length >= 2, JSON.stringify(force));
+        for (const [pvc, v] of Object.entries(force)) assert.strictEqual(v, pvc === "inventory-west/mysql" ? "true" : undefined, pvc);
+        await build(makePlan());
+        for (const p of ofType("kubernetes:core/v1:PersistentVolumeClaim")) assert.strictEqual(p.inputs.metadata.annotations["pulumi.com/patchForce"], undefined);
     });
 
     it("the completion marker: copy-started on the PVCs before the Job; copy-succeeded patches after the progress resource, kept on delete", async () => {
@@ -173,7 +183,7 @@ describe("records: config and the stunnel server", () => {
 });
 
 describe("records: what the clusters already hold (preflight, pure)", () => {
-    const { assertNoClash, checkClusters, clashProblems, removedWaveWarnings } = require("../../components/preflight") as typeof import("../../components/preflight");
+    const { assertNoClash, checkClusters, clashProblems, ownClaims, removedWaveWarnings } = require("../../components/preflight") as typeof import("../../components/preflight");
     const { transferNames } = require("../../components/names") as typeof import("../../components/names");
     const plan = () => makePlan();
     const obj = (kind: string, namespace: string, name: string, stack: string | undefined, labels: Record<string, string> = {}, annotations: Record<string, string> = {}) => ({
@@ -221,16 +231,30 @@ describe("records: what the clusters already hold (preflight, pure)", () => {
         assert.deepStrictEqual(removedWaveWarnings({ wave: { name: "old", file: "w" } }, "dvm/east", dst), [], "the wave itself is not being removed");
     });
 
+    it("own claims: this stack's destination PVCs only (what a later pass may re-adopt with a forced apply)", () => {
+        const dst = [
+            obj("PersistentVolumeClaim", "app", "data", "dvm/east"),
+            obj("PersistentVolumeClaim", "app", "west", "dvm/west"),
+            obj("PersistentVolumeClaim", "app", "unmarked", undefined),
+            obj("Secret", "app", "dvm-transfer-credentials-w", "dvm/east"),
+            { ...obj("PersistentVolumeClaim", "app", "not-dvm", "dvm/east"), labels: {} },
+            obj("PersistentVolumeClaim", "other", "cache", "dvm/east"),
+        ];
+        assert.deepStrictEqual(ownClaims("dvm/east", dst), ["app/data", "other/cache"]);
+        assert.deepStrictEqual(ownClaims("dvm/north", dst), []);
+    });
+
     it("checkClusters reads each kind once per cluster and combines both checks", async () => {
         const asked: string[] = [];
         const reader = (side: string, objects: ReturnType<typeof obj>[]) => ({
             list: async (kind: string) => { asked.push(`${side} ${kind}`); return objects.filter((o) => o.kind === kind); },
         });
-        const warnings = await checkClusters(plan(), "dvm/east", reader("src", []), reader("dst", [
+        const { warnings, ownClaims: own } = await checkClusters(plan(), "dvm/east", reader("src", []), reader("dst", [
             obj("Deployment", "app", "d", "dvm/east", { [C.LABELS.role]: C.ROLE_DESTINATION, [C.LABELS.wave]: "old" }),
             obj("PersistentVolumeClaim", "app", "data", "dvm/east", { [C.LABELS.wave]: "old" }, { [C.ANNOTATIONS.copyStarted]: "old pass 1" }),
         ]));
         assert.strictEqual(warnings.length, 1);
+        assert.deepStrictEqual(own, ["app/data"]);
         assert.deepStrictEqual(asked.sort(), ["dst ConfigMap", "dst Deployment", "dst PersistentVolumeClaim", "dst Secret", "dst Service", "src ConfigMap", "src Job", "src Secret"]);
         await assert.rejects(checkClusters(plan(), "dvm/east", reader("src", [obj("ConfigMap", "billing", names.scripts, "dvm/west")]), reader("dst", [])), /belongs to stack dvm\/west/);
     });
