@@ -14,7 +14,7 @@
 //   DVM_BENCH_E2E_EXPERIMENTS ("destination-ready,budget-2": comma-separated E2E_EXPERIMENTS below, each run side by
 //   side with the program; "" for none)
 //   DVM_BENCH_E2E_PARTS ("waves,cutover": the waves above, and the cutover window - cutoverPart below: a namespace of
-//   DVM_BENCH_E2E_PVCS PVCs of the same payload, a Deployment writing to them, DVM_BENCH_E2E_CUTOVER_REPS (1) times an
+//   DVM_BENCH_E2E_PVCS PVCs of the same payload, a Deployment writing to them, DVM_BENCH_E2E_CUTOVER_REPS (3) times an
 //   incremental stage pass and a cutover with 1% of the files changed, a rollback after each)
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -96,10 +96,8 @@ export function e2eParams() {
     if (parts.length === 0) throw new Error("DVM_BENCH_E2E_PARTS is empty; example: DVM_BENCH_E2E_PARTS=waves,cutover (or DVM_BENCH_E2E=0 to skip the step)");
     return {
         parts: [...new Set(parts)] as Array<(typeof E2E_PARTS)[number]>,
-        // 1: a second repetition stages the wave again after the rollback, and that pass fails today (the destination
-        // PVCs the rollback left on the cluster, out of the state, meet a Server-Side Apply field conflict when
-        // they are declared again)
-        cutoverReps: num("DVM_BENCH_E2E_CUTOVER_REPS", 1, 1),
+        // each repetition after the first stages the wave again after the previous one's rollback
+        cutoverReps: num("DVM_BENCH_E2E_CUTOVER_REPS", 3, 1),
         namespaces: [...new Set(namespaces)],
         pvcsPerNamespace: num("DVM_BENCH_E2E_PVCS", 2, 1, 20),
         largeMiB: num("DVM_BENCH_E2E_LARGE_MIB", 64, 0),
