@@ -10,7 +10,7 @@ import { CopiedMarker, DestinationTransfer, destinationNamespace } from "./desti
 import { ImageCopy, ImageMigration, ImageRecord } from "./images";
 import { transferNames } from "./names";
 import { NamespaceDecision, QuiescedWorkload } from "./quiesce";
-import { SourceQuiesce, SourceRestore } from "./quiesce/resource";
+import { SourceQuiesce, SourceQuiesceArgs, SourceRestore } from "./quiesce/resource";
 import { SourceTransfer } from "./source";
 import { GeneratedCredentials } from "./transport/credentialsResource";
 
@@ -75,7 +75,7 @@ export class NamespaceMigration extends pulumi.ComponentResource {
             return;
         }
         if (ns.pvcs.length === 0) {
-            this.result = this.imagesOnly(name, args);
+            this.result = this.imagesOnly(name, args, quiesceArgs);
             this.registerOutputs({ result: this.result });
             return;
         }
@@ -128,7 +128,7 @@ export class NamespaceMigration extends pulumi.ComponentResource {
             }, { parent: this });
         }
 
-        const images = this.images(name, args, destination.namespace);
+        const images = this.images(name, args, [destination.namespace]);
         const sourceNode = placement.nodeName ? { sourceNode: { name: placement.nodeName, why: placement.why ?? "" } } : {};
         this.result = pulumi.all([progress.phase, progress.pvcs, quiesce?.quiesced ?? decision?.quiesced ?? false, quiesce?.workloads ?? decision?.workloads ?? [], images])
             .apply(([phase, pvcs, quiesced, workloads, images]): NamespaceResult => ({
@@ -137,21 +137,29 @@ export class NamespaceMigration extends pulumi.ComponentResource {
         this.registerOutputs({ result: this.result });
     }
 
-    /** The image copies of the namespace (dvm:images), after its destination namespace exists. */
-    private images(name: string, args: NamespaceMigrationArgs, target: pulumi.Resource): pulumi.Output<ImageRecord[] | undefined> {
+    /** The image copies of the namespace (dvm:images), after `after` (its destination namespace). */
+    private images(name: string, args: NamespaceMigrationArgs, after: pulumi.Resource[]): pulumi.Output<ImageRecord[] | undefined> {
         if (!args.plan.images || !args.images) return pulumi.output(undefined);
         return new ImageMigration(`${name}-images`, {
-            images: args.plan.images, copies: args.images.copies, provider: args.images.provider, after: [target],
+            images: args.plan.images, copies: args.images.copies, provider: args.images.provider, after,
         }, { parent: this }).images;
     }
 
-    /** A namespace that only moves images: its destination namespace, then the copies. */
-    private imagesOnly(name: string, args: NamespaceMigrationArgs): pulumi.Output<NamespaceResult> {
-        const { plan, namespace: ns } = args;
+    /** A namespace that only moves images: its destination namespace, then the copies. A cutover with dvm:quiesce
+     * scope namespace stops its workloads first (scope pvcs: none mounts a PVC of the wave, nothing to stop). */
+    private imagesOnly(name: string, args: NamespaceMigrationArgs, quiesceArgs: SourceQuiesceArgs): pulumi.Output<NamespaceResult> {
+        const { plan, namespace: ns, decision } = args;
         const target = destinationNamespace(`${name}-dst`, ns, { parent: this, provider: args.destinationProvider });
-        return this.images(name, args, target).apply((images): NamespaceResult => ({
-            phase: plan.render !== undefined ? "Rendered" : "Succeeded", target: ns.target, pvcs: {}, mode: plan.migration, quiesced: false, workloads: [],
-            ...(images ? { images } : {}),
-        }));
+        const quiesce = plan.migration === MIGRATION_MODES.cutover && plan.quiesce.scope === "namespace"
+            ? new SourceQuiesce(`${name}-quiesce`, quiesceArgs, { parent: this }) : undefined;
+        if (quiesce && decision && decision.preview.length > 0) {
+            pulumi.log.info(`dvm: the cutover quiesces in namespace ${ns.source}:\n  ${decision.preview.join("\n  ")}`, this);
+        }
+        // the copies run beside the quiesce, as beside a final pass: a digest names what is copied, whenever
+        return pulumi.all([this.images(name, args, [target]), quiesce?.quiesced ?? decision?.quiesced ?? false, quiesce?.workloads ?? decision?.workloads ?? []])
+            .apply(([images, quiesced, workloads]): NamespaceResult => ({
+                phase: plan.render !== undefined ? "Rendered" : "Succeeded", target: ns.target, pvcs: {}, mode: plan.migration, quiesced,
+                workloads: workloads as QuiescedWorkload[], ...(images ? { images } : {}),
+            }));
     }
 }

@@ -21,11 +21,15 @@ export function diffQuiesce(olds: Partial<QuiesceOutputs>, news: QuiesceInputs, 
     return { changes: replaces.length > 0 || changed || unfinished, replaces, deleteBeforeReplace: true };
 }
 
-function checkInputs(news: QuiesceInputs): { property: string; reason: string }[] {
+function checkInputs(news: QuiesceInputs, kind: "quiesce" | "restore"): { property: string; reason: string }[] {
     const failures: { property: string; reason: string }[] = [];
     if (!news.namespace) failures.push({ property: "namespace", reason: "the source namespace is required" });
     if (!news.wave) failures.push({ property: "wave", reason: "the wave name is required" });
-    if (!Array.isArray(news.pvcs) || news.pvcs.length === 0) failures.push({ property: "pvcs", reason: "the wave's source PVC names are required" });
+    // a restore finds its workloads by the wave's annotations, and the namespace scope quiesces all of them: only a
+    // quiesce of the PVCs' workloads needs PVCs (a namespace that only moves images has none)
+    if (!Array.isArray(news.pvcs)) failures.push({ property: "pvcs", reason: "the wave's source PVC names are required (a list)" });
+    else if (kind === "quiesce" && news.scope !== "namespace" && news.pvcs.length === 0)
+        failures.push({ property: "pvcs", reason: "the wave's source PVC names are required to quiesce their workloads (scope pvcs)" });
     if (!news.render && !(Number(news.timeoutSeconds) > 0)) failures.push({ property: "timeoutSeconds", reason: "must be > 0 (dvm:quiesce.timeoutSeconds)" });
     return failures;
 }
@@ -52,7 +56,7 @@ function make(kind: "quiesce" | "restore", factory: WorkloadApiFactory | undefin
     };
     return {
         async check(_olds: unknown, news: QuiesceInputs) {
-            return { inputs: news, failures: checkInputs(news) };
+            return { inputs: news, failures: checkInputs(news, kind) };
         },
         async diff(_id: string, olds: QuiesceOutputs, news: QuiesceInputs) {
             return diffQuiesce(olds, news, done);

@@ -262,6 +262,30 @@ describe("e2e images: ImageStream discovery, images-only namespaces and wave-fil
         assert.equal(migration().namespaces["img-os"].images.length, 4);
     });
 
+    it("a cutover of scope namespace scales down the workloads of a namespace that only moves images; the rollback brings them back", function () {
+        const replicas = () => kubectlOk(SRC, ["-n", "img-plain", "get", "deployment", "web", "-o", "jsonpath={.spec.replicas}"]).trim();
+        kubectlOk(SRC, ["apply", "-f", "-"], JSON.stringify({
+            apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: "img-plain" },
+            spec: { replicas: 1, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } },
+                spec: { containers: [{ name: "web", image: "dvm.local/pause:3.10", imagePullPolicy: "Never" }] } } },
+        }));
+        pulumiOk(work, project, ["config", "set", "--stack", STACK, "dvm:migration", "cutover"]);
+        set("dvm:quiesce.scope", "namespace");
+        ok(up(), "pulumi up (cutover, quiesce scope namespace)");
+        assert.equal(replicas(), "0", "the images-only namespace's Deployment is quiesced");
+        const cut = migration().namespaces["img-plain"];
+        assert.equal(cut.quiesced, true, JSON.stringify(cut));
+        assert.deepEqual(cut.workloads.map((w: any) => `${w.kind}/${w.name} ${w.state}`), ["Deployment/web quiesced"]);
+        assert.ok(cut.images.length === 3 && cut.images.every((r: any) => r.result === "Copied"), JSON.stringify(cut.images));
+
+        pulumiOk(work, project, ["config", "set", "--stack", STACK, "dvm:migration", "rollback"]);
+        ok(up(), "pulumi up (rollback)");
+        assert.equal(replicas(), "1", "the rollback restores it");
+        assert.deepEqual(migration().namespaces["img-plain"].workloads.map((w: any) => `${w.kind}/${w.name} ${w.state}`), ["Deployment/web restored"]);
+        pulumiOk(work, project, ["config", "set", "--stack", STACK, "dvm:migration", "stage"]);
+        pulumiOk(work, project, ["config", "rm", "--stack", STACK, "dvm:quiesce"]);
+    });
+
     it("the next wave leaves the earlier wave's images and namespaces on the destination", function () {
         pulumiOk(work, project, ["config", "set", "--stack", STACK, "dvm:wave", "waves/img-next.yaml"]);
         ok(up(), "pulumi up (next wave)");

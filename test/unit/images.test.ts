@@ -185,6 +185,38 @@ describe("images: the resource graph under mocks", function () {
     });
 });
 
+describe("images: a cutover and a rollback of a namespace that only moves images", function () {
+    this.timeout(30000);
+    const QUIESCE = "pulumi-nodejs:dynamic/quiesce:SourceQuiesce";
+    const RESTORE = "pulumi-nodejs:dynamic/quiesce:SourceRestore";
+    const { makeQuiesceProvider, makeRestoreProvider } = require("../../components/quiesce/provider") as typeof import("../../components/quiesce/provider");
+    const quiesced = () => ofType(QUIESCE).map((q) => q.inputs.namespace).sort();
+
+    it("scope namespace: the cutover quiesces it too (no application left running on the source); scope pvcs: nothing of it to stop", async () => {
+        const m = await build(makePlan({ images: IMAGES, migration: "cutover", quiesce: { scope: "namespace", timeoutSeconds: 60 } }, WAVE));
+        assert.deepStrictEqual(quiesced(), ["billing", "shop"]);
+        const shop = ofType(QUIESCE).find((q) => q.inputs.namespace === "shop")!;
+        assert.deepStrictEqual([shop.inputs.pvcs, shop.inputs.scope], [[], "namespace"]);
+        assert.strictEqual(m.namespaces.shop.mode, "cutover");
+        assert.strictEqual(commands().filter((c) => env(c).DVM_IMAGE_DESTINATION.includes("/shop-west/")).length, 3, "the images are still copied");
+        await build(makePlan({ images: IMAGES, migration: "cutover" }, WAVE));
+        assert.deepStrictEqual(quiesced(), ["billing"]);
+    });
+
+    it("rollback restores it like any namespace of the wave", async () => {
+        await build(makePlan({ images: IMAGES, migration: "rollback" }, WAVE));
+        assert.deepStrictEqual(ofType(RESTORE).map((q) => q.inputs.namespace).sort(), ["billing", "shop"]);
+    });
+
+    it("the providers take a namespace without PVCs where they need none: a restore, a quiesce of scope namespace", async () => {
+        const inputs = (scope: "pvcs" | "namespace") => ({ namespace: "shop", wave: "wave-1", pass: 1, pvcs: [], scope, timeoutSeconds: 60, render: false });
+        const none = () => { throw new Error("check reads no cluster"); };
+        assert.deepStrictEqual((await makeRestoreProvider(none).check(undefined, inputs("pvcs"))).failures, []);
+        assert.deepStrictEqual((await makeQuiesceProvider(none).check(undefined, inputs("namespace"))).failures, []);
+        assert.deepStrictEqual((await makeQuiesceProvider(none).check(undefined, inputs("pvcs"))).failures.map((f) => f.property), ["pvcs"]);
+    });
+});
+
 describe("images: render mode and waves without dvm:images", function () {
     this.timeout(30000);
 
