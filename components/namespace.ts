@@ -80,11 +80,8 @@ export class NamespaceMigration extends pulumi.ComponentResource {
             return;
         }
         // a cutover's final pass starts only once no pod mounts a PVC of the wave
-        const quiesce = mode === MIGRATION_MODES.cutover ? new SourceQuiesce(`${name}-quiesce`, quiesceArgs, { parent: this }) : undefined;
+        const quiesce = this.quiesce(name, args, quiesceArgs, mode === MIGRATION_MODES.cutover);
         const decision = args.decision;
-        if (decision && decision.preview.length > 0) {
-            pulumi.log.info(`dvm: the cutover quiesces in namespace ${ns.source}:\n  ${decision.preview.join("\n  ")}`, this);
-        }
         const placement = decision?.placement ?? (ns.nodeName ? { nodeName: ns.nodeName, why: "nodeName of the wave file" } : {});
         if (placement.nodeName && !ns.nodeName) pulumi.log.info(`dvm: source transfer pod of namespace ${ns.source} on node ${placement.nodeName}: ${placement.why}`, this);
         const names = transferNames(plan.wave.name, ns.target, plan.pass, mode);
@@ -128,38 +125,47 @@ export class NamespaceMigration extends pulumi.ComponentResource {
             }, { parent: this });
         }
 
-        const images = this.images(name, args, [destination.namespace]);
+        const images = this.images(name, args, destination.namespace);
         const sourceNode = placement.nodeName ? { sourceNode: { name: placement.nodeName, why: placement.why ?? "" } } : {};
-        this.result = pulumi.all([progress.phase, progress.pvcs, quiesce?.quiesced ?? decision?.quiesced ?? false, quiesce?.workloads ?? decision?.workloads ?? [], images])
+        this.result = pulumi.all([progress.phase, progress.pvcs, ...quiescedState(quiesce, decision), images])
             .apply(([phase, pvcs, quiesced, workloads, images]): NamespaceResult => ({
                 phase, target: ns.target, pvcs, mode, quiesced, workloads: workloads as QuiescedWorkload[], ...sourceNode, ...(images ? { images } : {}),
             }));
         this.registerOutputs({ result: this.result });
     }
 
-    /** The image copies of the namespace (dvm:images), after `after` (its destination namespace). */
-    private images(name: string, args: NamespaceMigrationArgs, after: pulumi.Resource[]): pulumi.Output<ImageRecord[] | undefined> {
+    /** The cutover's SourceQuiesce of the namespace when `stops`, its preview logged. */
+    private quiesce(name: string, args: NamespaceMigrationArgs, quiesceArgs: SourceQuiesceArgs, stops: boolean): SourceQuiesce | undefined {
+        if (!stops) return undefined;
+        const preview = args.decision?.preview ?? [];
+        if (preview.length > 0) pulumi.log.info(`dvm: the cutover quiesces in namespace ${args.namespace.source}:\n  ${preview.join("\n  ")}`, this);
+        return new SourceQuiesce(`${name}-quiesce`, quiesceArgs, { parent: this });
+    }
+
+    /** The image copies of the namespace (dvm:images), after its destination namespace exists. */
+    private images(name: string, args: NamespaceMigrationArgs, target: pulumi.Resource): pulumi.Output<ImageRecord[] | undefined> {
         if (!args.plan.images || !args.images) return pulumi.output(undefined);
         return new ImageMigration(`${name}-images`, {
-            images: args.plan.images, copies: args.images.copies, provider: args.images.provider, after,
+            images: args.plan.images, copies: args.images.copies, provider: args.images.provider, after: [target],
         }, { parent: this }).images;
     }
 
     /** A namespace that only moves images: its destination namespace, then the copies. A cutover with dvm:quiesce
-     * scope namespace stops its workloads first (scope pvcs: none mounts a PVC of the wave, nothing to stop). */
+     * scope namespace also stops its workloads (scope pvcs: none mounts a PVC of the wave, nothing to stop). */
     private imagesOnly(name: string, args: NamespaceMigrationArgs, quiesceArgs: SourceQuiesceArgs): pulumi.Output<NamespaceResult> {
-        const { plan, namespace: ns, decision } = args;
+        const { plan, namespace: ns } = args;
         const target = destinationNamespace(`${name}-dst`, ns, { parent: this, provider: args.destinationProvider });
-        const quiesce = plan.migration === MIGRATION_MODES.cutover && plan.quiesce.scope === "namespace"
-            ? new SourceQuiesce(`${name}-quiesce`, quiesceArgs, { parent: this }) : undefined;
-        if (quiesce && decision && decision.preview.length > 0) {
-            pulumi.log.info(`dvm: the cutover quiesces in namespace ${ns.source}:\n  ${decision.preview.join("\n  ")}`, this);
-        }
+        const quiesce = this.quiesce(name, args, quiesceArgs, plan.migration === MIGRATION_MODES.cutover && plan.quiesce.scope === "namespace");
         // the copies run beside the quiesce, as beside a final pass: a digest names what is copied, whenever
-        return pulumi.all([this.images(name, args, [target]), quiesce?.quiesced ?? decision?.quiesced ?? false, quiesce?.workloads ?? decision?.workloads ?? []])
+        return pulumi.all([this.images(name, args, target), ...quiescedState(quiesce, args.decision)])
             .apply(([images, quiesced, workloads]): NamespaceResult => ({
                 phase: plan.render !== undefined ? "Rendered" : "Succeeded", target: ns.target, pvcs: {}, mode: plan.migration, quiesced,
                 workloads: workloads as QuiescedWorkload[], ...(images ? { images } : {}),
             }));
     }
+}
+
+/** Whether the namespace is quiesced and its workloads: from this run's quiesce, else as the program read them. */
+function quiescedState(quiesce: SourceQuiesce | undefined, decision: NamespaceDecision | undefined): [pulumi.Input<boolean>, pulumi.Input<QuiescedWorkload[]>] {
+    return [quiesce?.quiesced ?? decision?.quiesced ?? false, quiesce?.workloads ?? decision?.workloads ?? []];
 }
