@@ -71,6 +71,19 @@ describe("e2e: records and healing on the local clusters", function () {
         return parseTransferLogs(segments, { pvcs: [pvc] }).pvcs[pvc];
     }
 
+    /** Waits (up to 5 min) until at least `from` bytes of the PVC `stream` arrived on the destination volume itself -
+     * the record comes from the source's log, a poll behind - and asserts the copy is still under way (`below`). */
+    async function copyUnderWay(ns: string, from: number, below: number): Promise<void> {
+        const deadline = Date.now() + 5 * 60_000;
+        const arrived = () => {
+            const d = volumeDir(DST, ns, "stream");
+            return fs.readdirSync(d).reduce((n, f) => n + fs.statSync(path.join(d, f)).size, 0);
+        };
+        while (Date.now() < deadline && arrived() < from) await sleep(1000);
+        const got = arrived();
+        assert.ok(got >= from && got < below, `the copy is not under way on the destination (${got} bytes there)`);
+    }
+
     before(function () {
         requireClusters("`make e2e`");
         deleteNamespaces(SRC, NAMESPACES);
@@ -138,17 +151,10 @@ describe("e2e: records and healing on the local clusters", function () {
         const running = up("rec-pod");
         let before: ProgressRecord | undefined;
         let firstPod = "";
-        const deadline = Date.now() + 5 * 60_000;
-        // wait until the first of the three files is complete on the destination volume itself (12 MiB there: the
-        // first file and part of the second; the record comes from the source's log, a poll behind, and the
-        // sender's count runs ahead by what the tunnel buffers), then do what an admin does to "restart" it
-        const arrived = () => {
-            const d = volumeDir(DST, "rec-pod", "stream");
-            return fs.readdirSync(d).reduce((n, f) => n + fs.statSync(path.join(d, f)).size, 0);
-        };
-        while (Date.now() < deadline && arrived() < 12 * MiB) await sleep(1000);
-        const got = arrived();
-        assert.ok(got >= 12 * MiB && got < 24 * MiB, `the copy is not under way on the destination (${got} bytes there)`);
+        // wait until the first of the three files is complete on the destination volume (12 MiB there: the first
+        // file and part of the second; the sender's count runs ahead by what the tunnel buffers), then do what an
+        // admin does to "restart" it
+        await copyUnderWay("rec-pod", 12 * MiB, 24 * MiB);
         before = await recordNow("rec-pod", "rec-pod", "stream");
         firstPod = kubectlOk(SRC, ["-n", "rec-pod", "get", "pods", "-l", `${JOB_NAME_LABEL}=${job}`, "-o", "jsonpath={.items[0].metadata.name}"]).trim();
         const deletedAt = Date.now();
@@ -206,16 +212,8 @@ describe("e2e: records and healing on the local clusters", function () {
         stack("rec-cut", "rec-cut", CUT, { "dvm:rsync": "{bwlimit: 512, backoffLimit: 0}" });
         const running = up("rec-cut");
         const server = transferNames("rec-cut", "rec-cut", 1).server;
-        const deadline = Date.now() + 5 * 60_000;
-        // what has arrived, read on the destination volume itself (the record comes from the source's log, a poll
-        // behind): the pod must go while the copy runs
-        const arrived = () => {
-            const d = volumeDir(DST, "rec-cut", "stream");
-            return fs.readdirSync(d).reduce((n, f) => n + fs.statSync(path.join(d, f)).size, 0);
-        };
-        while (Date.now() < deadline && arrived() < 2 * MiB) await sleep(1000);
-        const got = arrived();
-        assert.ok(got >= 2 * MiB && got < 20 * MiB, `the copy is not under way on the destination (${got} bytes there)`);
+        // the pod must go while the copy runs
+        await copyUnderWay("rec-cut", 2 * MiB, 20 * MiB);
         // the destination transfer pod goes away mid-copy (no retries left): the copy is cut off
         const deleted = kubectlOk(DST, ["-n", "rec-cut", "delete", "pod", "-l", `${LABELS.wave}=rec-cut`, "--wait=false"]);
         assert.match(deleted, /deleted/, `no destination transfer pod to delete: ${deleted} ${kubectl(DST, ["-n", "rec-cut", "get", "pods", "--show-labels"]).out}`);
