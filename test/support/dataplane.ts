@@ -207,7 +207,10 @@ export class DestinationPod {
             if (this.rsyncd.exitCode !== undefined || this.stunnel.exitCode !== undefined) {
                 throw new Error(`destination pod died: rsyncd=${this.rsyncd.exitCode} ${this.rsyncd.log()}\nstunnel=${this.stunnel.exitCode} ${this.stunnel.log()}`);
             }
-            return listening(NET.dst, L.RSYNCD_PORT).length > 0 && listening(NET.dst, L.STUNNEL_PORT).length > 0;
+            // the start lines too: the scripts print them before exec, but the pipe's data event may still be
+            // queued when the port already answers
+            return listening(NET.dst, L.RSYNCD_PORT).length > 0 && listening(NET.dst, L.STUNNEL_PORT).length > 0 &&
+                this.rsyncd.log().includes("dvm: rsyncd-start ") && this.stunnel.log().includes("dvm: stunnel-start ");
         });
         return this;
     }
