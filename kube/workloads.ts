@@ -21,7 +21,8 @@ export interface Workload {
     object: KubeObject;
 }
 
-export interface MountingPod {
+/** An unfinished pod of the namespace; `claims` may be empty (a cutover of scope namespace waits for those too). */
+export interface NamespacePod {
     name: string;
     namespace: string;
     phase: string;
@@ -111,10 +112,10 @@ export function topLevelOwner(pod: KubeObject, workloads: Workload[]): { kind: W
     return { kind: ref.kind as WorkloadKind, name: ref.name };
 }
 
-/** The pods that mount PVCs and are not finished, with their node and top-level workload. */
-export function mountingPods(namespace: string, pods: KubeObject[], workloads: Workload[]): MountingPod[] {
+/** The pods that are not finished, with their claims, node and top-level workload. */
+export function unfinishedPods(namespace: string, pods: KubeObject[], workloads: Workload[]): NamespacePod[] {
     return pods
-        .filter((p) => !["Succeeded", "Failed"].includes(p.status?.phase) && claimsOfPodSpec(p.spec).length > 0)
+        .filter((p) => !["Succeeded", "Failed"].includes(p.status?.phase))
         .map((p) => ({
             name: p.metadata?.name ?? "",
             namespace,
@@ -133,7 +134,8 @@ export function workloadsMounting(workloads: Workload[], pvcs: string[]): Worklo
 export interface NamespaceView {
     namespace: string;
     workloads: Workload[];
-    pods: MountingPod[];
+    /** Its unfinished pods, whether they mount a PVC or not. */
+    pods: NamespacePod[];
     /** The namespace's PVC objects. */
     pvcs: KubeObject[];
 }
@@ -171,7 +173,7 @@ export async function readNamespace(kc: KubeConfig, namespace: string): Promise<
         Deployment: deployments, StatefulSet: statefulSets, ReplicaSet: replicaSets, DaemonSet: daemonSets,
         ReplicationController: rcs, DeploymentConfig: deploymentConfigs, Job: jobs, CronJob: cronJobs, Pod: pods,
     }, names);
-    return { namespace, workloads, pods: mountingPods(namespace, pods, workloads), pvcs };
+    return { namespace, workloads, pods: unfinishedPods(namespace, pods, workloads), pvcs };
 }
 
 /** Where each workload kind lives in the API ("" = the core group). */

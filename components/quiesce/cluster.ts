@@ -1,13 +1,14 @@
 // The cutover's and the rollback's work on the source cluster: read the namespace, patch the workloads by the rules
-// of rules.ts (a conflicting change is read again and decided anew), and wait until no pod holds a PVC of the wave.
+// of rules.ts (a conflicting change is read again and decided anew), and wait until no pod holds a PVC of the wave
+// (scope namespace: until the quiesced workloads run no pod).
 // The cluster is a small interface (WorkloadApi) so the unit tests run the same loops on a fake one; the real one
 // is kubeWorkloadApi() (@kubernetes/client-node, required lazily). Serialized by value with the quiesce provider: no
 // module-level state.
 import { MIGRATION_MODES } from "../../contract";
 import { apiError, kubeConfig, statusCode } from "../../kube";
-import { MountingPod, NamespaceView, patchWorkload, readNamespace, WorkloadKind } from "../../kube/workloads";
+import { NamespacePod, NamespaceView, patchWorkload, readNamespace, WorkloadKind } from "../../kube/workloads";
 import { dropAnnotations, holdsQuiescedValue, JsonPatchOp, QuiescedWorkload, quiesceChange, restoreChange, savedState, workloadState } from "./rules";
-import { holdingPods, isAnnotationCopy, QuiesceScope, quiescedNow, quiescePlan, refusalMessage } from "./select";
+import { isAnnotationCopy, podsToEnd, QuiesceScope, quiescedNow, quiescePlan, refusalMessage } from "./select";
 
 export interface WorkloadApi {
     read(namespace: string): Promise<NamespaceView>;
@@ -60,7 +61,7 @@ export interface QuiesceOutputs {
     mode: string;
     /** Quiesced / Restored (done), Failed (the source may be partly quiesced), Rendered (render mode). */
     phase: "Quiesced" | "Restored" | "Failed" | "Rendered";
-    /** Every workload the wave quiesced holds its quiesced value (and no pod holds a PVC of the wave). */
+    /** Every workload the wave quiesced holds its quiesced value (and no pod it waits for runs). */
     quiesced: boolean;
     workloads: QuiescedWorkload[];
     message?: string;
@@ -111,7 +112,7 @@ function describeWorkloads(ws: QuiescedWorkload[]): string {
     return ws.length === 0 ? "none" : ws.map((w) => `${key(w)} (${w.field} ${show(w.current)}, saved ${show(w.saved)})`).join(", ");
 }
 
-function holderLine(p: MountingPod, view: NamespaceView): string {
+function holderLine(p: NamespacePod, view: NamespaceView): string {
     const owner = view.workloads.find((w) => w.kind === p.owner.kind && w.name === p.owner.name);
     const back = owner && p.owner.kind !== "Pod" && workloadState(owner.kind, owner.object)?.state === "changed"
         ? ` - ${p.owner.kind} ${p.owner.name} no longer holds its quiesced value: something (an admin, GitOps, an operator) scaled it back`
@@ -120,7 +121,8 @@ function holderLine(p: MountingPod, view: NamespaceView): string {
 }
 
 /**
- * Quiesces what a cutover of the namespace's wave PVCs stops and waits until no pod mounts one of them. A pod dvm
+ * Quiesces what a cutover of the namespace's wave PVCs stops and waits until no pod mounts one of them (scope
+ * namespace: until no pod of what it quiesced runs either). A pod dvm
  * cannot stop refuses the cutover before anything is touched. Safe to run again at any point (an interrupted
  * `pulumi up`): what is quiesced keeps its saved value.
  */
@@ -174,8 +176,8 @@ export async function quiesceNamespace(api: WorkloadApi, inputs: QuiesceInputs, 
         if (plan.refused.length > 0) fail(refusalMessage(ns, plan.refused, pvcs));
     }
 
-    // wait until no pod mounts a PVC of the wave; quiesce what appears meanwhile (a Job a CronJob started just
-    // before it was suspended)
+    // wait until no pod mounts a PVC of the wave (scope namespace: and no pod of a quiesced workload runs); quiesce
+    // what appears meanwhile (a Job a CronJob started just before it was suspended)
     const deadline = now() + Math.max(0, inputs.timeoutSeconds) * 1000;
     let apiErrors = 0;
     for (;;) {
@@ -190,10 +192,11 @@ export async function quiesceNamespace(api: WorkloadApi, inputs: QuiesceInputs, 
         plan = quiescePlan(view, pvcs, inputs.scope);
         if (plan.refused.length > 0) fail(refusalMessage(ns, plan.refused, pvcs));
         if (plan.targets.some((w) => !done.has(key(w)) || !holdsQuiescedValue(w.kind, w.object))) await apply(true);
-        const holding = holdingPods(view, pvcs);
+        const holding = podsToEnd(view, pvcs, inputs.scope, plan.targets);
         if (holding.length === 0) break;
         if (now() >= deadline) {
-            fail(`after ${inputs.timeoutSeconds}s (dvm:quiesce.timeoutSeconds) pods still mount a PVC of the wave: ${holding.map((p) => holderLine(p, view)).join("; ")}`);
+            const what = inputs.scope === "namespace" ? "pods of the quiesced workloads or on a PVC of the wave still run" : "pods still mount a PVC of the wave";
+            fail(`after ${inputs.timeoutSeconds}s (dvm:quiesce.timeoutSeconds) ${what}: ${holding.map((p) => holderLine(p, view)).join("; ")}`);
         }
         await sleep(Math.max(0, Math.min((inputs.pollSeconds ?? 2) * 1000, deadline - now())));
     }

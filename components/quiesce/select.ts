@@ -3,7 +3,7 @@
 // ReadWriteOnce PVC is in use. Pure functions of a namespace as kube/workloads.ts reads it; serialized by value with
 // the quiesce provider, and called by the program on the view it read before declaring anything.
 import { LABELS, MANAGED_BY } from "../../contract";
-import type { MountingPod, NamespaceView, Workload, WorkloadKind } from "../../kube/workloads";
+import type { NamespacePod, NamespaceView, Workload, WorkloadKind } from "../../kube/workloads";
 import { canQuiesce, currentValue, quiesceChange, quiescedValue, QuiescedWorkload, savedState, workloadState } from "./rules";
 
 export type QuiesceScope = "pvcs" | "namespace";
@@ -21,7 +21,7 @@ function finishedJob(w: Workload): boolean {
 const key = (w: { kind: string; name: string }) => `${w.kind}/${w.name}`;
 
 /** Pods, not dvm's, that mount one of `pvcs` and are not finished. */
-export function holdingPods(view: NamespaceView, pvcs: string[]): MountingPod[] {
+export function holdingPods(view: NamespaceView, pvcs: string[]): NamespacePod[] {
     const byKey = new Map(view.workloads.map((w) => [key(w), w]));
     return view.pods.filter((p) => {
         if (!p.claims.some((c) => pvcs.includes(c))) return false;
@@ -30,13 +30,24 @@ export function holdingPods(view: NamespaceView, pvcs: string[]): MountingPod[] 
     });
 }
 
+/**
+ * The pods a cutover waits for: those that hold a PVC of the wave and, with scope `namespace`, every pod of a
+ * workload it quiesces (an application that mounts no wave PVC still must not run on both clusters).
+ */
+export function podsToEnd(view: NamespaceView, pvcs: string[], scope: QuiesceScope, targets: Workload[]): NamespacePod[] {
+    const holding = holdingPods(view, pvcs);
+    if (scope !== "namespace") return holding;
+    const quiesced = new Set(targets.map(key));
+    return view.pods.filter((p) => holding.includes(p) || quiesced.has(key(p.owner)));
+}
+
 export interface QuiescePlan {
     /** What the cutover quiesces, top-level workloads first. */
     targets: Workload[];
     /** Pods that mount a PVC of the wave and belong to nothing dvm can stop (a bare Pod, an unknown controller). */
-    refused: MountingPod[];
+    refused: NamespacePod[];
     /** Pods that mount a PVC of the wave now. */
-    holding: MountingPod[];
+    holding: NamespacePod[];
 }
 
 /**
@@ -70,7 +81,7 @@ const byOrder = (a: { kind: WorkloadKind; name: string }, b: { kind: WorkloadKin
     ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind) || a.name.localeCompare(b.name);
 
 /** Why a cutover is refused: the pods dvm cannot stop, named, with what to do. */
-export function refusalMessage(namespace: string, refused: MountingPod[], pvcs: string[]): string {
+export function refusalMessage(namespace: string, refused: NamespacePod[], pvcs: string[]): string {
     const lines = [`dvm: cutover refused in namespace ${namespace}: ${refused.length === 1 ? "a pod mounts" : "pods mount"} a PVC of the wave and ` +
         "belong to nothing dvm can scale down; nothing was quiesced:"];
     for (const p of refused) {

@@ -12,7 +12,7 @@ import { copyProject, engineEnv, ok, pulumi, pulumiOk, removeWorkDir, repoRoot, 
 import { BuiltImage, buildLayout } from "../support/oci";
 import { digestOf, platformsOf, Registries, seed, startRegistries, tagsOf } from "../support/registries";
 import {
-    createPvc, deleteNamespaces, DST, DST_NODE_ADDRESS, kubectl, kubectlOk, PROJECT_ENTRIES, requireClusters, resetVolumes,
+    createPvc, deleteNamespaces, DST, DST_NODE_ADDRESS, IMAGE, kubectl, kubectlOk, PROJECT_ENTRIES, requireClusters, resetVolumes,
     SRC, STORAGE_CLASS, stackYaml,
 } from "../support/clusters";
 
@@ -262,17 +262,21 @@ describe("e2e images: ImageStream discovery, images-only namespaces and wave-fil
         assert.equal(migration().namespaces["img-os"].images.length, 4);
     });
 
-    it("a cutover of scope namespace scales down the workloads of a namespace that only moves images; the rollback brings them back", function () {
+    it("a cutover of scope namespace scales down the workloads of a namespace that only moves images, waits for their pods to end; the rollback brings them back", function () {
         const replicas = () => kubectlOk(SRC, ["-n", "img-plain", "get", "deployment", "web", "-o", "jsonpath={.spec.replicas}"]).trim();
+        const pods = () => kubectlOk(SRC, ["-n", "img-plain", "get", "pods", "-l", "app=web", "-o", "name"]).trim();
+        // sleep as PID 1 ignores SIGTERM: the pod ends only when its grace period is over, well after the scale-down
         kubectlOk(SRC, ["apply", "-f", "-"], JSON.stringify({
             apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: "img-plain" },
             spec: { replicas: 1, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } },
-                spec: { containers: [{ name: "web", image: "dvm.local/pause:3.10", imagePullPolicy: "Never" }] } } },
+                spec: { terminationGracePeriodSeconds: 15, containers: [{ name: "web", image: IMAGE, command: ["sleep", "3600"] }] } } },
         }));
+        kubectlOk(SRC, ["-n", "img-plain", "rollout", "status", "deployment/web", "--timeout=120s"]);
         pulumiOk(work, project, ["config", "set", "--stack", STACK, "dvm:migration", "cutover"]);
         set("dvm:quiesce.scope", "namespace");
         ok(up(), "pulumi up (cutover, quiesce scope namespace)");
         assert.equal(replicas(), "0", "the images-only namespace's Deployment is quiesced");
+        assert.equal(pods(), "", "no pod of the quiesced Deployment runs when the cutover is done");
         const cut = migration().namespaces["img-plain"];
         assert.equal(cut.quiesced, true, JSON.stringify(cut));
         assert.deepEqual(cut.workloads.map((w: any) => `${w.kind}/${w.name} ${w.state}`), ["Deployment/web quiesced"]);

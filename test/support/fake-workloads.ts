@@ -3,7 +3,7 @@
 // that removes the pods of a workload once it is quiesced (after `podLag` reads, like pods terminating).
 import { JsonPatchOp } from "../../components/quiesce/rules";
 import { WorkloadApi } from "../../components/quiesce/cluster";
-import { KubeObject, mountingPods, NamespaceView, WorkloadKind, workloadsOf } from "../../kube/workloads";
+import { KubeObject, unfinishedPods, NamespaceView, WorkloadKind, workloadsOf } from "../../kube/workloads";
 import { holdsQuiescedValue } from "../../components/quiesce/rules";
 
 /** Applies a JSON patch to a plain object; throws like the API server (422) when a `test` fails or a path is missing. */
@@ -112,7 +112,7 @@ export class FakeNamespace implements WorkloadApi {
         byKind.Pod = this.pods;
         const names = this.pvcs.map((p) => p.metadata?.name ?? "");
         const workloads = workloadsOf(namespace, byKind, names);
-        return JSON.parse(JSON.stringify({ namespace, workloads, pods: mountingPods(namespace, this.pods, workloads), pvcs: this.pvcs }));
+        return JSON.parse(JSON.stringify({ namespace, workloads, pods: unfinishedPods(namespace, this.pods, workloads), pvcs: this.pvcs }));
     }
 
     private topOf(kind: string, name: string): string | undefined {

@@ -280,6 +280,30 @@ describe("quiesce: the cutover on a namespace", () => {
         assert.strictEqual(ns.get("Deployment", "web").spec.replicas, 0, "left quiesced");
     });
 
+    it("scope namespace waits for every pod of what it quiesced, with or without a PVC (an images-only namespace too)", async () => {
+        for (const pvcs of [WAVE_PVCS, []]) {
+            const ns = shop([pod("agent-x", [], ["DaemonSet", "agent"])]);
+            ns.podLag = 4;
+            let polls = 0;
+            await quiesceNamespace(ns, inputs({ pvcs, scope: "namespace" }), { sleep: async () => { polls++; } });
+            const left = (await ns.read("shop")).pods.map((p) => p.name);
+            assert.deepStrictEqual(left, ["dvm-rsync-wave-1-p1-q"], `pvcs ${JSON.stringify(pvcs)}: only dvm's own pod is left`);
+            assert.ok(polls >= 3, `pvcs ${JSON.stringify(pvcs)}: waited for the pods to go (${polls} polls)`);
+        }
+        const ns = shop([pod("agent-x", [], ["DaemonSet", "agent"])]);
+        ns.podLag = 1_000_000;
+        let clock = 0;
+        await assert.rejects(quiesceNamespace(ns, inputs({ pvcs: [], scope: "namespace", timeoutSeconds: 10, pollSeconds: 5 }), { now: () => clock, sleep: async (ms) => { clock += ms; } }),
+            /after 10s \(dvm:quiesce\.timeoutSeconds\) pods of the quiesced workloads or on a PVC of the wave still run: .*pod cache-1 \(Deployment cache, Running on n1\); pod agent-x \(DaemonSet agent, Running on n1\)/);
+    });
+
+    it("scope pvcs waits for no pod that mounts no PVC of the wave", async () => {
+        const ns = shop([pod("agent-x", [], ["DaemonSet", "agent"])]);
+        ns.podLag = 2;
+        await quiesceNamespace(ns, inputs(), { sleep: async () => undefined });
+        assert.deepStrictEqual((await ns.read("shop")).pods.map((p) => p.name).sort(), ["agent-x", "cache-1", "dvm-rsync-wave-1-p1-q"]);
+    });
+
     it("a workload scaled back during the wait is named, not fought over", async () => {
         const ns = shop();
         ns.podLag = 1_000_000;

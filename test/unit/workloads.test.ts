@@ -1,6 +1,6 @@
 // kube/workloads.ts: which workloads and pods use which PVCs, from API objects as the server returns them.
 import * as assert from "assert";
-import { KubeObject, mountingPods, statefulSetClaims, topLevelOwner, workloadsMounting, workloadsOf } from "../../kube/workloads";
+import { KubeObject, unfinishedPods, statefulSetClaims, topLevelOwner, workloadsMounting, workloadsOf } from "../../kube/workloads";
 
 const vol = (claim: string) => ({ name: `v-${claim}`, persistentVolumeClaim: { claimName: claim } });
 const meta = (name: string, owner?: [string, string]) => ({ name, namespace: "app", ...(owner ? { ownerReferences: [{ kind: owner[0], name: owner[1], controller: true }] } : {}) });
@@ -20,6 +20,7 @@ const OBJECTS: Record<string, KubeObject[]> = {
         { metadata: meta("db-0", ["StatefulSet", "db"]), spec: { nodeName: "n2", volumes: [vol("data-db-0")] }, status: { phase: "Running" } },
         { metadata: meta("backup-28000-x", ["Job", "backup-28000"]), spec: { volumes: [vol("backups")] }, status: { phase: "Succeeded" } },
         { metadata: meta("debug"), spec: { nodeName: "n1", volumes: [vol("uploads")] }, status: { phase: "Running" } },
+        { metadata: meta("web-5d9-nodisk", ["ReplicaSet", "web-5d9"]), spec: { nodeName: "n2" }, status: { phase: "Pending" } },
     ],
 };
 const PVCS = ["uploads", "data-db-0", "data-db-1", "data-dbx-0", "backups", "cache", "logs", "old"];
@@ -41,12 +42,13 @@ describe("kube/workloads", () => {
         assert.deepStrictEqual(names(["nothing"]), []);
     });
 
-    it("follows pods to their top-level workload and keeps their node; finished pods mount nothing", () => {
-        const pods = mountingPods("app", OBJECTS.Pod, w);
+    it("follows unfinished pods, with or without a PVC, to their top-level workload and keeps their node", () => {
+        const pods = unfinishedPods("app", OBJECTS.Pod, w);
         assert.deepStrictEqual(pods.map((p) => [p.name, p.node, `${p.owner.kind}/${p.owner.name}`, p.claims.join()]), [
             ["web-5d9-abc", "n1", "Deployment/web", "uploads"],
             ["db-0", "n2", "StatefulSet/db", "data-db-0"],
             ["debug", "n1", "Pod/debug", "uploads"],
+            ["web-5d9-nodisk", "n2", "Deployment/web", ""],
         ]);
         assert.deepStrictEqual(topLevelOwner(OBJECTS.Pod[2], w), { kind: "CronJob", name: "backup" });
     });
