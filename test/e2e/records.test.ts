@@ -179,7 +179,9 @@ describe("e2e: records and healing on the local clusters", function () {
         assert.equal(status.succeeded, 1, JSON.stringify(status));
         assert.ok(status.failed >= 1, `the deleted pod counted against backoffLimit: ${JSON.stringify(status)}`);
         dataEqual(POD);
-        console.log(`      deleted pod: ${before!.transferredBytes} bytes before, record ${rec.transferredBytes} bytes, ${rec.attempts} attempts, ${rec.elapsedSeconds}s`);
+        console.log(`      deleted pod: ${before!.transferredBytes} bytes before, record ${rec.transferredBytes} bytes, ${rec.attempts} attempts, ${rec.elapsedSeconds}s` +
+            // why each earlier attempt ended: a retry inside the first pod before the deletion was seen on busy runs
+            (rec.message ? ` (${rec.message})` : ""));
     });
 
     it("two stacks split one namespace's PVCs over two waves at the same time; a third reusing a wave name is refused clearly", async function () {
