@@ -40,7 +40,9 @@ export function toRecord(s: PvcState, now: number, keep: number): ProgressRecord
             const example = a.errors.find((l) => /vanished/i.test(l) && /^file has vanished/.test(l));
             rec.message = [a.warning ?? "some source files vanished during the copy", example].filter((x) => x).join("; e.g. ");
         } else if (s.attempts.length > 1) {
-            const failed = s.attempts.slice(0, -1).map((x) => `attempt ${x.n}: ${classify(x.exit, x.errors).reason} (exit ${x.exit ?? "?"})`);
+            const failed = s.attempts.slice(0, -1).map((x) => (x.cutOff
+                ? `attempt ${x.n}: ContainerTerminated (container exit ${x.cutOff.exit ?? "unknown"}${x.cutOff.pod ? `, pod ${x.cutOff.pod}` : ""})`
+                : `attempt ${x.n}: ${classify(x.exit, x.errors).reason} (exit ${x.exit ?? "?"})`));
             rec.message = `succeeded on attempt ${a.n} after ${failed.join("; ")}`;
         }
     }

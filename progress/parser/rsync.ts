@@ -15,6 +15,8 @@ export interface Attempt {
     warning?: string;
     /** `reason=` of the script's pvc-end line (e.g. "backoff limit reached"). */
     scriptReason?: string;
+    /** Its container ended during it (no pvc-end): that exit code, when known, and the pod. */
+    cutOff?: { exit?: number; pod?: string };
     bytes: number;
     percent: number;
     /** The most this attempt showed (a progress line may count part of a file an interruption then cuts off). */

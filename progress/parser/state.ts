@@ -149,6 +149,7 @@ export function parseTransferLogs(input: string | LogSegment[], options: ParseOp
             if (ended && s.phase === "Running" && a && a.result === undefined) {
                 s.cutOff = true;
                 const code = doneExit ?? segment.exitCode;
+                a.cutOff = { ...(code !== undefined ? { exit: code } : {}), ...(segment.pod ? { pod: segment.pod } : {}) };
                 const signalled = code !== undefined && SIGNAL_EXIT_CODES.includes(code);
                 s.override = {
                     reason: "ContainerTerminated",

@@ -84,6 +84,7 @@ describe("progress records across retries and pods (real rsync output)", () => {
         const both = parseTransferLogs(segments, { pvcs: ["media"] }).pvcs.media;
         assert.strictEqual(both.phase, "Succeeded");
         assert.strictEqual(both.attempts, 2, "the earlier pod's attempt counts");
+        assert.strictEqual(both.message, `succeeded on attempt 2 after attempt 1: ContainerTerminated (container exit ${EXIT_CODES.terminated}, pod dvm-rsync-w-p1-aaaaa)`);
         assert.strictEqual(both.transferredBytes, MEDIA_TOTAL, "the earlier pod's finished file counts");
         const endLine = second.split("\n").filter((l) => l !== "").findIndex((l) => l.startsWith("dvm: pvc-end"));
         const startLine = first.split("\n").findIndex((l) => l.startsWith("dvm: pvc-start"));
