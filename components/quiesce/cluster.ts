@@ -122,9 +122,8 @@ function holderLine(p: NamespacePod, view: NamespaceView): string {
 
 /**
  * Quiesces what a cutover of the namespace's wave PVCs stops and waits until no pod mounts one of them (scope
- * namespace: until no pod of what it quiesced runs either). A pod dvm
- * cannot stop refuses the cutover before anything is touched. Safe to run again at any point (an interrupted
- * `pulumi up`): what is quiesced keeps its saved value.
+ * namespace: until no pod of what it quiesced runs either). A pod dvm cannot stop refuses the cutover before anything
+ * is touched. Safe to run again at any point (an interrupted `pulumi up`): what is quiesced keeps its saved value.
  */
 export async function quiesceNamespace(api: WorkloadApi, inputs: QuiesceInputs, hooks: Hooks = {}): Promise<QuiesceOutputs> {
     const now = hooks.now ?? (() => Date.now());
