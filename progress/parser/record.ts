@@ -80,7 +80,7 @@ export function toRecord(s: PvcState, now: number, keep: number): ProgressRecord
     const first = s.attempts[0];
     let elapsed: number | undefined;
     if (first.startTs !== undefined) {
-        const end = s.phase === "Running" && !s.cutOff ? now : (a.endTs ?? a.startTs ?? now);
+        const end = s.phase === "Running" && !a.cutOff ? now : (a.endTs ?? a.startTs ?? now);
         elapsed = Math.max(0, (end - first.startTs) / 1000);
     } else {
         let sum = 0;

@@ -14,7 +14,6 @@ export interface PvcState {
     phase: ProgressPhase;
     /** Set when the reason does not come from rsync's output (tunnel, not started, container died, usage). */
     override?: { reason: ProgressReason; message?: string; exitCode?: number };
-    cutOff?: boolean;
     /** Why a Pending PVC has not started yet, when the log says. */
     note?: string;
     /** `unsafe-links=` of its pvc-start/pvc-end (and the `unsafe-link=` example). */
@@ -88,7 +87,6 @@ export function parseTransferLogs(input: string | LogSegment[], options: ParseOp
                     links(s, f);
                     s.attempts.push(last);
                     s.phase = "Running";
-                    s.cutOff = false;
                     s.override = undefined;
                     current = f.pvc;
                     break;
@@ -147,7 +145,6 @@ export function parseTransferLogs(input: string | LogSegment[], options: ParseOp
         for (const s of Object.values(states)) {
             const a = s.attempts[s.attempts.length - 1];
             if (ended && s.phase === "Running" && a && a.result === undefined) {
-                s.cutOff = true;
                 const code = doneExit ?? segment.exitCode;
                 a.cutOff = { ...(code !== undefined ? { exit: code } : {}), ...(segment.pod ? { pod: segment.pod } : {}) };
                 const signalled = code !== undefined && SIGNAL_EXIT_CODES.includes(code);

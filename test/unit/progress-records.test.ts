@@ -81,6 +81,11 @@ describe("progress records across retries and pods (real rsync output)", () => {
         const alone = parseTransferLogs(segments.slice(0, 1), { pvcs: ["media"] }).pvcs.media;
         assert.strictEqual(alone.reason, "ContainerTerminated");
         assert.match(alone.message!, /in pod dvm-rsync-w-p1-aaaaa \(stopped by a signal: the Job's next pod resumes the copy\)/);
+        // between the pods (the next one waits for its tunnel): the cut-off attempt's time does not run on with the clock
+        const between = parseTransferLogs([segments[0], { text: stamp("dvm: tunnel-wait port=2222 timeout=600\n", t0 + 30_000), pod: "dvm-rsync-w-p1-bbbbb" }],
+            { pvcs: ["media"], now: t0 + 3_600_000 }).pvcs.media;
+        assert.strictEqual(between.phase, "Running");
+        assert.ok(between.elapsedSeconds! < 60, `elapsed ${between.elapsedSeconds}s: frozen while no pod copies`);
         const both = parseTransferLogs(segments, { pvcs: ["media"] }).pvcs.media;
         assert.strictEqual(both.phase, "Succeeded");
         assert.strictEqual(both.attempts, 2, "the earlier pod's attempt counts");
